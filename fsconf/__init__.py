@@ -1,0 +1,3 @@
+"""fsconf: a hosted telephone-conferencing controller for FreeSWITCH."""
+
+__version__ = "0.1.0"

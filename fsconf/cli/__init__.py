@@ -1,0 +1,1 @@
+"""Operator CLI: one small module per command group (argparse, stdlib only)."""

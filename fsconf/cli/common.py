@@ -1,0 +1,98 @@
+"""What every command group shares: errors, settings, database, output."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from fsconf.config import ConfigError, Settings, load_settings
+from fsconf.db.session import Database
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """Bad operator input or an unusable state: one line on stderr, exit status 2."""
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    try:
+        return load_settings(getattr(args, "config", None))
+    except ConfigError as exc:
+        raise CliError(f"configuration: {exc}") from None
+
+
+@contextmanager
+def database(args: argparse.Namespace) -> Iterator[Database]:
+    db = Database(settings_from(args).database_url)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+@contextmanager
+def unit_of_work(args: argparse.Namespace) -> Iterator[Session]:
+    with database(args) as db, db.unit_of_work() as session:
+        yield session
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, default=_jsonable, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def money(cents: int, currency: str = "EUR") -> str:
+    """Money as an operator reads it: ``EUR 12.10`` (integer cents, never floats)."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{currency} {sign}{whole}.{rest:02d}"
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A plain aligned table for people; scripts use --json."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(value))
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    print("  ".join("-" * w for w in widths))
+    for row in cells:
+        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        print("(none)")
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, dt.datetime):
+        return value.replace(microsecond=0).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def common_parent() -> argparse.ArgumentParser:
+    """Options every command accepts, wherever they are written on the line."""
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="TOML settings file"
+    )
+    return parent

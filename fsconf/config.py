@@ -1,0 +1,256 @@
+"""Settings: one object, read from a TOML file, overridden by the environment.
+
+Precedence (lowest first): built-in defaults, the config file (``--config`` or
+``FSCONF_CONFIG``), then environment variables ``FSCONF_<SECTION>_<KEY>`` (for example
+``FSCONF_DATABASE_URL`` or ``FSCONF_FREESWITCH_PASSWORD``). The object is passed
+explicitly to whatever needs it; there is no module-level global.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ENV_PREFIX = "FSCONF_"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Per-user data directory (XDG on Linux), where the embedded database lives."""
+    env = os.environ if environ is None else environ
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "fsconf"
+
+
+def default_database_url(environ: Mapping[str, str] | None = None) -> str:
+    return f"sqlite:///{default_data_dir(environ) / 'fsconf.sqlite3'}"
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    url: str = ""
+    echo: bool = False
+    # Seconds a SQLite writer waits for the lock before giving up.
+    sqlite_busy_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class ControllerSettings:
+    host: str = "127.0.0.1"
+    port: int = 8084
+    max_calls: int = 500
+    node: str = "fs1"
+    # Seconds to wait for any single FreeSWITCH reply or event before treating the call as lost.
+    command_timeout: float = 10.0
+    graceful_stop_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class FreeSwitchSettings:
+    """The inbound Event Socket of the switch (for live views, operator actions, dial-out)."""
+
+    host: str = "127.0.0.1"
+    port: int = 8021
+    password: str = "ClueCon"
+    profile: str = "fsconf"
+    # Where recorded names go; must be writable by FreeSWITCH and readable by it for playback.
+    recordings_dir: str = "/var/lib/freeswitch/recordings/fsconf"
+    # Dial string for *8 invitations; {number} is replaced by the validated number.
+    dialout_string: str = "sofia/gateway/fsconf_trunk/{number}"
+    # The dialplan extension (in context `invite_context`) an invited callee is sent to.
+    invite_extension: str = "fsconf_invite"
+    invite_context: str = "fsconf"
+    dialout_caller_id_number: str = "0000000000"
+
+
+@dataclass(frozen=True)
+class IvrSettings:
+    sounds_dir: str = ""  # empty: relative paths, resolved by FreeSWITCH's sound_prefix
+    default_language: str = "nl"
+    conference_number_max_digits: int = 9
+    pin_max_digits: int = 8
+    tries: int = 3
+    first_digit_timeout_ms: int = 7000
+    inter_digit_timeout_ms: int = 3000
+    name_record_seconds: int = 5
+    name_silence_threshold: int = 200
+    name_silence_seconds: int = 2
+    keypad_inter_digit_timeout: float = 1.5
+    invite_number_timeout: float = 10.0
+    invite_accept_timeout_ms: int = 15000
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    pin_length: int = 6
+    conference_number_length: int = 6
+    # Brute-force limits: failures within `window_seconds` block PIN entry for `block_seconds`.
+    max_failures_per_conference: int = 10
+    max_failures_per_caller: int = 5
+    window_seconds: int = 600
+    block_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class DialOutSettings:
+    allow: tuple[str, ...] = ()  # empty: the built-in Dutch national policy
+    deny: tuple[str, ...] = ()
+    max_concurrent: int = 2
+    max_per_hour: int = 10
+    answer_timeout_seconds: int = 30
+
+
+@dataclass(frozen=True)
+class BillingSettings:
+    currency: str = "EUR"
+    setup_fee_cents: int = 2500
+    monthly_fee_cents: int = 1000
+    # VAT in basis points (2100 = 21.00%) so no float ever touches money.
+    vat_basis_points: int = 2100
+    dialout_cents_per_minute: int = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    controller: ControllerSettings = field(default_factory=ControllerSettings)
+    freeswitch: FreeSwitchSettings = field(default_factory=FreeSwitchSettings)
+    ivr: IvrSettings = field(default_factory=IvrSettings)
+    security: SecuritySettings = field(default_factory=SecuritySettings)
+    dialout: DialOutSettings = field(default_factory=DialOutSettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or default_database_url()
+
+    def redacted(self) -> dict[str, dict[str, Any]]:
+        """The settings as plain data with every secret masked, safe to print or log."""
+        out: dict[str, dict[str, Any]] = {}
+        for section in fields(self):
+            values = dataclasses.asdict(getattr(self, section.name))
+            out[section.name] = values
+        out["database"]["url"] = redact_url(self.database_url)
+        out["freeswitch"]["password"] = "***"
+        return out
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a database URL (``user:***@host``)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = parts.username or ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
+
+
+def _coerce(section: str, key: str, current: Any, raw: Any) -> Any:
+    """Turn a file or environment value into the type of the default, or say why not."""
+    where = f"{section}.{key}"
+    try:
+        if isinstance(current, bool):
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(current, int):
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return int(raw)
+        if isinstance(current, float):
+            return float(raw)
+        if isinstance(current, tuple):
+            if isinstance(raw, str):
+                return tuple(p.strip() for p in raw.split(",") if p.strip())
+            if isinstance(raw, list) and all(isinstance(p, str) for p in raw):
+                return tuple(raw)
+            raise ValueError(raw)
+        if isinstance(raw, str):
+            return raw
+        raise ValueError(raw)
+    except ValueError:
+        kind = type(current).__name__
+        raise ConfigError(f"{where}: expected {kind}, got {raw!r}") from None
+
+
+def _apply(settings: Settings, overrides: Mapping[str, Mapping[str, Any]], origin: str) -> Settings:
+    sections = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    for section, values in overrides.items():
+        if section not in sections:
+            raise ConfigError(f"{origin}: unknown section [{section}]")
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{origin}: [{section}] must be a table")
+        current = sections[section]
+        known = {f.name for f in fields(current)}
+        changes = {}
+        for key, raw in values.items():
+            name = key.replace("-", "_")
+            if name not in known:
+                raise ConfigError(f"{origin}: unknown key {section}.{key}")
+            changes[name] = _coerce(section, name, getattr(current, name), raw)
+        sections[section] = replace(current, **changes)
+    return Settings(**sections)
+
+
+def _env_overrides(environ: Mapping[str, str], settings: Settings) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for f in fields(settings):
+        for sub in fields(getattr(settings, f.name)):
+            name = f"{ENV_PREFIX}{f.name}_{sub.name}".upper()
+            if name in environ:
+                out.setdefault(f.name, {})[sub.name] = environ[name]
+    return out
+
+
+def validate(settings: Settings) -> Settings:
+    if settings.ivr.default_language not in ("nl", "en"):
+        raise ConfigError("ivr.default_language: must be nl or en")
+    if not 4 <= settings.security.pin_length <= 8:
+        raise ConfigError("security.pin_length: must be between 4 and 8")
+    if not 4 <= settings.security.conference_number_length <= 9:
+        raise ConfigError("security.conference_number_length: must be between 4 and 9")
+    if settings.controller.max_calls < 1:
+        raise ConfigError("controller.max_calls: must be at least 1")
+    if not 0 <= settings.billing.vat_basis_points <= 10000:
+        raise ConfigError("billing.vat_basis_points: must be between 0 and 10000")
+    if "{number}" not in settings.freeswitch.dialout_string:
+        raise ConfigError("freeswitch.dialout_string: must contain {number}")
+    return settings
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build the settings from defaults, the config file and the environment."""
+    env = os.environ if environ is None else environ
+    settings = Settings()
+    file_path = path or env.get(f"{ENV_PREFIX}CONFIG")
+    if file_path:
+        p = Path(file_path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {p}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        settings = _apply(settings, data, str(p))
+    settings = _apply(settings, _env_overrides(env, settings), "environment")
+    if not settings.database.url:
+        settings = replace(
+            settings, database=replace(settings.database, url=default_database_url(env))
+        )
+    return validate(settings)

@@ -1,0 +1,348 @@
+"""SQLAlchemy 2.x typed models for everything SPEC.md names.
+
+Rules a caller or operator relies on are constraints in the database, not only in
+Python: unique numbers, PIN format (where the dialect can express it), foreign keys,
+one open meeting per conference, one invoice per customer and month.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so alembic can address them on every dialect.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+# All timestamps are naive UTC: SQLite has no time zones and mixing would bite.
+Timestamp = DateTime(timezone=False)
+
+
+class SubscriptionState(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    CANCELLED = "cancelled"
+
+
+class ConferenceStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DELETED = "deleted"
+
+
+class EndReason(StrEnum):
+    """How a call leg ended; the rejections say which check refused the caller."""
+
+    HUNG_UP = "hung_up"
+    KICKED = "kicked"
+    ENDED_BY_MODERATOR = "ended_by_moderator"
+    ENDED_BY_OPERATOR = "ended_by_operator"
+    REJECTED_UNKNOWN_ACCESS_NUMBER = "rejected_unknown_access_number"
+    REJECTED_BAD_NUMBER = "rejected_bad_number"
+    REJECTED_BAD_PIN = "rejected_bad_pin"
+    REJECTED_LOCKOUT = "rejected_lockout"
+    REJECTED_SUSPENDED = "rejected_suspended"
+    REJECTED_LOCKED = "rejected_locked"
+    REJECTED_FULL = "rejected_full"
+    REJECTED_BUSY = "rejected_busy"
+    REJECTED_TECHNICAL = "rejected_technical"
+    DECLINED_INVITE = "declined_invite"
+    LOST = "lost"
+
+
+def _pin_checks(column: str) -> list[CheckConstraint]:
+    """Digits only and 4..8 long; the digit test needs dialect-specific SQL."""
+    return [
+        CheckConstraint(f"length({column}) BETWEEN 4 AND 8", name=f"{column}_length"),
+        CheckConstraint(f"{column} ~ '^[0-9]+$'", name=f"{column}_digits").ddl_if(
+            dialect="postgresql"
+        ),
+        CheckConstraint(f"{column} NOT GLOB '*[^0-9]*'", name=f"{column}_digits").ddl_if(
+            dialect="sqlite"
+        ),
+    ]
+
+
+def _digits_checks(column: str) -> list[CheckConstraint]:
+    return [
+        CheckConstraint(f"{column} ~ '^[0-9]+$'", name=f"{column}_digits").ddl_if(
+            dialect="postgresql"
+        ),
+        CheckConstraint(
+            f"{column} NOT GLOB '*[^0-9]*' AND length({column}) > 0", name=f"{column}_digits"
+        ).ddl_if(dialect="sqlite"),
+    ]
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+    subscription: Mapped[Subscription | None] = relationship(back_populates="customer")
+    conferences: Mapped[list[Conference]] = relationship(back_populates="customer")
+
+    __table_args__ = (CheckConstraint("length(name) > 0", name="name_not_empty"),)
+
+
+class Subscription(Base):
+    """The customer's contract; billing reads its dates, the join flow its state."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default=SubscriptionState.ACTIVE.value)
+    activated_on: Mapped[dt.date] = mapped_column(Date)
+    # The day the operator cancelled; the subscription runs to the end of that month.
+    cancelled_on: Mapped[dt.date | None] = mapped_column(Date)
+    suspended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+    customer: Mapped[Customer] = relationship(back_populates="subscription")
+
+    __table_args__ = (
+        CheckConstraint("state IN ('active', 'suspended', 'cancelled')", name="state"),
+        CheckConstraint(
+            "cancelled_on IS NULL OR cancelled_on >= activated_on", name="cancel_after_activation"
+        ),
+    )
+
+
+class AccessNumber(Base):
+    """A DID callers dial; tied to one customer, or shared (customer_id NULL)."""
+
+    __tablename__ = "access_numbers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+
+    __table_args__ = tuple(_digits_checks("number"))
+
+
+class Conference(Base):
+    __tablename__ = "conferences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    number: Mapped[str] = mapped_column(String(16), unique=True)
+    moderator_pin: Mapped[str] = mapped_column(String(8))
+    participant_pin: Mapped[str] = mapped_column(String(8))
+    max_participants: Mapped[int] = mapped_column(Integer, default=10)
+    language: Mapped[str] = mapped_column(String(2), default="nl")
+    status: Mapped[str] = mapped_column(String(16), default=ConferenceStatus.ACTIVE.value)
+    # Per-conference options.
+    record_names: Mapped[bool] = mapped_column(Boolean, default=True)
+    announce_count: Mapped[bool] = mapped_column(Boolean, default=True)
+    participants_join_muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+    customer: Mapped[Customer] = relationship(back_populates="conferences")
+
+    __table_args__ = (
+        *_digits_checks("number"),
+        *_pin_checks("moderator_pin"),
+        *_pin_checks("participant_pin"),
+        CheckConstraint("moderator_pin <> participant_pin", name="pins_differ"),
+        CheckConstraint("max_participants BETWEEN 1 AND 500", name="max_participants"),
+        CheckConstraint("language IN ('nl', 'en')", name="language"),
+        CheckConstraint("status IN ('active', 'suspended', 'deleted')", name="status"),
+    )
+
+
+class Meeting(Base):
+    """One occurrence of a conference: from the first joiner to the last leaver."""
+
+    __tablename__ = "meetings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    end_reason: Mapped[str | None] = mapped_column(String(32))
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    muted_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    peak_size: Mapped[int] = mapped_column(Integer, default=0)
+    fs_conference_name: Mapped[str] = mapped_column(String(64))
+    fs_node: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        # At most one meeting in progress per conference, enforced by the database.
+        Index(
+            "uq_meetings_open_per_conference",
+            "conference_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+        Index("ix_meetings_conference_started", "conference_id", "started_at"),
+        CheckConstraint("peak_size >= 0", name="peak_size"),
+    )
+
+
+class Attendance(Base):
+    """One call leg, from arrival to hang-up, whether it joined a meeting or not."""
+
+    __tablename__ = "attendances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_uuid: Mapped[str] = mapped_column(String(64), unique=True)
+    access_number: Mapped[str | None] = mapped_column(String(32))
+    conference_id: Mapped[int | None] = mapped_column(ForeignKey("conferences.id"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
+    caller_id_number: Mapped[str | None] = mapped_column(String(64))
+    caller_id_name: Mapped[str | None] = mapped_column(String(128))
+    role: Mapped[str | None] = mapped_column(String(16))
+    invited_by_dialout_id: Mapped[int | None] = mapped_column(ForeignKey("dialout_attempts.id"))
+    name_recording_path: Mapped[str | None] = mapped_column(String(512))
+    member_id: Mapped[int | None] = mapped_column(Integer)
+    arrived_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    joined_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    left_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    end_reason: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        CheckConstraint("role IS NULL OR role IN ('moderator', 'participant')", name="role"),
+        CheckConstraint(
+            "left_at IS NULL OR joined_at IS NULL OR left_at >= joined_at", name="order"
+        ),
+    )
+
+
+class PinFailure(Base):
+    """A wrong conference number or PIN; the brute-force limits count these."""
+
+    __tablename__ = "pin_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    kind: Mapped[str] = mapped_column(String(24))
+    conference_id: Mapped[int | None] = mapped_column(ForeignKey("conferences.id"))
+    caller_id_number: Mapped[str | None] = mapped_column(String(64))
+    call_uuid: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('conference_number', 'pin')", name="kind"),
+        Index("ix_pin_failures_conference_at", "conference_id", "at"),
+        Index("ix_pin_failures_caller_at", "caller_id_number", "at"),
+    )
+
+
+class DialOutAttempt(Base):
+    """A moderator's *8 invitation: what was dialled, what happened, how long (for billing)."""
+
+    __tablename__ = "dialout_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id"), index=True)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"))
+    requested_by_call_uuid: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str] = mapped_column(String(32))
+    callee_call_uuid: Mapped[str | None] = mapped_column(String(64))
+    requested_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    result: Mapped[str] = mapped_column(String(32), default="pending")
+    duration_seconds: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (
+        CheckConstraint("duration_seconds >= 0", name="duration"),
+        Index("ix_dialout_attempts_conference_requested", "conference_id", "requested_at"),
+    )
+
+
+class Invoice(Base):
+    __tablename__ = "invoices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    # First day of the billed calendar month.
+    period: Mapped[dt.date] = mapped_column(Date)
+    issued_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    vat_basis_points: Mapped[int] = mapped_column(Integer)
+    total_ex_vat_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+
+    lines: Mapped[list[InvoiceLine]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        # The one-invoice-per-customer-and-month rule; concurrent billing runs rely on it.
+        UniqueConstraint("customer_id", "period", name="uq_invoices_customer_period"),
+        CheckConstraint("total_cents = total_ex_vat_cents + vat_cents", name="totals_add_up"),
+    )
+
+
+class InvoiceLine(Base):
+    __tablename__ = "invoice_lines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(
+        ForeignKey("invoices.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_cents: Mapped[int] = mapped_column(BigInteger)
+    amount_cents: Mapped[int] = mapped_column(BigInteger)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('setup', 'monthly', 'dialout')", name="kind"),
+        CheckConstraint("amount_cents = quantity * unit_cents", name="amount"),
+    )
+
+
+class AuditEntry(Base):
+    """Who changed what and when, for every operator action that changes something."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(128))
+    details: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (Index("ix_audit_log_at", "at"),)

@@ -1,0 +1,73 @@
+"""Engine and unit-of-work factory.
+
+One SQLAlchemy session per unit of work, never shared between greenlets. SQLite calls
+block the gevent hub, so for SQLite a process-wide lock serialises units of work (a
+greenlet waiting on SQLite's own busy-timeout would freeze the hub while the holder
+cannot run) and every transaction starts with BEGIN IMMEDIATE, which makes SQLite's
+writer lock do the job PostgreSQL's row locks do. PostgreSQL (psycopg 3) cooperates with
+gevent, so it needs neither.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 5.0) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, echo=echo, connect_args={"timeout": busy_timeout, "check_same_thread": False}
+        )
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not pysqlite, decide when transactions begin.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """Owns the engine; hands out short units of work."""
+
+    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float = 5.0) -> None:
+        self.url = url
+        self.engine = make_engine(url, echo=echo, busy_timeout=busy_timeout)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._factory = sessionmaker(self.engine, expire_on_commit=False)
+        # threading.RLock is gevent's lock once the entry point has monkey-patched.
+        self._lock = threading.RLock() if self.is_sqlite else None
+
+    @contextmanager
+    def unit_of_work(self) -> Iterator[Session]:
+        """A session that commits when the block ends and rolls back if it raises."""
+        with self._lock if self._lock is not None else nullcontext():
+            session = self._factory()
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+            finally:
+                session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Domain services: pure policy and arithmetic, no sockets, no database, no clock."""

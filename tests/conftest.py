@@ -1,0 +1,81 @@
+"""Test entry point: gevent is monkey-patched here, once, before anything imports sockets.
+
+The database under test comes from FSCONF_TEST_DATABASE_URL (PostgreSQL in CI, run by
+`make test` as a second pass); without it, a fresh SQLite file. On PostgreSQL each run
+gets its own schema, dropped afterwards, so runs never see each other's rows.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import os  # noqa: E402
+import secrets  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from fsconf.db import migrate  # noqa: E402
+from fsconf.db.session import Database  # noqa: E402
+
+TEST_DB_ENV = "FSCONF_TEST_DATABASE_URL"
+
+
+def _with_search_path(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An empty database of the dialect under test, migrated by the fixtures that need it."""
+    base = os.environ.get(TEST_DB_ENV, "")
+    if not base.startswith("postgresql"):
+        path = tmp_path_factory.mktemp("db") / "fsconf-test.sqlite3"
+        yield f"sqlite:///{path}"
+        return
+    schema = f"fsconf_test_{secrets.token_hex(4)}"
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield _with_search_path(base, schema)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db(database_url: str) -> Iterator[Database]:
+    """The migrated database, shared by the whole run."""
+    migrate.upgrade(database_url)
+    database = Database(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def session(db: Database) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back when the test ends."""
+    with db.engine.connect() as conn:
+        outer = conn.begin()
+        s = Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield s
+        finally:
+            s.close()
+            outer.rollback()
+
+
+@pytest.fixture
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
