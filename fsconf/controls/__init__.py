@@ -1,0 +1,1 @@
+"""Keypad controls: the pure DTMF grammar (`grammar`) and the actions it yields."""
