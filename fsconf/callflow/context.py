@@ -1,0 +1,29 @@
+"""What every call greenlet shares: settings, the database door, the live rooms."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from gevent.event import AsyncResult
+
+from fsconf.conference.room import RoomRegistry
+from fsconf.config import Settings
+from fsconf.services.callstore import CallStore
+from fsconf.services.dialout_policy import DialOutPolicy
+
+
+@dataclass
+class CallContext:
+    settings: Settings
+    store: CallStore
+    policy: DialOutPolicy
+    rooms: RoomRegistry = field(default_factory=RoomRegistry)
+    # Invitations waiting for their callee: dial-out attempt id -> "joined" | "declined" | ...
+    invites: dict[int, AsyncResult] = field(default_factory=dict)
+
+    @property
+    def profile(self) -> str:
+        return self.settings.freeswitch.profile
+
+    def fs_conference_name(self, conference_number: str) -> str:
+        return f"fsconf-{conference_number}"

@@ -1,0 +1,174 @@
+"""The join flow of SPEC.md, in order: answer, conference number, PIN, checks, name,
+head count, join. Every exit path records how the call ended.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fsconf.callflow.context import CallContext
+from fsconf.callflow.invite import make_inviter
+from fsconf.callflow.line import PhoneLine
+from fsconf.callflow.member import Membership, remove_quietly
+from fsconf.db.models import EndReason
+from fsconf.esl.session import CallGone
+from fsconf.roles import Role
+from fsconf.services.callstore import StoreUnavailable
+from fsconf.services.joining import AccessScope, ConferenceInfo, role_for_pin
+
+log = logging.getLogger(__name__)
+
+
+class Rejected(Exception):
+    """The caller cannot go on; the prompts were played, the reason is recorded."""
+
+    def __init__(self, reason: EndReason) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+
+
+class JoinFlow:
+    def __init__(self, ctx: CallContext, line: PhoneLine) -> None:
+        self.ctx = ctx
+        self.line = line
+        self.ivr = ctx.settings.ivr
+        self.attendance_id: int | None = None
+        self.membership: Membership | None = None
+
+    def run(self) -> None:
+        reason = EndReason.HUNG_UP
+        try:
+            self.attendance_id = self.ctx.store.open_attendance(
+                call_uuid=self.line.uuid,
+                access_number=self.line.destination or None,
+                caller_id_number=clean_caller_text(self.line.caller_id_number, 64),
+                caller_id_name=clean_caller_text(self.line.caller_id_name, 128),
+            )
+            self.line.answer()
+            reason = self._steps()
+            if reason is not EndReason.HUNG_UP:
+                self.line.hangup()
+        except Rejected as exc:
+            reason = exc.reason
+            self.line.hangup()
+        except CallGone:
+            reason = EndReason.HUNG_UP
+        except StoreUnavailable as exc:
+            log.warning("call %s: database unavailable: %s", self.line.uuid, exc)
+            reason = EndReason.REJECTED_TECHNICAL
+            self._technical_problem()
+        finally:
+            self._finish(reason)
+
+    def _steps(self) -> EndReason:
+        scope = self.ctx.store.resolve_access_number(self.line.destination)
+        if scope is None:
+            log.warning("call %s: unknown access number %r", self.line.uuid, self.line.destination)
+            self.line.play("unknown_access_number", "goodbye")
+            raise Rejected(EndReason.REJECTED_UNKNOWN_ACCESS_NUMBER)
+        self._refuse_if_blocked(conference_id=None)
+        self.line.play("welcome")
+        conference = self._ask_conference(scope)
+        if conference.language != self.line.language:
+            self.line.set_language(conference.language)
+        role = self._ask_pin(conference)
+        self._check_before_name(conference, role)
+        self.membership = Membership(
+            self.ctx, self.line, conference, role, self.attendance_id or 0,
+            inviter=make_inviter(self.ctx, conference),
+        )
+        return self.membership.run()
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _ask_conference(self, scope: AccessScope) -> ConferenceInfo:
+        for _ in range(self.ivr.tries):
+            number = self.line.collect(
+                "enter_conference_number", self.ivr.conference_number_max_digits
+            )
+            if number is None:
+                continue
+            conference = self.ctx.store.find_conference(scope, number)
+            if conference is not None:
+                return conference
+            self.ctx.store.record_failure(
+                "conference_number", self.line.uuid, self.line.caller_id_number or None, None
+            )
+            self.line.play("unknown_conference")
+            self._refuse_if_blocked(conference_id=None)
+        self.line.play("goodbye")
+        raise Rejected(EndReason.REJECTED_BAD_NUMBER)
+
+    def _ask_pin(self, conference: ConferenceInfo) -> Role:
+        self._refuse_if_blocked(conference_id=conference.id)
+        for _ in range(self.ivr.tries):
+            pin = self.line.collect("enter_pin", self.ivr.pin_max_digits)
+            if pin is not None:
+                role = role_for_pin(conference, pin)
+                if role is not None:
+                    return role
+                self.ctx.store.record_failure(
+                    "pin", self.line.uuid, self.line.caller_id_number or None, conference.id
+                )
+            self.line.play("wrong_pin")
+            self._refuse_if_blocked(conference_id=conference.id)
+        self.line.play("goodbye")
+        raise Rejected(EndReason.REJECTED_BAD_PIN)
+
+    def _refuse_if_blocked(self, conference_id: int | None) -> None:
+        side = self.ctx.store.lockout(self.line.caller_id_number or None, conference_id)
+        if side is None:
+            return
+        log.warning(
+            "call %s: PIN entry blocked (too many failures for this %s; caller %r, conference %s)",
+            self.line.uuid, side, self.line.caller_id_number, conference_id,
+        )
+        self.line.play("pin_entry_blocked", "goodbye")
+        raise Rejected(EndReason.REJECTED_LOCKOUT)
+
+    def _check_before_name(self, conference: ConferenceInfo, role: Role) -> None:
+        """Refuse early where we can, so nobody records a name only to be turned away.
+
+        The seat claim after the name is the authoritative check (a race may still fill
+        the last seat meanwhile).
+        """
+        if conference.status != "active" or self.ctx.store.customer_suspended(
+            conference.customer_id
+        ):
+            self.line.play("service_suspended", "goodbye")
+            raise Rejected(EndReason.REJECTED_SUSPENDED)
+        if role is Role.PARTICIPANT:
+            flags = self.ctx.store.meeting_flags(conference.id)
+            if flags is not None and flags[0]:
+                self.line.play("conference_locked", "goodbye")
+                raise Rejected(EndReason.REJECTED_LOCKED)
+
+    # -- endings --------------------------------------------------------------------------------
+
+    def _technical_problem(self) -> None:
+        try:
+            self.line.play("technical_problem", "goodbye")
+            self.line.hangup()
+        except CallGone:
+            pass
+
+    def _finish(self, reason: EndReason) -> None:
+        if self.membership is not None:
+            self.membership.leave()
+        if self.attendance_id is None:
+            return
+        departure = self.ctx.store.finish(self.attendance_id, self.line.uuid, reason)
+        if departure is None:
+            return
+        if departure.meeting_closed:
+            for path in departure.name_files:
+                remove_quietly(path)
+        elif self.membership is not None and self.membership.member is None:
+            # Recorded a name but never got in: the file has no use.
+            remove_quietly(self.membership.name_file)
+
+
+def clean_caller_text(value: str, limit: int) -> str | None:
+    """Caller ID as we store it: printable, bounded. Never used in a command."""
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in value)[:limit]
+    return cleaned or None

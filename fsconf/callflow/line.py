@@ -1,0 +1,117 @@
+"""The telephone line as the call flow sees it: play, collect digits, record, join.
+
+This is the only call-flow module that names dialplan applications; it builds their
+arguments from validated pieces so nothing a caller typed or sent ends up unchecked in
+an Event Socket command.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from fsconf.callflow.prompts import prompt
+from fsconf.config import IvrSettings
+from fsconf.esl.session import OutboundSession, RunningApp
+from fsconf.validate import safe_arg
+
+_DIGITS = re.compile(r"^[0-9]+$")
+# Between the invalid-entry and the next prompt a short pause sounds less abrupt.
+_NO_INVALID_FILE = "silence_stream://250"
+
+
+@dataclass(frozen=True)
+class Recording:
+    path: str
+    milliseconds: int
+
+
+class PhoneLine:
+    def __init__(self, session: OutboundSession, ivr: IvrSettings) -> None:
+        self.session = session
+        self.ivr = ivr
+        self.language = ivr.default_language
+
+    # -- who is calling -----------------------------------------------------------------
+
+    @property
+    def uuid(self) -> str:
+        return self.session.uuid
+
+    @property
+    def caller_id_number(self) -> str:
+        return self.session.channel.get("Caller-Caller-ID-Number", "")
+
+    @property
+    def caller_id_name(self) -> str:
+        return self.session.channel.get("Caller-Caller-ID-Name", "")
+
+    @property
+    def destination(self) -> str:
+        return self.session.channel.get("Caller-Destination-Number", "")
+
+    def var(self, name: str) -> str | None:
+        return self.session.var(name)
+
+    # -- media ----------------------------------------------------------------------------
+
+    def answer(self) -> None:
+        """Answer and point the sounds at the default language."""
+        self.session.execute("answer")
+        self.set_language(self.language)
+
+    def set_language(self, language: str) -> None:
+        """Point FreeSWITCH's sound prefix at the language's folder (prompts and `say`)."""
+        self.language = language
+        if self.ivr.sounds_dir:
+            base = safe_arg(self.ivr.sounds_dir.rstrip("/"))
+            self.session.execute("set", f"sound_prefix={base}/{safe_arg(language)}")
+
+    def play(self, *keys: str) -> None:
+        for key in keys:
+            self.session.execute("playback", prompt(key).file, timeout=self._play_timeout())
+
+    def play_file(self, path: str) -> None:
+        self.session.execute("playback", safe_arg(path), timeout=self._play_timeout())
+
+    def say_number(self, number: int) -> None:
+        module = "nl" if self.language == "nl" else "en"
+        self.session.execute("say", f"{module} NUMBER pronounced {int(number)}")
+
+    def collect(self, key: str, max_digits: int) -> str | None:
+        """One try: play the prompt, gather digits ended by '#'. None when nothing usable."""
+        first = max(1000, self.ivr.first_digit_timeout_ms)
+        inter = max(1000, self.ivr.inter_digit_timeout_ms)
+        arg = (
+            f"1 {int(max_digits)} 1 {first} # {prompt(key).file} {_NO_INVALID_FILE} "
+            f"fsconf_digits ^[0-9]+$ {inter}"
+        )
+        wait = self._play_timeout() + (first + inter * max_digits) / 1000
+        result = self.session.execute("play_and_get_digits", arg, timeout=wait)
+        if result.var("read_result") != "success":
+            return None
+        digits = result.var("fsconf_digits") or ""
+        return digits if _DIGITS.match(digits) else None
+
+    def record(self, path: str) -> Recording:
+        """Record until '#', silence or the time limit."""
+        self.session.execute("set", "playback_terminators=#")
+        arg = (
+            f"{safe_arg(path)} {int(self.ivr.name_record_seconds)} "
+            f"{int(self.ivr.name_silence_threshold)} {int(self.ivr.name_silence_seconds)}"
+        )
+        result = self.session.execute(
+            "record", arg, timeout=self.ivr.name_record_seconds + self.session.timeout
+        )
+        return Recording(path, int(result.var("record_ms") or 0))
+
+    def join(self, conference_arg: str) -> RunningApp:
+        """Start the conference application; it runs until the member leaves."""
+        return self.session.start("conference", safe_arg(conference_arg))
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        self.session.hangup(safe_arg(cause))
+
+    def _play_timeout(self) -> float:
+        # A prompt is seconds long; the command timeout covers the slowest one we ship.
+        return self.session.timeout + 30.0

@@ -1,0 +1,222 @@
+"""Entering the meeting: name, seat, head count, join, keypad — and leaving it cleanly.
+
+Shared by callers who dialled in and callees a moderator invited.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import gevent
+from gevent.event import AsyncResult
+
+from fsconf.callflow.context import CallContext
+from fsconf.callflow.line import PhoneLine
+from fsconf.callflow.prompts import prompt
+from fsconf.conference.commands import ConferenceApi
+from fsconf.conference.controls import Inviter, MemberControls
+from fsconf.conference.room import Member, Room
+from fsconf.controls.grammar import GrammarSettings
+from fsconf.db.models import EndReason
+from fsconf.esl.protocol import Event
+from fsconf.esl.session import RunningApp
+from fsconf.roles import Role
+from fsconf.services.joining import ConferenceInfo, SeatOutcome
+
+log = logging.getLogger(__name__)
+
+_REFUSALS = {
+    SeatOutcome.SUSPENDED: ("service_suspended", EndReason.REJECTED_SUSPENDED),
+    SeatOutcome.LOCKED: ("conference_locked", EndReason.REJECTED_LOCKED),
+    SeatOutcome.FULL: ("conference_full", EndReason.REJECTED_FULL),
+}
+
+
+class Membership:
+    """One caller's time in one meeting; `run` returns how it ended."""
+
+    def __init__(
+        self,
+        ctx: CallContext,
+        line: PhoneLine,
+        conference: ConferenceInfo,
+        role: Role,
+        attendance_id: int,
+        *,
+        may_pass_lock: bool = False,
+        inviter: Inviter | None = None,
+        on_joined: Callable[[], None] | None = None,
+    ) -> None:
+        self.ctx = ctx
+        self.line = line
+        self.conference = conference
+        self.role = role
+        self.attendance_id = attendance_id
+        self.may_pass_lock = may_pass_lock
+        self.inviter = inviter
+        self.on_joined = on_joined
+        self.fs_name = ctx.fs_conference_name(conference.number)
+        self.name_file: str | None = None
+        self.member: Member | None = None
+        self.room: Room | None = None
+
+    def run(self) -> EndReason:
+        if self.conference.record_names:
+            self.name_file = self._record_name()
+        seat = self.ctx.store.claim_seat(
+            conference=self.conference,
+            attendance_id=self.attendance_id,
+            role=self.role,
+            fs_conference_name=self.fs_name,
+            fs_node=self.ctx.settings.controller.node,
+            may_pass_lock=self.may_pass_lock,
+        )
+        if seat.outcome is not SeatOutcome.JOINED:
+            key, reason = _REFUSALS[seat.outcome]
+            self.line.play(key, "goodbye")
+            return reason
+        if self.name_file:
+            self.ctx.store.set_details(self.attendance_id, name_recording_path=self.name_file)
+        if self.conference.announce_count:
+            self._announce_count(seat.present_before)
+        muted = self.role is Role.PARTICIPANT and (
+            seat.muted_all or self.conference.participants_join_muted
+        )
+        running, member_id = self._join(muted)
+        if member_id is None:
+            # FreeSWITCH refused the member although the database let it in (its own lock
+            # or max-members disagreed): tell the caller rather than leave them in silence.
+            log.warning("call %s: conference %s refused the member", self.line.uuid, self.fs_name)
+            self.line.play("conference_locked", "goodbye")
+            return EndReason.REJECTED_LOCKED
+        room = self.ctx.rooms.ensure(
+            self.fs_name,
+            conference_id=self.conference.id,
+            number=self.conference.number,
+            language=self.conference.language,
+            meeting_id=seat.meeting_id,
+        )
+        room.locked, room.muted_all = seat.locked, seat.muted_all
+        self.room = room
+        self.member = Member(
+            member_id=member_id,
+            call_uuid=self.line.uuid,
+            attendance_id=self.attendance_id,
+            role=self.role,
+            name_file=self.name_file,
+            muted=muted,
+        )
+        room.members[member_id] = self.member
+        self.ctx.store.set_details(self.attendance_id, member_id=member_id)
+        self.line.session.add_listener(self._follow_member_events)
+        self._announce_arrival()
+        if self.on_joined is not None:
+            self.on_joined()
+        log.info(
+            "call %s joined conference %s as %s (member %s)",
+            self.line.uuid, self.conference.number, self.role.value, member_id,
+        )
+        controls = MemberControls(
+            room=room,
+            member=self.member,
+            session=self.line.session,
+            grammar_settings=GrammarSettings(
+                inter_digit_timeout=self.ctx.settings.ivr.keypad_inter_digit_timeout,
+                invite_timeout=self.ctx.settings.ivr.invite_number_timeout,
+            ),
+            store=self.ctx.store,
+            inviter=self.inviter,
+        )
+        return controls.run(running)
+
+    def leave(self) -> None:
+        """Forget the member; called whatever way the call ended."""
+        if self.room is not None and self.member is not None:
+            self.room.members.pop(self.member.member_id, None)
+            self.ctx.rooms.discard_if_empty(self.room)
+
+    # -- steps ----------------------------------------------------------------------------------
+
+    def _record_name(self) -> str | None:
+        folder = Path(self.ctx.settings.freeswitch.recordings_dir) / self.conference.number
+        folder.mkdir(parents=True, exist_ok=True)
+        path = str(folder / f"{self.line.uuid}.wav")
+        self.line.play("record_name", "tone")
+        recording = self.line.record(path)
+        if recording.milliseconds > 0 and os.path.exists(path):
+            return path
+        remove_quietly(path)
+        return None
+
+    def _announce_count(self, present: int) -> None:
+        self.line.play("entering_conference")
+        if present == 0:
+            self.line.play("you_are_first")
+        elif present == 1:
+            self.line.play("one_participant_present")
+        else:
+            self.line.play("participants_present_before")
+            self.line.say_number(present)
+            self.line.play("participants_present_after")
+
+    def _join(self, muted: bool) -> tuple[RunningApp, int | None]:
+        flags = (["moderator"] if self.role is Role.MODERATOR else []) + (
+            ["mute"] if muted else []
+        )
+        arg = f"{self.fs_name}@{self.ctx.profile}"
+        if flags:
+            arg += "+flags{" + "|".join(flags) + "}"
+        added = AsyncResult()
+
+        def on_add(event: Event) -> None:
+            if (
+                event.subclass == "conference::maintenance"
+                and event.get("Action") == "add-member"
+                and event.uuid == self.line.uuid
+                and not added.ready()
+            ):
+                added.set(int(event.get("Member-ID") or "0") or None)
+
+        self.line.session.clear_dtmf()
+        self.line.session.add_listener(on_add)
+        try:
+            running = self.line.join(arg)
+            gevent.wait([added, running.result], count=1, timeout=self.line.session.timeout)
+        finally:
+            self.line.session.remove_listener(on_add)
+        self.line.session.raise_if_gone()
+        member_id = added.get() if added.ready() else None
+        return running, member_id
+
+    def _announce_arrival(self) -> None:
+        assert self.room is not None and self.member is not None
+        api = ConferenceApi(self.line.session.api, self.fs_name)
+        listeners = [m for m in self.room.others(self.member.member_id) if m.announcements]
+        for other in listeners:
+            if self.name_file:
+                api.play(self.name_file, other.member_id)
+            else:
+                api.play(_file("unnamed_caller"), other.member_id)
+            api.play(_file("has_joined"), other.member_id)
+
+    def _follow_member_events(self, event: Event) -> None:
+        if event.subclass == "conference::maintenance" and self.room is not None:
+            self.room.apply_event(event)
+
+
+def _file(key: str) -> str:
+    return prompt(key).file
+
+
+def remove_quietly(path: str | None) -> None:
+    if not path:
+        return
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        log.warning("could not remove %s: %s", path, exc)

@@ -1,0 +1,1 @@
+"""Conference control: live rooms, keypad actions, mod_conference commands, dial-out."""

@@ -1,0 +1,92 @@
+"""mod_conference API commands, built from validated pieces.
+
+Replies are parsed here too, so callers get values (a volume level, mute state) instead
+of FreeSWITCH's reply texts.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from fsconf.validate import UnsafeArgument, safe_arg
+
+log = logging.getLogger(__name__)
+
+ApiSender = Callable[[str], str]
+_TARGETS = ("all", "last", "non_moderator")
+_VOLUME = re.compile(r"^\+OK Volume OUT (\d+) = (-?\d+)")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+def _target(target: int | str) -> str:
+    if isinstance(target, int) and target > 0:
+        return str(target)
+    if target in _TARGETS:
+        return str(target)
+    raise UnsafeArgument(f"bad member target {target!r}")
+
+
+class ConferenceApi:
+    """The commands one room needs, sent through whatever socket the caller holds."""
+
+    def __init__(self, send: ApiSender, name: str) -> None:
+        if not _NAME.match(name):
+            raise UnsafeArgument(f"bad conference name {name!r}")
+        self._send = send
+        self.name = name
+
+    def _call(self, args: str) -> str:
+        return self._send(f"conference {self.name} {args}")
+
+    def play(self, file: str, member_id: int | None = None) -> bool:
+        suffix = f" {_target(member_id)}" if member_id is not None else ""
+        return self._call(f"play {safe_arg(file)}{suffix}").startswith("+OK")
+
+    def mute(self, target: int | str, quiet: bool = False) -> str:
+        return self._call(f"mute {_target(target)}{' quiet' if quiet else ''}")
+
+    def unmute(self, target: int | str, quiet: bool = False) -> str:
+        return self._call(f"unmute {_target(target)}{' quiet' if quiet else ''}")
+
+    def toggle_mute(self, member_id: int) -> bool | None:
+        """tmute; returns True when the member is now muted, None if it failed."""
+        reply = self._call(f"tmute {_target(member_id)} quiet")
+        if reply.startswith("+OK mute"):
+            return True
+        if reply.startswith("+OK unmute"):
+            return False
+        return None
+
+    def kick(self, target: int | str, sound: str | None = None) -> str:
+        return self._call(f"kick {_target(target)}{' ' + safe_arg(sound) if sound else ''}")
+
+    def hup(self, target: int | str) -> str:
+        return self._call(f"hup {_target(target)}")
+
+    def lock(self) -> bool:
+        return self._call("lock").startswith("+OK")
+
+    def unlock(self) -> bool:
+        return self._call("unlock").startswith("+OK")
+
+    def volume_out(self, member_id: int, step: str) -> int | None:
+        if step not in ("up", "down", ""):
+            raise UnsafeArgument(f"bad volume step {step!r}")
+        reply = self._call(f"volume_out {_target(member_id)} {step}".rstrip())
+        match = _VOLUME.match(reply)
+        return int(match.group(2)) if match else None
+
+    def json_list(self) -> dict[str, Any] | None:
+        reply = self._call("json_list")
+        if not reply.startswith("["):
+            return None
+        try:
+            rooms = json.loads(reply)
+        except ValueError:
+            log.warning("conference %s: unreadable json_list reply", self.name)
+            return None
+        return rooms[0] if rooms else None

@@ -1,0 +1,202 @@
+"""A member's keypad, from key presses to mod_conference commands and confirmations.
+
+Each member has its own greenlet running `MemberControls.run`, so one member's prompt or
+slow command never delays another member's keys. Confirmations are played to the member
+who pressed, through `conference <room> play <file> <member-id>`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import gevent
+
+from fsconf.callflow.prompts import prompt
+from fsconf.conference.commands import ConferenceApi
+from fsconf.conference.room import Member, Room
+from fsconf.controls.grammar import GrammarSettings, KeyAction, KeypadGrammar
+from fsconf.db.models import EndReason
+from fsconf.esl.connection import EslError
+from fsconf.esl.session import OutboundSession, RunningApp
+from fsconf.roles import Role
+from fsconf.services.callstore import CallStore, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+VOLUME_MIN, VOLUME_MAX = -4, 4
+# Wake up now and then even without keys, so a lost event cannot park the loop forever.
+IDLE_CHECK_SECONDS = 30.0
+
+Inviter = Callable[["MemberControls", str], None]
+
+
+class MemberControls:
+    def __init__(
+        self,
+        *,
+        room: Room,
+        member: Member,
+        session: OutboundSession,
+        grammar_settings: GrammarSettings,
+        store: CallStore,
+        inviter: Inviter | None = None,
+    ) -> None:
+        self.room = room
+        self.member = member
+        self.session = session
+        self.api = ConferenceApi(session.api, room.fs_name)
+        self.grammar = KeypadGrammar(member.role, grammar_settings)
+        self.inviter = inviter
+        self.store = store
+
+    # -- the loop ----------------------------------------------------------------------------
+
+    def run(self, running: RunningApp) -> EndReason:
+        """Serve keys until the member leaves; return how the membership ended."""
+        while not running.done and not self.session.gone.is_set():
+            deadline = self.grammar.deadline
+            wait = IDLE_CHECK_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
+            item = self.session.next_dtmf(min(wait, IDLE_CHECK_SECONDS))
+            if item is not None:
+                actions = self.grammar.feed(item[0], item[1])
+            else:
+                actions = self.grammar.poll(time.monotonic())
+            for action in actions:
+                try:
+                    self.perform(action)
+                except EslError:
+                    raise
+                except StoreUnavailable as exc:
+                    log.warning("call %s: %s not saved: %s", self.member.call_uuid, action, exc)
+        if self.session.gone.is_set() and not self.room.ending:
+            return EndReason.HUNG_UP
+        if self.room.ending:
+            return self.room_end_reason
+        return EndReason.KICKED
+
+    @property
+    def room_end_reason(self) -> EndReason:
+        return self.room.end_reason or EndReason.ENDED_BY_MODERATOR
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def tell(self, key: str) -> None:
+        """A confirmation for this member only."""
+        self.api.play(prompt(key).file, self.member.member_id)
+
+    def perform(self, action: KeyAction) -> None:
+        log.info(
+            "call %s conference %s: %s (%s)",
+            self.member.call_uuid, self.room.number, action.kind.name, self.member.role.value,
+        )
+        handler = getattr(self, f"_do_{action.kind.name.lower()}")
+        handler(action)
+
+    def _do_help(self, action: KeyAction) -> None:
+        self.tell("help_participant")
+        if self.member.role is Role.MODERATOR:
+            self.tell("help_moderator")
+
+    def _do_toggle_mute(self, action: KeyAction) -> None:
+        muted = self.api.toggle_mute(self.member.member_id)
+        if muted is None:
+            return
+        self.member.muted = muted
+        self.tell("muted" if muted else "unmuted")
+
+    def _do_toggle_announcements(self, action: KeyAction) -> None:
+        self.member.announcements = not self.member.announcements
+        self.tell("announcements_on" if self.member.announcements else "announcements_off")
+
+    def _do_roll_call(self, action: KeyAction) -> None:
+        self.tell("roll_call")
+        for other in self.room.present():
+            if other.name_file:
+                self.api.play(other.name_file, self.member.member_id)
+            else:
+                self.tell("unnamed_caller")
+            if other.role is Role.MODERATOR:
+                self.tell("moderator_marker")
+
+    def _volume(self, step: str) -> None:
+        before = self.member.volume_out
+        level = self.api.volume_out(self.member.member_id, step)
+        if level is None:
+            return
+        self.member.volume_out = level
+        if level == before and level in (VOLUME_MIN, VOLUME_MAX):
+            self.tell("volume_min" if level == VOLUME_MIN else "volume_max")
+        else:
+            self.tell("volume_down" if step == "down" else "volume_up")
+
+    def _do_volume_down(self, action: KeyAction) -> None:
+        self._volume("down")
+
+    def _do_volume_up(self, action: KeyAction) -> None:
+        self._volume("up")
+
+    def _do_invalid(self, action: KeyAction) -> None:
+        self.tell("invalid_option")
+
+    def _do_moderator_only(self, action: KeyAction) -> None:
+        self.tell("moderator_only")
+
+    # -- moderator actions ---------------------------------------------------------------------
+
+    def _do_end_meeting(self, action: KeyAction) -> None:
+        self.room.ending = True
+        self.room.end_reason = EndReason.ENDED_BY_MODERATOR
+        self._save(end_reason=EndReason.ENDED_BY_MODERATOR.value)
+        # kick plays the sound to each member before their conference app returns.
+        self.api.kick("all", prompt("meeting_ended").file)
+
+    def _do_remove_last(self, action: KeyAction) -> None:
+        target = self.room.last_participant()
+        if target is None:
+            self.tell("nobody_to_remove")
+            return
+        target.removed = True
+        self.api.kick(target.member_id, prompt("you_were_removed").file)
+        self.tell("participant_removed")
+
+    def _do_lock(self, action: KeyAction) -> None:
+        if self.api.lock():
+            self.room.locked = True
+            self._save(locked=True)
+        self.tell("conference_now_locked")
+
+    def _do_unlock(self, action: KeyAction) -> None:
+        if self.api.unlock():
+            self.room.locked = False
+            self._save(locked=False)
+        self.tell("conference_now_unlocked")
+
+    def _do_mute_all(self, action: KeyAction) -> None:
+        self.room.muted_all = True
+        self._save(muted_all=True)
+        self.api.mute("non_moderator")
+        for other in self.room.present():
+            if other.role is Role.PARTICIPANT:
+                other.muted = True
+        self.tell("all_muted")
+
+    def _do_unmute_all(self, action: KeyAction) -> None:
+        self.room.muted_all = False
+        self._save(muted_all=False)
+        self.api.unmute("non_moderator")
+        for other in self.room.present():
+            if other.role is Role.PARTICIPANT:
+                other.muted = False
+        self.tell("all_unmuted")
+
+    def _do_invite(self, action: KeyAction) -> None:
+        if self.inviter is None or action.number is None:
+            self.tell("invalid_option")
+            return
+        # The invitation takes seconds to minutes; the moderator's keypad stays live.
+        gevent.spawn(self.inviter, self, action.number)
+
+    def _save(self, **flags: object) -> None:
+        self.store.set_meeting_flags(self.room.meeting_id, **flags)

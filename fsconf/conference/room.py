@@ -1,0 +1,110 @@
+"""The live rooms this controller serves: who is in, in which order, with which state.
+
+Kept true from two sides: our own actions, and the member-scoped conference::maintenance
+events FreeSWITCH sends on each member's socket (an operator's mute through the inbound
+socket shows up here too).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from fsconf.db.models import EndReason
+from fsconf.esl.protocol import Event
+from fsconf.roles import Role
+
+_sequence = itertools.count(1)
+
+
+@dataclass
+class Member:
+    member_id: int
+    call_uuid: str
+    attendance_id: int
+    role: Role
+    name_file: str | None
+    muted: bool = False
+    announcements: bool = True
+    volume_out: int = 0
+    removed: bool = False
+    # Join order within this controller; FreeSWITCH's member ids also rise, but a
+    # reconnecting moderator keeps an old id on re-entry, so we keep our own order.
+    seq: int = field(default_factory=lambda: next(_sequence))
+
+
+@dataclass
+class Room:
+    fs_name: str
+    conference_id: int
+    number: str
+    language: str
+    meeting_id: int
+    members: dict[int, Member] = field(default_factory=dict)
+    locked: bool = False
+    muted_all: bool = False
+    ending: bool = False
+    end_reason: EndReason | None = None
+    invites_in_progress: int = 0
+
+    def others(self, member_id: int) -> Iterator[Member]:
+        return (m for m in self.members.values() if m.member_id != member_id and not m.removed)
+
+    def present(self) -> list[Member]:
+        return sorted((m for m in self.members.values() if not m.removed), key=lambda m: m.seq)
+
+    def last_participant(self) -> Member | None:
+        """The participant who joined last; moderators are never chosen."""
+        candidates = [
+            m for m in self.members.values() if m.role is Role.PARTICIPANT and not m.removed
+        ]
+        return max(candidates, key=lambda m: m.seq, default=None)
+
+    def apply_event(self, event: Event) -> None:
+        """Follow FreeSWITCH's member events for state we did not change ourselves."""
+        try:
+            member_id = int(event.get("Member-ID") or "0")
+        except ValueError:
+            return
+        member = self.members.get(member_id)
+        if member is None:
+            return
+        action = event.get("Action")
+        if action == "mute-member":
+            member.muted = True
+        elif action == "unmute-member":
+            member.muted = False
+        elif action == "volume-out-member":
+            try:
+                member.volume_out = int(event.get("Volume-Level") or member.volume_out)
+            except ValueError:
+                pass
+
+
+class RoomRegistry:
+    def __init__(self) -> None:
+        self._rooms: dict[str, Room] = {}
+
+    def get(self, fs_name: str) -> Room | None:
+        return self._rooms.get(fs_name)
+
+    def ensure(self, fs_name: str, **kwargs: object) -> Room:
+        room = self._rooms.get(fs_name)
+        if room is None or room.meeting_id != kwargs.get("meeting_id", room.meeting_id):
+            room = Room(fs_name=fs_name, **kwargs)  # type: ignore[arg-type]
+            self._rooms[fs_name] = room
+        return room
+
+    def discard_if_empty(self, room: Room) -> bool:
+        if room.members:
+            return False
+        if self._rooms.get(room.fs_name) is room:
+            del self._rooms[room.fs_name]
+        return True
+
+    def __iter__(self) -> Iterator[Room]:
+        return iter(list(self._rooms.values()))
+
+    def __len__(self) -> int:
+        return len(self._rooms)

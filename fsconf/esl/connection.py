@@ -1,0 +1,213 @@
+"""One Event Socket connection over a gevent socket.
+
+What greenswitch taught us to do differently:
+- a lock is held while the reply waiter is queued *and* the command is written, so a
+  reply can never be matched to the wrong command;
+- `sendall`, not `send`;
+- every wait has a timeout;
+- when the peer goes away, every waiter gets `ConnectionClosed`, never an empty reply.
+
+Events are handed to `on_event` from the reader greenlet, in wire order. Handlers must
+not block (they queue or set flags); anything slow belongs in the call's own greenlet.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import gevent
+from gevent.event import AsyncResult
+from gevent.lock import Semaphore
+
+from fsconf.esl.protocol import (
+    Event,
+    Frame,
+    FrameParser,
+    ProtocolError,
+    decode_reply_headers,
+    encode_command,
+    parse_event,
+)
+
+log = logging.getLogger(__name__)
+
+READ_SIZE = 256 * 1024
+
+
+class EslError(Exception):
+    """Base of the transport's errors."""
+
+
+class ConnectionClosed(EslError):
+    """The peer closed the connection (or we did); nothing more will arrive."""
+
+
+class CommandTimeout(EslError):
+    """No reply arrived within the timeout; the connection is no longer trustworthy."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A command/reply (text = Reply-Text) or an api/response (text = body)."""
+
+    text: str
+    headers: dict[str, str]
+
+    @property
+    def ok(self) -> bool:
+        return self.text.startswith("+OK")
+
+
+@dataclass(frozen=True)
+class DisconnectNotice:
+    linger: bool
+    body: str
+
+
+EventHandler = Callable[[Event], None]
+NoticeHandler = Callable[[DisconnectNotice], None]
+CloseHandler = Callable[[], None]
+
+
+class EslConnection:
+    def __init__(
+        self,
+        sock: socket.socket,
+        *,
+        on_event: EventHandler,
+        on_notice: NoticeHandler | None = None,
+        on_close: CloseHandler | None = None,
+        timeout: float = 10.0,
+        name: str = "esl",
+    ) -> None:
+        self._sock = sock
+        self._on_event = on_event
+        self._on_notice = on_notice
+        self._on_close = on_close
+        self.timeout = timeout
+        self.name = name
+        self._parser = FrameParser()
+        self._waiters: deque[AsyncResult] = deque()
+        self._write_lock = Semaphore()
+        self._reader: gevent.Greenlet | None = None
+        self.closed = False
+        # The first frame an inbound client gets is auth/request, not a reply.
+        self.greeting = AsyncResult()
+
+    def start(self) -> None:
+        self._reader = gevent.spawn(self._read_loop)
+
+    # -- commands ---------------------------------------------------------------------
+
+    def command(
+        self,
+        line: str,
+        headers: Sequence[tuple[str, str]] = (),
+        body: bytes | None = None,
+        timeout: float | None = None,
+    ) -> Reply:
+        """Send one command and wait for its reply (raises ValueError on CR/LF in it)."""
+        data = encode_command(line, headers, body)
+        waiter = AsyncResult()
+        with self._write_lock:
+            if self.closed:
+                raise ConnectionClosed(f"{self.name}: connection closed")
+            self._waiters.append(waiter)
+            try:
+                self._sock.sendall(data)
+            except OSError as exc:
+                self._shutdown(f"write failed: {exc}")
+        try:
+            return waiter.get(timeout=self.timeout if timeout is None else timeout)
+        except gevent.Timeout:
+            # The reply stream is now out of step with our waiters: drop the connection.
+            self._shutdown(f"no reply to {line.split(' ', 1)[0]!r}")
+            raise CommandTimeout(f"{self.name}: no reply to {line!r}") from None
+
+    def api(self, command: str, timeout: float | None = None) -> str:
+        """`api <command>`; returns the response body."""
+        return self.command(f"api {command}", timeout=timeout).text
+
+    def send_no_reply(self, line: str) -> None:
+        """For the few commands FreeSWITCH never answers; nothing waits."""
+        data = encode_command(line)
+        with self._write_lock:
+            if self.closed:
+                raise ConnectionClosed(f"{self.name}: connection closed")
+            self._sock.sendall(data)
+
+    def close(self) -> None:
+        self._shutdown("closed locally")
+        if self._reader is not None and self._reader is not gevent.getcurrent():
+            self._reader.join(timeout=2)
+
+    # -- reading ----------------------------------------------------------------------
+
+    def _read_loop(self) -> None:
+        reason = "peer closed the connection"
+        try:
+            while True:
+                data = self._sock.recv(READ_SIZE)
+                if not data:
+                    break
+                for frame in self._parser.feed(data):
+                    self._dispatch(frame)
+        except ProtocolError as exc:
+            reason = f"protocol error: {exc}"
+            log.warning("%s: %s; dropping the connection", self.name, reason)
+        except OSError as exc:
+            reason = f"read failed: {exc}"
+        finally:
+            self._shutdown(reason)
+
+    def _dispatch(self, frame: Frame) -> None:
+        ctype = frame.content_type
+        if ctype in ("text/event-plain", "text/event-json"):
+            try:
+                event = parse_event(frame)
+            except ProtocolError as exc:
+                log.warning("%s: undecodable event dropped: %s", self.name, exc)
+                return
+            self._on_event(event)
+        elif ctype == "command/reply":
+            headers = decode_reply_headers(frame)
+            self._resolve(Reply(text=headers.get("Reply-Text", "").strip(), headers=headers))
+        elif ctype == "api/response":
+            body = frame.body.decode("utf-8", errors="replace")
+            self._resolve(Reply(text=body, headers=dict(frame.headers)))
+        elif ctype == "auth/request":
+            self.greeting.set(True)
+        elif ctype in ("text/disconnect-notice", "text/rude-rejection"):
+            linger = frame.headers.get("Content-Disposition") == "linger"
+            if self._on_notice is not None:
+                self._on_notice(
+                    DisconnectNotice(linger, frame.body.decode("utf-8", errors="replace"))
+                )
+        else:
+            log.warning("%s: ignoring frame of unknown type %r", self.name, ctype)
+
+    def _resolve(self, reply: Reply) -> None:
+        if not self._waiters:
+            log.warning("%s: reply with nobody waiting: %r", self.name, reply.text[:80])
+            return
+        self._waiters.popleft().set(reply)
+
+    def _shutdown(self, reason: str) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+        error = ConnectionClosed(f"{self.name}: {reason}")
+        while self._waiters:
+            self._waiters.popleft().set_exception(error)
+        if not self.greeting.ready():
+            self.greeting.set_exception(error)
+        if self._on_close is not None:
+            self._on_close()

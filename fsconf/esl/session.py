@@ -1,0 +1,271 @@
+"""The controller's side of one outbound Event Socket connection: one call leg.
+
+It speaks in dialplan applications and API commands; it hides the wire. Completion of an
+application is matched by the `Event-UUID` we send (echoed as `Application-UUID`), not by
+`variable_current_application`, which nested applications overwrite.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import time
+import uuid as uuidlib
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import gevent
+from gevent.event import AsyncResult
+from gevent.event import Event as Flag
+
+from fsconf.esl.connection import (
+    CommandTimeout,
+    ConnectionClosed,
+    DisconnectNotice,
+    EslConnection,
+    EslError,
+)
+from fsconf.esl.protocol import Event
+
+log = logging.getLogger(__name__)
+
+# Events the call flow needs beyond `myevents` (which has DTMF, EXECUTE*, HANGUP*).
+EXTRA_EVENTS = ("BACKGROUND_JOB", "CUSTOM", "conference::maintenance")
+# A caller can press keys faster than anybody should act on them; keep the newest.
+DTMF_BUFFER = 64
+_VALID_DTMF = frozenset("0123456789*#ABCD")
+
+
+class CallGone(EslError):
+    """The call hung up or its socket went away; unwind and record how it ended."""
+
+
+@dataclass(frozen=True)
+class AppResult:
+    """CHANNEL_EXECUTE_COMPLETE of one application run."""
+
+    event: Event
+
+    @property
+    def response(self) -> str:
+        return self.event.get("Application-Response") or "_none_"
+
+    def var(self, name: str) -> str | None:
+        return self.event.get(f"variable_{name}")
+
+
+class RunningApp:
+    """An application started without waiting, e.g. `conference`, which runs for the meeting."""
+
+    def __init__(self, session: OutboundSession, app_uuid: str, waiter: AsyncResult) -> None:
+        self._session = session
+        self.app_uuid = app_uuid
+        self._waiter = waiter
+
+    @property
+    def done(self) -> bool:
+        return self._waiter.ready()
+
+    @property
+    def result(self) -> AsyncResult:
+        """For gevent.wait() alongside other events."""
+        return self._waiter
+
+    def wait(self, timeout: float | None) -> AppResult:
+        try:
+            return self._waiter.get(timeout=timeout)
+        except gevent.Timeout:
+            raise CommandTimeout(f"application {self.app_uuid} did not complete") from None
+
+
+EventListener = Callable[[Event], None]
+
+
+class OutboundSession:
+    def __init__(self, sock: socket.socket, *, timeout: float = 10.0) -> None:
+        self.timeout = timeout
+        self.conn = EslConnection(
+            sock,
+            on_event=self._on_event,
+            on_notice=self._on_notice,
+            on_close=self._on_close,
+            timeout=timeout,
+            name="outbound",
+        )
+        self.channel: dict[str, str] = {}
+        self.uuid = ""
+        self.hangup_cause: str | None = None
+        self.gone = Flag()
+        self._apps: dict[str, AsyncResult] = {}
+        self._dtmf: deque[tuple[str, float]] = deque(maxlen=DTMF_BUFFER)
+        self._dtmf_ready = Flag()
+        self.dtmf_dropped = 0
+        self._listeners: list[EventListener] = []
+        self.conn.start()
+
+    # -- set-up -------------------------------------------------------------------------
+
+    def connect(self) -> dict[str, str]:
+        """`connect`: FreeSWITCH answers with the channel's data."""
+        reply = self.conn.command("connect")
+        self.channel = reply.headers
+        self.uuid = reply.headers.get("Unique-ID", "")
+        if not self.uuid:
+            raise ConnectionClosed("connect reply without Unique-ID")
+        return self.channel
+
+    def subscribe(self) -> None:
+        """myevents for our leg, linger so we see the end, and the events myevents lacks."""
+        self._expect_ok(self.conn.command("myevents"), "myevents")
+        self._expect_ok(self.conn.command("linger"), "linger")
+        self._expect_ok(self.conn.command("event plain " + " ".join(EXTRA_EVENTS)), "event")
+
+    def _expect_ok(self, reply, what: str) -> None:  # type: ignore[no-untyped-def]
+        # "-ERR command not found" here means the dialplan lacks `async full`.
+        if not reply.ok:
+            raise EslError(f"{what} refused: {reply.text} (is the socket app 'async full'?)")
+
+    def var(self, name: str) -> str | None:
+        """A channel variable as it was when the call reached us."""
+        return self.channel.get(f"variable_{name}")
+
+    # -- applications -----------------------------------------------------------------
+
+    def start(self, app: str, arg: str = "") -> RunningApp:
+        """Queue an application and return at once; `RunningApp.wait` collects its result."""
+        self.raise_if_gone()
+        app_uuid = str(uuidlib.uuid4())
+        waiter = AsyncResult()
+        self._apps[app_uuid] = waiter
+        headers = [("call-command", "execute"), ("execute-app-name", app)]
+        if arg:
+            headers.append(("execute-app-arg", arg))
+        headers += [("event-lock", "true"), ("Event-UUID", app_uuid)]
+        try:
+            self.conn.command("sendmsg", headers)
+        except BaseException:
+            self._apps.pop(app_uuid, None)
+            raise
+        return RunningApp(self, app_uuid, waiter)
+
+    def execute(self, app: str, arg: str = "", timeout: float | None = None) -> AppResult:
+        """Run an application to completion; CallGone if the caller hung up meanwhile."""
+        running = self.start(app, arg)
+        try:
+            result = running.wait(self.timeout if timeout is None else timeout)
+        finally:
+            self._apps.pop(running.app_uuid, None)
+        self.raise_if_gone()
+        return result
+
+    def api(self, command: str, timeout: float | None = None) -> str:
+        return self.conn.api(command, timeout=timeout)
+
+    @staticmethod
+    def new_job_uuid() -> str:
+        return str(uuidlib.uuid4())
+
+    def bgapi(self, command: str, job_uuid: str | None = None) -> str:
+        """Start a background API; its BACKGROUND_JOB event reaches the listeners.
+
+        Pass your own job_uuid to register a listener before the job can finish.
+        """
+        job_uuid = job_uuid or self.new_job_uuid()
+        self.conn.command(f"bgapi {command}", [("Job-UUID", job_uuid)])
+        return job_uuid
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        """uuid_kill rather than the hangup app: it is not stuck behind an event-locked app."""
+        if self.gone.is_set() or self.conn.closed:
+            return
+        try:
+            self.api(f"uuid_kill {self.uuid} {cause}")
+        except EslError:
+            pass
+
+    def close(self) -> None:
+        """Tell FreeSWITCH we are done (we linger, so it waits for this), then close."""
+        if not self.conn.closed:
+            try:
+                self.conn.command("exit", timeout=2)
+            except (EslError, ValueError):
+                pass
+        self.conn.close()
+        self._fail_apps("session closed")
+
+    # -- state ---------------------------------------------------------------------------
+
+    def raise_if_gone(self) -> None:
+        if self.gone.is_set():
+            raise CallGone(self.hangup_cause or "connection closed")
+
+    def add_listener(self, listener: EventListener) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: EventListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def clear_dtmf(self) -> None:
+        self._dtmf.clear()
+        self._dtmf_ready.clear()
+
+    def next_dtmf(self, timeout: float | None) -> tuple[str, float] | None:
+        """The oldest unread key press and when it arrived (monotonic), or None on timeout."""
+        if not self._dtmf:
+            self._dtmf_ready.clear()
+            self._dtmf_ready.wait(timeout)
+        if self._dtmf:
+            return self._dtmf.popleft()
+        return None
+
+    def drain_dtmf(self) -> Iterable[tuple[str, float]]:
+        while self._dtmf:
+            yield self._dtmf.popleft()
+
+    # -- from the reader greenlet (must not block) ------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        name = event.name
+        if name == "CHANNEL_EXECUTE_COMPLETE":
+            waiter = self._apps.get(event.get("Application-UUID") or "")
+            if waiter is not None and not waiter.ready():
+                waiter.set(AppResult(event))
+                # Wake a member loop waiting for keys: its conference app may have ended.
+                self._dtmf_ready.set()
+        elif name == "DTMF":
+            digit = (event.get("DTMF-Digit") or "").upper()
+            if digit in _VALID_DTMF:
+                if len(self._dtmf) == DTMF_BUFFER:
+                    self.dtmf_dropped += 1
+                self._dtmf.append((digit, time.monotonic()))
+                self._dtmf_ready.set()
+        elif name == "CHANNEL_HANGUP":
+            self.hangup_cause = event.get("Hangup-Cause") or "NORMAL_CLEARING"
+            self.gone.set()
+            self._dtmf_ready.set()
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener bug must not kill the reader of this call
+                log.exception("call %s: event listener failed", self.uuid)
+
+    def _on_notice(self, notice: DisconnectNotice) -> None:
+        if not notice.linger:
+            self._mark_gone("disconnected")
+
+    def _on_close(self) -> None:
+        self._mark_gone("connection closed")
+
+    def _mark_gone(self, reason: str) -> None:
+        if self.hangup_cause is None:
+            self.hangup_cause = reason
+        self.gone.set()
+        self._dtmf_ready.set()
+        self._fail_apps(reason)
+
+    def _fail_apps(self, reason: str) -> None:
+        for waiter in list(self._apps.values()):
+            if not waiter.ready():
+                waiter.set_exception(CallGone(reason))

@@ -1,0 +1,215 @@
+"""The call flow's door to the database: one unit of work per question, outages contained.
+
+A database outage becomes `StoreUnavailable`, which the call flow turns into the
+"technical problem" prompt. Writes that record how a call ended are too important to
+lose: when they fail they are retried in the background until the database returns, and
+only after `retry_for` seconds is the loss logged with the call's UUID.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+import gevent
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from fsconf.config import SecuritySettings
+from fsconf.db.models import DialOutAttempt, EndReason, utcnow
+from fsconf.db.session import Database
+from fsconf.services import joining
+from fsconf.services.joining import (
+    AccessScope,
+    ConferenceInfo,
+    Departure,
+    LockoutLimits,
+    Seat,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class StoreUnavailable(RuntimeError):
+    """The database did not answer; the caller hears the technical-problem prompt."""
+
+
+class CallStore:
+    def __init__(self, db: Database, security: SecuritySettings, retry_for: float = 300.0) -> None:
+        self.db = db
+        self.limits = LockoutLimits(
+            max_per_conference=security.max_failures_per_conference,
+            max_per_caller=security.max_failures_per_caller,
+            window=dt.timedelta(seconds=security.window_seconds),
+            block=dt.timedelta(seconds=security.block_seconds),
+        )
+        self.retry_for = retry_for
+        self.pending_writes = 0
+        self.lost_writes = 0
+
+    def _run(self, work: Callable[[Session], T]) -> T:
+        try:
+            with self.db.unit_of_work() as session:
+                return work(session)
+        except OperationalError as exc:
+            raise StoreUnavailable(_first_line(exc)) from exc
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            raise StoreUnavailable(_first_line(exc)) from exc
+
+    def _run_durably(self, what: str, call_uuid: str, work: Callable[[Session], T]) -> T | None:
+        """Try now; if the database is down, keep trying in the background."""
+        try:
+            return self._run(work)
+        except StoreUnavailable as exc:
+            log.warning("call %s: %s deferred, database unavailable: %s", call_uuid, what, exc)
+            self.pending_writes += 1
+            gevent.spawn(self._retry, what, call_uuid, work)
+            return None
+
+    def _retry(self, what: str, call_uuid: str, work: Callable[[Session], object]) -> None:
+        delay, waited = 0.5, 0.0
+        try:
+            while waited < self.retry_for:
+                gevent.sleep(delay)
+                waited += delay
+                try:
+                    self._run(work)
+                    log.info("call %s: deferred %s written after %.1fs", call_uuid, what, waited)
+                    return
+                except StoreUnavailable:
+                    delay = min(delay * 2, 10.0)
+            self.lost_writes += 1
+            log.error("call %s: %s LOST after %.0fs of database outage", call_uuid, what, waited)
+        finally:
+            self.pending_writes -= 1
+
+    # -- the join flow's questions -----------------------------------------------------------
+
+    def open_attendance(self, **kwargs: object) -> int:
+        return self._run(lambda s: joining.open_attendance(s, **kwargs))  # type: ignore[arg-type]
+
+    def resolve_access_number(self, dialled: str) -> AccessScope | None:
+        return self._run(lambda s: joining.resolve_access_number(s, dialled))
+
+    def find_conference(self, scope: AccessScope, number: str) -> ConferenceInfo | None:
+        return self._run(lambda s: joining.find_conference(s, scope, number))
+
+    def conference_by_id(self, conference_id: int) -> ConferenceInfo | None:
+        return self._run(lambda s: joining.conference_by_id(s, conference_id))
+
+    def lockout(self, caller_id_number: str | None, conference_id: int | None) -> str | None:
+        return self._run(
+            lambda s: joining.lockout_reason(
+                s, limits=self.limits, caller_id_number=caller_id_number,
+                conference_id=conference_id,
+            )
+        )
+
+    def record_failure(
+        self, kind: str, call_uuid: str, caller_id_number: str | None, conference_id: int | None
+    ) -> None:
+        self._run_durably(
+            f"{kind} failure",
+            call_uuid,
+            lambda s: joining.record_pin_failure(
+                s, kind=kind, call_uuid=call_uuid, caller_id_number=caller_id_number,
+                conference_id=conference_id,
+            ),
+        )
+
+    def customer_suspended(self, customer_id: int) -> bool:
+        return self._run(lambda s: joining.customer_suspended(s, customer_id))
+
+    def meeting_flags(self, conference_id: int) -> tuple[bool, bool] | None:
+        """(locked, muted_all) of the meeting in progress, or None when there is none."""
+        return self._run(lambda s: joining.open_meeting_flags(s, conference_id))
+
+    def claim_seat(self, **kwargs: object) -> Seat:
+        return self._run(lambda s: joining.claim_seat(s, **kwargs))  # type: ignore[arg-type]
+
+    def set_details(self, attendance_id: int, **kwargs: object) -> None:
+        self._run_durably(
+            "attendance details", str(attendance_id),
+            lambda s: joining.set_attendance_details(s, attendance_id, **kwargs),  # type: ignore[arg-type]
+        )
+
+    def finish(self, attendance_id: int, call_uuid: str, reason: EndReason) -> Departure | None:
+        at = utcnow()
+        return self._run_durably(
+            f"end of call ({reason.value})", call_uuid,
+            lambda s: joining.finish_attendance(s, attendance_id, reason, at),
+        )
+
+    def set_meeting_flags(self, meeting_id: int, **flags: object) -> None:
+        self._run_durably(
+            "meeting state", f"meeting-{meeting_id}",
+            lambda s: joining.set_meeting_flags(s, meeting_id, **flags),  # type: ignore[arg-type]
+        )
+
+    # -- dial-out --------------------------------------------------------------------------
+
+    def invites_last_hour(self, conference_id: int) -> int:
+        since = utcnow() - dt.timedelta(hours=1)
+        return self._run(
+            lambda s: s.scalar(
+                select(func.count()).where(
+                    DialOutAttempt.conference_id == conference_id,
+                    DialOutAttempt.requested_at >= since,
+                    DialOutAttempt.result != "refused_policy",
+                )
+            )
+            or 0
+        )
+
+    def create_dialout(
+        self, *, conference_id: int, meeting_id: int | None, requested_by: str, number: str,
+        result: str = "pending",
+    ) -> int:
+        def work(s: Session) -> int:
+            row = DialOutAttempt(
+                conference_id=conference_id, meeting_id=meeting_id,
+                requested_by_call_uuid=requested_by, number=number, result=result,
+                ended_at=utcnow() if result != "pending" else None,
+            )
+            s.add(row)
+            s.flush()
+            return row.id
+
+        return self._run(work)
+
+    def dialout(self, attempt_id: int) -> DialOutAttempt | None:
+        return self._run(lambda s: s.get(DialOutAttempt, attempt_id))
+
+    def update_dialout(self, attempt_id: int, **values: object) -> None:
+        self._run_durably(
+            "dial-out result", f"dialout-{attempt_id}",
+            lambda s: s.execute(
+                update(DialOutAttempt).where(DialOutAttempt.id == attempt_id).values(**values)
+            ),
+        )
+
+    def finish_dialout(self, attempt_id: int, result: str) -> None:
+        """Close an attempt; the billable duration runs from answer to hang-up."""
+        ended = utcnow()
+
+        def work(s: Session) -> None:
+            row = s.get(DialOutAttempt, attempt_id, with_for_update=True)
+            if row is None or row.ended_at is not None:
+                return
+            row.ended_at = ended
+            row.result = result
+            if row.answered_at is not None:
+                row.duration_seconds = max(0, int((ended - row.answered_at).total_seconds()))
+
+        self._run_durably("dial-out end", f"dialout-{attempt_id}", work)
+
+
+def _first_line(exc: DBAPIError) -> str:
+    text = str(exc.orig if exc.orig is not None else exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
