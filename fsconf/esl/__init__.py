@@ -1,0 +1,1 @@
+"""Event Socket Layer: the only package that knows FreeSWITCH Event Socket bytes."""

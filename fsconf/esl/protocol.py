@@ -1,0 +1,400 @@
+"""Pure FreeSWITCH Event Socket parser and serialiser (no I/O).
+
+Used by both sides: the controller (parsing replies/events, encoding commands) and the
+simulator (parsing commands, encoding replies/events).  Wire facts come from
+/work/shared/reference/esl-protocol.md sections 1-3 and the FS 1.10.12 captures.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from urllib.parse import unquote
+
+__all__ = [
+    "GOODBYE_BODY",
+    "Command",
+    "CommandParser",
+    "Event",
+    "Frame",
+    "FrameParser",
+    "ProtocolError",
+    "decode_reply_headers",
+    "encode_api_response",
+    "encode_command",
+    "encode_command_reply",
+    "encode_disconnect_notice",
+    "encode_event_json",
+    "encode_event_plain",
+    "parse_event",
+    "url_decode",
+    "url_encode",
+]
+
+DEFAULT_MAX_BODY = 16 * 1024 * 1024
+# FreeSWITCH gives up on a header block of about 10 MiB; so do we.
+MAX_HEADER_BLOCK = 10 * 1024 * 1024
+
+GOODBYE_BODY = b"Disconnected, goodbye.\nSee you at ClueCon! http://www.cluecon.com/\n"
+assert len(GOODBYE_BODY) == 67
+
+# A header block ends at the first empty line; LF and CRLF may be mixed.
+_END_OF_BLOCK = re.compile(rb"\n\r?\n")
+
+
+class ProtocolError(ValueError):
+    """The peer sent bytes that cannot be Event Socket framing; drop the connection."""
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame as read from the wire: header block (values not decoded) and raw body."""
+
+    headers: dict[str, str]
+    body: bytes = b""
+
+    @property
+    def content_type(self) -> str:
+        return _get_ci(self.headers, "Content-Type") or ""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command as read by a server: first line, headers (raw values), body."""
+
+    line: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        """Header lookup is case-insensitive, as in FreeSWITCH."""
+        value = _get_ci(self.headers, name)
+        return default if value is None else value
+
+
+def _get_ci(headers: dict[str, str], name: str) -> str | None:
+    if name in headers:
+        return headers[name]
+    lowered = name.lower()
+    for key, value in headers.items():
+        if key.lower() == lowered:
+            return value
+    return None
+
+
+def _decode_line(line: bytes) -> str:
+    return line.decode("utf-8", errors="replace")
+
+
+def _split_header(line: str) -> tuple[str, str] | None:
+    name, sep, value = line.partition(":")
+    if not sep:
+        return None
+    return name.strip(), value.lstrip(" ")
+
+
+def _parse_content_length(raw: str | None, max_body: int) -> int | None:
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text.isdigit() or not text.isascii():
+        raise ProtocolError(f"invalid Content-Length {raw!r}")
+    length = int(text)
+    if length > max_body:
+        raise ProtocolError(f"Content-Length {length} exceeds limit {max_body}")
+    return length
+
+
+class _BlockParser:
+    """Splits a byte stream into (header lines, body) blocks, resumable at any byte."""
+
+    def __init__(self, max_body: int) -> None:
+        self._buf = bytearray()
+        self._max_body = max_body
+        self._pending: tuple[list[str], int] | None = None  # header lines awaiting a body
+        self._scanned = 0  # bytes of _buf already searched for the end of a header block
+
+    def feed(self, data: bytes) -> list[tuple[list[str], bytes]]:
+        self._buf += data
+        out: list[tuple[list[str], bytes]] = []
+        while True:
+            if self._pending is not None:
+                lines, length = self._pending
+                if len(self._buf) < length:
+                    break
+                body = bytes(self._buf[:length])
+                del self._buf[:length]
+                self._pending = None
+                out.append((lines, body))
+                continue
+            # Skip leading blank lines (LF or CRLF) between frames.
+            start = 0
+            while start < len(self._buf):
+                if self._buf[start] == 0x0A:
+                    start += 1
+                elif self._buf[start] == 0x0D and start + 1 < len(self._buf):
+                    if self._buf[start + 1] != 0x0A:
+                        break
+                    start += 2
+                else:
+                    break
+            if start:
+                del self._buf[:start]
+                self._scanned = 0
+            if not self._buf or self._buf == b"\r":
+                break
+            # Resume the search near where the previous feed stopped (keeps feeding
+            # one byte at a time linear instead of quadratic).
+            match = _END_OF_BLOCK.search(self._buf, max(0, self._scanned - 2))
+            if match is None:
+                self._scanned = len(self._buf)
+                if len(self._buf) > MAX_HEADER_BLOCK:
+                    raise ProtocolError("header block too large")
+                break
+            block = bytes(self._buf[: match.start()])
+            del self._buf[: match.end()]
+            self._scanned = 0
+            lines = [_decode_line(raw.rstrip(b"\r")) for raw in block.split(b"\n")]
+            length = self._content_length(lines)
+            if length is None:
+                out.append((lines, b""))
+            else:
+                self._pending = (lines, length)
+        return out
+
+    def _content_length(self, lines: list[str]) -> int | None:
+        value: str | None = None
+        for line in lines:
+            parsed = _split_header(line)
+            if parsed and parsed[0].lower() == "content-length":
+                value = parsed[1]
+        return _parse_content_length(value, self._max_body)
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buf)
+
+
+class FrameParser:
+    """Incremental parser for frames sent by FreeSWITCH (replies, events, notices)."""
+
+    def __init__(self, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self._blocks = _BlockParser(max_body)
+
+    def feed(self, data: bytes) -> list[Frame]:
+        frames = []
+        for lines, body in self._blocks.feed(data):
+            headers: dict[str, str] = {}
+            for line in lines:
+                parsed = _split_header(line)
+                if parsed is not None:
+                    headers[parsed[0]] = parsed[1]
+            frames.append(Frame(headers=headers, body=body))
+        return frames
+
+
+class CommandParser:
+    """Incremental parser for commands sent to FreeSWITCH (first line + headers + body)."""
+
+    def __init__(self, max_body: int = DEFAULT_MAX_BODY) -> None:
+        self._blocks = _BlockParser(max_body)
+
+    def feed(self, data: bytes) -> list[Command]:
+        commands = []
+        for lines, body in self._blocks.feed(data):
+            headers: dict[str, str] = {}
+            for line in lines[1:]:
+                parsed = _split_header(line)
+                if parsed is not None:
+                    headers[parsed[0]] = parsed[1]
+            commands.append(Command(line=lines[0].strip(), headers=headers, body=body))
+        return commands
+
+
+@dataclass
+class Event:
+    """A decoded event: URL-decoded header values (last one wins) and optional body."""
+
+    headers: dict[str, str]
+    body: str | None = None
+
+    @property
+    def name(self) -> str | None:
+        return self.headers.get("Event-Name")
+
+    @property
+    def subclass(self) -> str | None:
+        return self.headers.get("Event-Subclass")
+
+    @property
+    def uuid(self) -> str | None:
+        return self.headers.get("Unique-ID")
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.headers.get(key, default)
+
+
+def parse_event(frame: Frame) -> Event:
+    """Decode a text/event-plain or text/event-json frame into an Event."""
+    ctype = frame.content_type
+    if ctype == "text/event-plain":
+        return _parse_plain(frame.body)
+    if ctype == "text/event-json":
+        return _parse_json(frame.body)
+    raise ProtocolError(f"not an event frame: {ctype!r}")
+
+
+def _parse_plain(data: bytes) -> Event:
+    match = _END_OF_BLOCK.search(data)
+    block = data if match is None else data[: match.start()]
+    rest = b"" if match is None else data[match.end() :]
+    headers: dict[str, str] = {}
+    for raw in block.split(b"\n"):
+        parsed = _split_header(_decode_line(raw.rstrip(b"\r")))
+        if parsed is not None:
+            headers[parsed[0]] = url_decode(parsed[1])
+    body: str | None = None
+    inner = headers.get("Content-Length")
+    if inner is not None:
+        text = inner.strip()
+        if not text.isdigit() or not text.isascii():
+            raise ProtocolError(f"invalid inner Content-Length {inner!r}")
+        body = rest[: int(text)].decode("utf-8", errors="replace")
+    return Event(headers=headers, body=body)
+
+
+def _parse_json(data: bytes) -> Event:
+    try:
+        obj = json.loads(data.decode("utf-8", errors="replace"))
+    except ValueError as exc:
+        raise ProtocolError(f"invalid JSON event: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError("JSON event is not an object")
+    headers: dict[str, str] = {}
+    body: str | None = None
+    for key, value in obj.items():
+        if key == "_body":
+            body = value if isinstance(value, str) else json.dumps(value)
+            continue
+        if isinstance(value, list):  # array headers: keep the last, like a repeated header
+            value = value[-1] if value else ""
+        headers[str(key)] = value if isinstance(value, str) else json.dumps(value)
+    return Event(headers=headers, body=body)
+
+
+def decode_reply_headers(frame: Frame) -> dict[str, str]:
+    """command/reply headers, percent-decoded (the connect reply's values are URL-encoded)."""
+    return {key: url_decode(value) for key, value in frame.headers.items()}
+
+
+_UNSAFE = frozenset(b'\r\n #%&+:;<=>?@[\\]^`{|}"')
+_HEX = frozenset(b"0123456789ABCDEF")
+
+
+def url_encode(value: str) -> str:
+    """switch_url_encode_opt: %XX for unsafe and non-printable bytes; existing %XX kept."""
+    raw = value.encode("utf-8", errors="surrogatepass")
+    out: list[str] = []
+    size = len(raw)
+    for i, byte in enumerate(raw):
+        if byte == 0x25 and i + 2 < size and raw[i + 1] in _HEX and raw[i + 2] in _HEX:
+            out.append("%")
+        elif byte < 0x20 or byte > 0x7E or byte in _UNSAFE:
+            out.append(f"%{byte:02X}")
+        else:
+            out.append(chr(byte))
+    return "".join(out)
+
+
+def url_decode(value: str) -> str:
+    """Percent-decoding only ('+' stays '+'); invalid UTF-8 becomes U+FFFD."""
+    if "%" not in value:
+        return value
+    return unquote(value, errors="replace")
+
+
+def _check_clean(kind: str, text: str) -> None:
+    if "\r" in text or "\n" in text or "\0" in text:
+        raise ValueError(f"{kind} contains CR, LF or NUL: {text!r}")
+
+
+def encode_command(
+    line: str, headers: Sequence[tuple[str, str]] = (), body: bytes | None = None
+) -> bytes:
+    """Serialise a command; refuses CR/LF/NUL anywhere (our injection guard)."""
+    _check_clean("command line", line)
+    if not line.strip():
+        raise ValueError("empty command line")
+    parts = [line, "\n"]
+    for name, value in headers:
+        _check_clean("header name", name)
+        _check_clean("header value", value)
+        if not name or ":" in name:
+            raise ValueError(f"invalid header name {name!r}")
+        if body is not None and name.lower() == "content-length":
+            raise ValueError("Content-Length is computed from the body")
+        parts += [name, ": ", value, "\n"]
+    if body is None:
+        parts.append("\n")
+        return "".join(parts).encode("utf-8")
+    parts += ["Content-Length: ", str(len(body)), "\n\n"]
+    return "".join(parts).encode("utf-8") + body
+
+
+def _plain_value(value: str) -> str:
+    encoded = url_encode(value)
+    return encoded if encoded else "_undef_"
+
+
+def encode_event_plain(headers: Sequence[tuple[str, str]], body: bytes | None = None) -> bytes:
+    """An event frame exactly as mod_event_socket writes it (text/event-plain)."""
+    inner = "".join(f"{name}: {_plain_value(value)}\n" for name, value in headers).encode("utf-8")
+    if body is None:
+        inner += b"\n"
+    else:
+        inner += b"Content-Length: %d\n\n" % len(body) + body
+    return b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(inner) + inner
+
+
+def encode_event_json(headers: Sequence[tuple[str, str]], body: bytes | None = None) -> bytes:
+    """An event frame as text/event-json (values not URL-encoded, unformatted JSON)."""
+    obj: dict[str, str] = {}
+    for name, value in headers:
+        obj[name] = value
+    if body is not None:
+        obj["Content-Length"] = str(len(body))
+        obj["_body"] = body.decode("utf-8", errors="replace")
+    inner = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return b"Content-Length: %d\nContent-Type: text/event-json\n\n" % len(inner) + inner
+
+
+def encode_command_reply(reply_text: str, extra: Sequence[tuple[str, str]] = ()) -> bytes:
+    lines = ["Content-Type: command/reply", f"Reply-Text: {reply_text}"]
+    lines += [f"{name}: {value}" for name, value in extra]
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def encode_api_response(body: bytes) -> bytes:
+    return b"Content-Type: api/response\nContent-Length: %d\n\n" % len(body) + body
+
+
+def encode_disconnect_notice(
+    uuid: str | None = None, linger: int | None = None, channel_name: str | None = None
+) -> bytes:
+    """The goodbye notice (67-byte body) or, with linger, the linger notice (Content-Length: 0).
+
+    Channel-Name is printed raw (not URL-encoded) in the linger form, as FreeSWITCH does.
+    """
+    head = "Content-Type: text/disconnect-notice\n"
+    if linger is not None:
+        head += f"Controlled-Session-UUID: {uuid or ''}\nContent-Disposition: linger\n"
+        if channel_name is not None:
+            head += f"Channel-Name: {channel_name}\n"
+        head += f"Linger-Time: {linger}\nContent-Length: 0\n\n"
+        return head.encode("utf-8")
+    if uuid is not None:
+        head += f"Controlled-Session-UUID: {uuid}\nContent-Disposition: disconnect\n"
+    head += f"Content-Length: {len(GOODBYE_BODY)}\n\n"
+    return head.encode("utf-8") + GOODBYE_BODY

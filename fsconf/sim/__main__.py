@@ -1,0 +1,67 @@
+"""`python -m fsconf.sim` / `fsconf sim`: run the simulator until interrupted."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    from gevent import monkey
+
+    monkey.patch_all()  # entry point only; library modules never patch
+
+    import gevent
+
+    from fsconf.sim import SimSettings, Simulator
+    from fsconf.sim.settings import REPO_CONF_DIR
+
+    parser = argparse.ArgumentParser(prog="fsconf sim", description=__doc__)
+    parser.add_argument(
+        "--conf", type=Path, default=REPO_CONF_DIR, help="FreeSWITCH configuration directory"
+    )
+    parser.add_argument("--speed", type=float, default=1.0, help="simulated time speed-up")
+    parser.add_argument("--host", default=None)
+    parser.add_argument("--port", type=int, default=None)
+    parser.add_argument("--password", default=None)
+    parser.add_argument("--sounds", type=Path, default=None, help="sounds_dir")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="VAR=VALUE",
+        help="global variable override (wins over X-PRE-PROCESS set)",
+    )
+    args = parser.parse_args(argv)
+    overrides = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            parser.error(f"--set needs VAR=VALUE, got {item!r}")
+        overrides[name] = value
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    sim = Simulator(
+        SimSettings(
+            conf_dir=args.conf,
+            host=args.host,
+            port=args.port,
+            password=args.password,
+            speed=args.speed,
+            sounds_dir=args.sounds,
+            global_vars=overrides,
+        )
+    )
+    sim.start()
+    print(f"fsconf simulator on {sim.host}:{sim.port}", flush=True)
+    try:
+        gevent.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

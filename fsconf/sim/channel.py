@@ -1,0 +1,543 @@
+"""Channel model: variables, caller profile, DTMF queue, private command queue and the
+application execution rules of switch_core_session_exec (events, event-lock, nesting)."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid as uuidlib
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import gevent
+from gevent.event import Event as GEvent
+
+from fsconf.sim.events import Headers
+
+if TYPE_CHECKING:
+    from fsconf.sim.conference import Member
+    from fsconf.sim.core import Simulator
+    from fsconf.sim.outbound import OutboundSession
+
+log = logging.getLogger(__name__)
+
+STATE_NUMBERS = {
+    "CS_NEW": 0,
+    "CS_INIT": 1,
+    "CS_ROUTING": 2,
+    "CS_SOFT_EXECUTE": 3,
+    "CS_EXECUTE": 4,
+    "CS_EXCHANGE_MEDIA": 5,
+    "CS_PARK": 6,
+    "CS_CONSUME_MEDIA": 7,
+    "CS_HIBERNATE": 8,
+    "CS_RESET": 9,
+    "CS_HANGUP": 10,
+    "CS_REPORTING": 11,
+    "CS_DESTROY": 12,
+}
+
+# Event types that carry variable_* headers (switch_channel_event_set_extended_data).
+EXTENDED = frozenset(
+    [
+        "CHANNEL_CREATE",
+        "CHANNEL_ORIGINATE",
+        "CHANNEL_UUID",
+        "CHANNEL_ANSWER",
+        "CHANNEL_PARK",
+        "CHANNEL_UNPARK",
+        "CHANNEL_BRIDGE",
+        "CHANNEL_UNBRIDGE",
+        "CHANNEL_PROGRESS",
+        "CHANNEL_PROGRESS_MEDIA",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+        "REQUEST_PARAMS",
+        "CHANNEL_DATA",
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_DESTROY",
+        "SESSION_HEARTBEAT",
+        "API",
+        "RECORD_START",
+        "RECORD_STOP",
+        "PLAYBACK_START",
+        "PLAYBACK_STOP",
+        "CALL_UPDATE",
+        "MEDIA_BUG_START",
+        "MEDIA_BUG_STOP",
+        "CHANNEL_HOLD",
+        "CHANNEL_UNHOLD",
+        "TEXT",
+        "CUSTOM",
+    ]
+)
+
+_VAR_REF = re.compile(r"\$\{([^${}]+)\}")
+
+App = Callable[["Channel", str], "str | None"]
+
+
+@dataclass
+class QueuedCommand:
+    kind: str  # "execute" or "hangup"
+    app: str = ""
+    arg: str = ""
+    event_uuid: str | None = None
+    event_uuid_name: str | None = None
+    lock: bool = False
+    loops: int = 1
+    cause: str = "NORMAL_CLEARING"
+
+
+@dataclass
+class CallerProfile:
+    caller_id_name: str = ""
+    caller_id_number: str = "0000000000"
+    callee_id_name: str = ""
+    callee_id_number: str = ""
+    destination_number: str = ""
+    context: str = "default"
+    dialplan: str = "xml"
+    source: str = "mod_loopback"
+    ani: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class Channel:
+    def __init__(
+        self,
+        sim: Simulator,
+        name: str,
+        direction: str,
+        profile: CallerProfile,
+        *,
+        uuid: str | None = None,
+    ) -> None:
+        self.sim = sim
+        self.uuid = uuid or str(uuidlib.uuid4())
+        self.name = name
+        self.direction = direction
+        self.profile = profile
+        self.variables: dict[str, str] = {}
+        self.state = "CS_NEW"
+        self.call_state = "DOWN"
+        self.answered = False
+        self.hangup_cause: str | None = None
+        self.created_us = int(time.time() * 1_000_000)
+        self.answered_us = 0
+        self.hangup_us = 0
+        self.peer: Channel | None = None
+        self.dtmf: deque[str] = deque()
+        self.commands: deque[QueuedCommand] = deque()
+        self.lock_depth = 0
+        self.break_flag = False
+        self.wake = GEvent()
+        self.session: OutboundSession | None = None
+        self.member: Member | None = None
+        self.runner: gevent.Greenlet | None = None
+        self.finished = GEvent()
+        self.current_app = ""
+        self.current_app_data = ""
+        self.hit_dialplan = True
+        self.variables["direction"] = direction
+        self.variables["uuid"] = self.uuid
+        self.variables["session_id"] = str(sim.next_session_id())
+        self.variables["channel_name"] = name
+        for key, value in (
+            ("read_codec", "L16"),
+            ("read_rate", "8000"),
+            ("write_codec", "L16"),
+            ("write_rate", "8000"),
+        ):
+            self.variables[key] = value
+
+    # --- state -----------------------------------------------------------------------
+
+    @property
+    def up(self) -> bool:
+        return self.hangup_cause is None
+
+    def set_var(self, name: str, value: str | None) -> None:
+        if value is None or value == "":
+            self.variables.pop(name, None)
+        else:
+            self.variables[name] = value
+
+    def get_var(self, name: str) -> str | None:
+        value = self.variables.get(name)
+        if value is None and name == "uuid":
+            return self.uuid
+        return value
+
+    def expand(self, text: str) -> str:
+        """${var} expansion from channel variables, then global variables."""
+        if "${" not in text:
+            return text
+
+        def repl(m: re.Match[str]) -> str:
+            name = m.group(1)
+            value = self.get_var(name)
+            if value is None:
+                value = self.sim.global_vars.get(name, "")
+            return value
+
+        for _ in range(5):  # nested references
+            new = _VAR_REF.sub(repl, text)
+            if new == text:
+                break
+            text = new
+        return text
+
+    def answer_state(self) -> str:
+        if not self.up:
+            return "hangup"
+        if self.answered:
+            return "answered"
+        if self.call_state == "EARLY":
+            return "early"
+        return "ringing"
+
+    def mark_answered(self) -> None:
+        self.answered = True
+        self.call_state = "ACTIVE"
+        if not self.answered_us:
+            self.answered_us = int(time.time() * 1_000_000)
+
+    def answer(self) -> None:
+        if self.answered or not self.up:
+            return
+        self.mark_answered()
+        self.fire(
+            "CHANNEL_ANSWER", ("switch_channel.c", "switch_channel_perform_mark_answered", 3741)
+        )
+        if self.peer is not None and not self.peer.answered:
+            self.peer.answer()
+
+    # --- event headers ---------------------------------------------------------------
+
+    def basic_headers(self) -> Headers:
+        headers: Headers = [
+            ("Channel-State", self.state),
+            ("Channel-Call-State", self.call_state),
+            ("Channel-State-Number", str(STATE_NUMBERS.get(self.state, 4))),
+            ("Channel-Name", self.name),
+            ("Unique-ID", self.uuid),
+            ("Call-Direction", self.direction),
+            ("Presence-Call-Direction", self.direction),
+            ("Channel-HIT-Dialplan", "true" if self.hit_dialplan else "false"),
+            ("Channel-Call-UUID", self.uuid),
+            ("Answer-State", self.answer_state()),
+        ]
+        if self.hangup_cause is not None:
+            headers.append(("Hangup-Cause", self.hangup_cause))
+        headers += [
+            ("Channel-Read-Codec-Name", "L16"),
+            ("Channel-Read-Codec-Rate", "8000"),
+            ("Channel-Read-Codec-Bit-Rate", "128000"),
+            ("Channel-Write-Codec-Name", "L16"),
+            ("Channel-Write-Codec-Rate", "8000"),
+            ("Channel-Write-Codec-Bit-Rate", "128000"),
+        ]
+        return headers + self.profile_headers("Caller")
+
+    def profile_headers(self, prefix: str) -> Headers:
+        p = self.profile
+        pairs = [
+            ("Direction", self.direction),
+            ("Logical-Direction", self.direction),
+            ("Dialplan", p.dialplan),
+            ("Caller-ID-Name", p.caller_id_name),
+            ("Caller-ID-Number", p.caller_id_number),
+            ("Orig-Caller-ID-Name", p.caller_id_name),
+            ("Orig-Caller-ID-Number", p.caller_id_number),
+            ("Callee-ID-Name", p.callee_id_name),
+            ("Callee-ID-Number", p.callee_id_number),
+            ("ANI", p.ani or p.caller_id_number),
+            ("Destination-Number", p.destination_number),
+            ("Unique-ID", self.uuid),
+            ("Source", p.source),
+            ("Context", p.context),
+            ("Channel-Name", self.name),
+            ("Profile-Index", "1"),
+            ("Profile-Created-Time", str(self.created_us)),
+            ("Channel-Created-Time", str(self.created_us)),
+            ("Channel-Answered-Time", str(self.answered_us)),
+            ("Channel-Progress-Time", "0"),
+            ("Channel-Progress-Media-Time", "0"),
+            ("Channel-Hangup-Time", str(self.hangup_us)),
+            ("Channel-Transfer-Time", "0"),
+            ("Channel-Resurrect-Time", "0"),
+            ("Channel-Bridged-Time", "0"),
+            ("Channel-Last-Hold", "0"),
+            ("Channel-Hold-Accum", "0"),
+            ("Screen-Bit", "true"),
+            ("Privacy-Hide-Name", "false"),
+            ("Privacy-Hide-Number", "false"),
+        ]
+        # Empty values are never added to an event (switch_event_add_header).
+        return [(f"{prefix}-{k}", v) for k, v in pairs if v != ""]
+
+    def variable_headers(self) -> Headers:
+        return [(f"variable_{k}", v) for k, v in self.variables.items() if v != ""]
+
+    def event_headers(self, name: str, extra: Headers | None = None) -> Headers:
+        headers = self.basic_headers()
+        if name in EXTENDED:
+            headers += self.variable_headers()
+        if extra:
+            headers += extra
+        return headers
+
+    def fire(
+        self,
+        name: str,
+        calling: tuple[str, str, int],
+        extra: Callable[[], Headers] | None = None,
+        *,
+        prefix: Callable[[], Headers] | None = None,
+    ) -> None:
+        def build() -> Headers:
+            head = prefix() if prefix else []
+            return head + self.event_headers(name, extra() if extra else None)
+
+        self.sim.bus.fire(name, calling, build, uuid=self.uuid)
+
+    def channel_data_headers(self) -> Headers:
+        """The CHANNEL_DATA body of the outbound 'connect' reply (without reply headers)."""
+        return self.profile_headers("Channel") + self.basic_headers() + self.variable_headers()
+
+    # --- DTMF ------------------------------------------------------------------------
+
+    def queue_dtmf(self, digits: str) -> None:
+        if not self.up:
+            return
+        for digit in digits:
+            if digit.upper() in "0123456789*#ABCD":
+                self.dtmf.append(digit.upper())
+        self.wake.set()
+
+    def dequeue_dtmf(self) -> str | None:
+        """Take one digit; this is when FreeSWITCH fires the DTMF event."""
+        if not self.dtmf:
+            return None
+        digit = self.dtmf.popleft()
+        if self.get_var("sensitive_dtmf") != "true":
+            self.fire(
+                "DTMF",
+                ("switch_channel.c", "switch_channel_dequeue_dtmf", 684),
+                lambda: [
+                    ("DTMF-Digit", digit),
+                    ("DTMF-Duration", "2000"),
+                    ("DTMF-Source", self.dtmf_source()),
+                ],
+            )
+        return digit
+
+    def dtmf_source(self) -> str:
+        return "UNKNOWN" if self.name.startswith("loopback/") else "RTP"
+
+    # --- commands and waiting --------------------------------------------------------
+
+    def queue_command(self, cmd: QueuedCommand) -> None:
+        self.commands.append(cmd)
+        self.wake.set()
+
+    def run_queued(self) -> bool:
+        """switch_ivr_parse_all_events: run queued commands unless an app holds the lock."""
+        ran = False
+        while self.commands and self.lock_depth == 0:
+            cmd = self.commands.popleft()
+            ran = True
+            if cmd.kind == "hangup":
+                self.hangup(cmd.cause)
+            elif cmd.kind == "execute":
+                for _ in range(max(1, cmd.loops)):
+                    if not self.up:
+                        break
+                    self.execute(
+                        cmd.app,
+                        cmd.arg,
+                        event_uuid=cmd.event_uuid,
+                        event_uuid_name=cmd.event_uuid_name,
+                        lock=cmd.lock,
+                        from_socket=True,
+                    )
+        return ran
+
+    def media_wait(
+        self,
+        seconds: float | None,
+        on_digit: Callable[[str], bool] | None = None,
+        *,
+        consume_dtmf: bool = True,
+        until: Callable[[], bool] | None = None,
+    ) -> str:
+        """Wait in simulated time while serving the channel like a media loop does.
+
+        Runs queued commands (nested apps), dequeues DTMF (firing DTMF events) and hands
+        each digit to on_digit, which returns True to stop.  Returns "hangup", "break",
+        "dtmf", "until" or "timeout".
+        """
+        settings = self.sim.settings
+        deadline = None if seconds is None else time.monotonic() + settings.wall(seconds)
+        while True:
+            self.wake.clear()
+            if not self.up:
+                return "hangup"
+            if self.break_flag:
+                self.break_flag = False
+                return "break"
+            if self.run_queued():
+                continue
+            if until is not None and until():
+                return "until"
+            if consume_dtmf:
+                while self.dtmf:
+                    digit = self.dequeue_dtmf()
+                    if digit is not None and on_digit is not None and on_digit(digit):
+                        return "dtmf"
+                    if not self.up:
+                        return "hangup"
+            elif self.dtmf:
+                return "dtmf"
+            if deadline is None:
+                self.wake.wait()
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            self.wake.wait(remaining)
+
+    # --- execution -------------------------------------------------------------------
+
+    def execute(
+        self,
+        app_name: str,
+        arg: str,
+        *,
+        event_uuid: str | None = None,
+        event_uuid_name: str | None = None,
+        lock: bool = False,
+        from_socket: bool = False,
+    ) -> None:
+        app = self.sim.apps.get(app_name.lower())
+        if app is None:
+            log.info("[%s] Invalid Application %s", self.uuid, app_name)
+            self.hangup("DESTINATION_OUT_OF_ORDER")
+            return
+        if not self.up:
+            return  # after hangup a queued app is skipped silently
+        data = self.expand(arg)
+        app_uuid = event_uuid or str(uuidlib.uuid4())
+        if from_socket:
+            self.variables["current_loop"] = "1"
+            self.variables["total_loops"] = "1"
+        self.set_var("current_application_data", data)
+        self.variables["current_application"] = app_name
+        self.variables.pop("current_application_response", None)
+        self.current_app, self.current_app_data = app_name, data
+
+        def app_headers(complete: bool) -> Callable[[], Headers]:
+            def build() -> Headers:
+                headers: Headers = [("Application", app_name)]
+                if data:
+                    headers.append(("Application-Data", data))
+                if complete:
+                    headers.append(
+                        (
+                            "Application-Response",
+                            self.variables.get("current_application_response", "_none_"),
+                        )
+                    )
+                headers.append(("Application-UUID", app_uuid))
+                if event_uuid_name:
+                    headers.append(("Application-UUID-Name", event_uuid_name))
+                return headers
+
+            return build
+
+        self.fire(
+            "CHANNEL_EXECUTE",
+            ("switch_core_session.c", "switch_core_session_exec", 2909),
+            app_headers(False),
+        )
+        if lock:
+            self.lock_depth += 1
+        try:
+            response = app(self, data)
+        finally:
+            if lock:
+                self.lock_depth -= 1
+        if response:
+            self.variables["current_application_response"] = response
+        self.fire(
+            "CHANNEL_EXECUTE_COMPLETE",
+            ("switch_core_session.c", "switch_core_session_exec", 2972),
+            app_headers(True),
+        )
+
+    def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        if not self.up:
+            return
+        self.hangup_cause = cause
+        self.call_state = "HANGUP"
+        self.hangup_us = int(time.time() * 1_000_000)
+        self.fire("CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447))
+        self.wake.set()
+        if self.member is not None:
+            self.member.wake()
+        peer = self.peer
+        if peer is not None and peer.up:
+            # mod_loopback: either leg going down takes the other with it.
+            peer.hangup("NORMAL_CLEARING")
+
+    def finish(self) -> None:
+        """The reporting state after the app stack has unwound (runner greenlet)."""
+        if self.up:
+            self.hangup("NORMAL_CLEARING")
+        self.set_var("hangup_cause", self.hangup_cause)
+        self.set_var("hangup_cause_q850", str(Q850.get(self.hangup_cause or "", 16)))
+        duration = max(0, (self.hangup_us - self.created_us) // 1_000_000)
+        billsec = (
+            max(0, (self.hangup_us - self.answered_us) // 1_000_000) if self.answered_us else 0
+        )
+        self.set_var("duration", str(duration))
+        self.set_var("billsec", str(billsec))
+        for state in ("CS_HANGUP", "CS_REPORTING"):
+            self.state = state
+            self.fire(
+                "CHANNEL_STATE", ("switch_core_state_machine.c", "switch_core_session_run", 627)
+            )
+        self.fire(
+            "CHANNEL_HANGUP_COMPLETE",
+            ("switch_core_state_machine.c", "switch_core_session_reporting_state", 948),
+            prefix=lambda: [("Hangup-Cause", self.hangup_cause or "NORMAL_CLEARING")],
+        )
+        if self.session is not None:
+            # The listener holds the session until it lets go (linger keeps it longer).
+            self.session.channel_gone()
+            self.session.closed.wait()
+        self.state = "CS_DESTROY"
+        self.fire("CHANNEL_DESTROY", ("switch_core_session.c", "switch_core_session_destroy", 1653))
+        self.sim.unregister(self)
+        self.finished.set()
+
+
+Q850 = {
+    "NORMAL_CLEARING": 16,
+    "USER_BUSY": 17,
+    "NO_USER_RESPONSE": 18,
+    "NO_ANSWER": 19,
+    "CALL_REJECTED": 21,
+    "DESTINATION_OUT_OF_ORDER": 27,
+    "NO_ROUTE_DESTINATION": 3,
+    "UNALLOCATED_NUMBER": 1,
+    "ORIGINATOR_CANCEL": 487,
+    "ALLOTTED_TIMEOUT": 602,
+    "NORMAL_TEMPORARY_FAILURE": 41,
+    "MANAGER_REQUEST": 503,
+}

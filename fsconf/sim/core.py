@@ -1,0 +1,197 @@
+"""The Simulator: configuration, channel registry, dialplan runner, servers."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import re
+import socket
+import time
+from typing import TYPE_CHECKING
+
+import gevent
+
+from fsconf.esl.protocol import Command
+from fsconf.sim.apps import base_apps, separate
+from fsconf.sim.callee import Callees
+from fsconf.sim.channel import App, Channel
+from fsconf.sim.commands import Commands
+from fsconf.sim.conference import ConferenceModule
+from fsconf.sim.events import EventBus
+from fsconf.sim.inbound import InboundServer
+from fsconf.sim.outbound import app_socket, queue_sendmsg
+from fsconf.sim.settings import SimSettings
+from fsconf.sim.sounds import Sounds
+from fsconf.sim.xmlconf import hunt, load_config
+
+if TYPE_CHECKING:
+    from fsconf.sim.listener import EslConnection
+
+log = logging.getLogger(__name__)
+
+_BPART_APP = re.compile(r"^&([\w-]+)(?:\((.*)\))?$", re.S)
+
+
+class Simulator:
+    def __init__(self, settings: SimSettings) -> None:
+        self.settings = settings
+        core = {
+            "hostname": settings.hostname,
+            "local_ip_v4": settings.ipv4,
+            "local_ip_v6": settings.ipv6,
+            "sounds_dir": str(settings.sounds_dir or "/usr/share/freeswitch/sounds"),
+            "base_dir": "/usr",
+            "core_uuid": settings.core_uuid,
+        }
+        self.config = load_config(settings.conf_dir, core, settings.global_vars)
+        self.global_vars = self.config.globals
+        es = self.config.event_socket
+        self.host = settings.host or es.get("listen-ip", "127.0.0.1")
+        port = settings.port
+        self.password = settings.password or es.get("password") or "ClueCon"
+        self._listen_port = int(port if port is not None else es.get("listen-port", "8021"))
+        self.bus = EventBus(settings)
+        self.sounds = Sounds(
+            settings.sounds_dir, settings.missing_sounds, settings.default_playback_ms
+        )
+        self.channels: dict[str, Channel] = {}
+        self.conferences = ConferenceModule(self)
+        self.commands = Commands(self)
+        self.callee = Callees(self)
+        self.apps: dict[str, App] = base_apps()
+        self.apps["socket"] = app_socket
+        self.apps["conference"] = self.conferences.app
+        self.apps["transfer"] = self._app_transfer
+        self._session_ids = itertools.count(1)
+        self.session_count = 0
+        self.started = time.time()
+        self.server: InboundServer | None = None
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.server = InboundServer(self, self.host, self._listen_port)
+        self.server.start()
+        log.info("simulator listening on %s:%s", self.host, self.port)
+
+    @property
+    def port(self) -> int:
+        if self.server is None:
+            return self._listen_port
+        return self.server.port
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for ch in list(self.channels.values()):
+            ch.hangup("MANAGER_REQUEST")
+        for ch in list(self.channels.values()):
+            if ch.session is not None:
+                ch.session.close()
+        runners = [ch.runner for ch in list(self.channels.values()) if ch.runner is not None]
+        gevent.joinall(runners, timeout=timeout)
+        for ch in list(self.channels.values()):
+            if ch.runner is not None:
+                ch.runner.kill(block=False)
+        if self.server is not None:
+            self.server.stop()
+
+    # --- registry ---------------------------------------------------------------------
+
+    def next_session_id(self) -> int:
+        self.session_count += 1
+        return next(self._session_ids)
+
+    def register(self, ch: Channel) -> None:
+        self.channels[ch.uuid] = ch
+
+    def unregister(self, ch: Channel) -> None:
+        self.channels.pop(ch.uuid, None)
+
+    # --- dialplan ---------------------------------------------------------------------
+
+    def route(self, context: str, fields: dict[str, str]) -> list[tuple[str, str]]:
+        return hunt(self.config.contexts, context, fields)
+
+    def run_actions(self, ch: Channel, actions: list[tuple[str, str]]) -> None:
+        def run() -> None:
+            try:
+                for app, data in actions:
+                    if not ch.up:
+                        break
+                    ch.execute(app, data)
+            except Exception:  # a simulator bug must not leave a zombie channel
+                log.exception("[%s] dialplan runner failed", ch.uuid)
+            finally:
+                ch.finish()
+
+        ch.runner = gevent.spawn(run)
+
+    def run_bpart(self, ch: Channel, bpart: str) -> None:
+        """&app(args) or '<exten> [XML] [<context>]' for an originated leg."""
+        match = _BPART_APP.match(bpart.strip())
+        if match:
+            self.run_actions(ch, [(match.group(1), match.group(2) or "")])
+            return
+        words = separate(bpart)
+        exten = words[0] if words else ""
+        context = (
+            words[2]
+            if len(words) > 2
+            else (words[1] if len(words) == 2 and words[1].upper() != "XML" else "default")
+        )
+        ch.profile.destination_number = exten
+        ch.profile.context = context
+        actions = self.route(context, self._fields(ch))
+        if not actions:
+            ch.hangup("NO_ROUTE_DESTINATION")
+        self.run_actions(ch, actions)
+
+    def _fields(self, ch: Channel) -> dict[str, str]:
+        fields = {
+            "destination_number": ch.profile.destination_number,
+            "context": ch.profile.context,
+            "caller_id_number": ch.profile.caller_id_number,
+            "caller_id_name": ch.profile.caller_id_name,
+            "uuid": ch.uuid,
+        }
+        fields.update({"var:" + k: v for k, v in ch.variables.items()})
+        return fields
+
+    def _app_transfer(self, ch: Channel, arg: str) -> str | None:
+        words = separate(arg)
+        if not words:
+            return None
+        exten = words[0]
+        context = words[2] if len(words) > 2 else ch.profile.context
+        ch.profile.destination_number = exten
+        ch.profile.context = context
+        actions = self.route(context, self._fields(ch))
+        if not actions:
+            ch.hangup("NO_ROUTE_DESTINATION")
+            return None
+        for app, data in actions:
+            if not ch.up:
+                break
+            ch.execute(app, data)
+        return None
+
+    # --- sendmsg ----------------------------------------------------------------------
+
+    def outbound_sendmsg(self, conn: EslConnection, cmd: Command, target: str | None) -> None:
+        if target:
+            ch = self.channels.get(target)
+            if ch is None:
+                conn.reply(f"-ERR invalid session id [{target}]")
+                return
+        else:
+            ch = getattr(conn, "ch", None)
+            if ch is None:
+                conn.reply("-ERR invalid session id []")
+                return
+        queue_sendmsg(ch, cmd)
+        conn.reply("+OK")
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,319 @@
+"""Event construction and fan-out (mod_event_socket's subscription and filter model).
+
+Events are cheap when nobody listens: headers are built by a closure only when at least
+one listener wants the event, and each wire format is serialised at most once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol
+
+from fsconf.esl.protocol import encode_event_json, encode_event_plain
+
+if TYPE_CHECKING:
+    from fsconf.sim.settings import SimSettings
+
+Headers = list[tuple[str, str]]
+
+# mod_event_socket.c: the fixed list 'myevents' subscribes to.
+MYEVENTS = frozenset(
+    [
+        "CHANNEL_ANSWER",
+        "CHANNEL_APPLICATION",
+        "CHANNEL_BRIDGE",
+        "CHANNEL_CREATE",
+        "CHANNEL_DATA",
+        "CHANNEL_DESTROY",
+        "CHANNEL_EXECUTE",
+        "CHANNEL_EXECUTE_COMPLETE",
+        "CHANNEL_HANGUP",
+        "CHANNEL_HANGUP_COMPLETE",
+        "CHANNEL_ORIGINATE",
+        "CHANNEL_UUID",
+        "CHANNEL_OUTGOING",
+        "CHANNEL_PARK",
+        "CHANNEL_PROGRESS",
+        "CHANNEL_PROGRESS_MEDIA",
+        "CHANNEL_STATE",
+        "CHANNEL_UNBRIDGE",
+        "CHANNEL_UNPARK",
+        "DETECTED_SPEECH",
+        "DTMF",
+        "NOTALK",
+        "TALK",
+    ]
+)
+
+KNOWN_EVENTS = MYEVENTS | frozenset(
+    [
+        "CUSTOM",
+        "PLAYBACK_START",
+        "PLAYBACK_STOP",
+        "RECORD_START",
+        "RECORD_STOP",
+        "BACKGROUND_JOB",
+        "API",
+        "CHANNEL_CALLSTATE",
+        "SESSION_HEARTBEAT",
+        "HEARTBEAT",
+        "RE_SCHEDULE",
+        "SHUTDOWN",
+        "STARTUP",
+        "LOG",
+        "PRESENCE_IN",
+        "PRESENCE_OUT",
+        "MESSAGE_WAITING",
+        "RECV_MESSAGE",
+    ]
+)
+
+
+class SimEvent:
+    """One fired event; headers materialised lazily, bytes encoded once per format."""
+
+    __slots__ = (
+        "name",
+        "subclass",
+        "uuid",
+        "job_owner",
+        "_build",
+        "_headers",
+        "_body",
+        "_plain",
+        "_json",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        build: Callable[[], Headers],
+        *,
+        uuid: str | None = None,
+        subclass: str | None = None,
+        job_owner: str | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        self.name = name
+        self.subclass = subclass
+        self.uuid = uuid
+        self.job_owner = job_owner
+        self._build = build
+        self._headers: Headers | None = None
+        self._body = body
+        self._plain: bytes | None = None
+        self._json: bytes | None = None
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = self._build()
+        return self._headers
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        found = None
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                found = value
+        return found
+
+    def encoded(self, fmt: str) -> bytes:
+        if fmt == "json":
+            if self._json is None:
+                self._json = encode_event_json(self.headers, self._body)
+            return self._json
+        if self._plain is None:
+            self._plain = encode_event_plain(self.headers, self._body)
+        return self._plain
+
+
+class Subscriber(Protocol):
+    my_uuid: str | None
+
+    def wants(self, event: SimEvent) -> bool: ...
+
+    def deliver(self, event: SimEvent) -> None: ...
+
+
+class Subscription:
+    """What one ESL connection asked for: event types, subclasses, filters, myevents."""
+
+    def __init__(self) -> None:
+        self.fmt = "plain"
+        self.enabled = False
+        self.all = False
+        self.types: set[str] = set()
+        self.subclasses: set[str] = set()
+        self.filters: list[tuple[str, str]] = []
+        self.my_uuid: str | None = None
+
+    def add(self, fmt: str, words: Iterable[str]) -> None:
+        self.fmt = fmt
+        self.enabled = True
+        custom = False
+        for word in words:
+            upper = word.upper()
+            if custom and upper not in KNOWN_EVENTS and upper != "ALL":
+                self.subclasses.add(word)
+                continue
+            if upper == "ALL":
+                self.all = True
+            elif upper == "CUSTOM":
+                custom = True
+                self.types.add("CUSTOM")
+            elif upper in KNOWN_EVENTS:
+                self.types.add(upper)
+            else:
+                # FS looks the name up in its event table; unknown names are ignored
+                # except when they follow CUSTOM (then they are subclasses).
+                pass
+
+    def remove(self, words: Iterable[str]) -> None:
+        custom = False
+        for word in words:
+            upper = word.upper()
+            if custom and upper not in KNOWN_EVENTS:
+                self.subclasses.discard(word)
+            elif upper == "ALL":
+                self.all = False
+                self.types.clear()
+                self.subclasses.clear()
+            elif upper == "CUSTOM":
+                custom = True
+            else:
+                self.types.discard(upper)
+
+    def clear(self) -> None:
+        self.enabled = False
+        self.all = False
+        self.types.clear()
+        self.subclasses.clear()
+
+    def wants(self, event: SimEvent) -> bool:
+        if not self.enabled:
+            return False
+        if not self.all:
+            if event.name not in self.types:
+                return False
+            if event.name == "CUSTOM" and event.subclass not in self.subclasses:
+                return False
+        if self.my_uuid is not None and self.my_uuid not in (event.uuid, event.job_owner):
+            return False
+        if self.filters:
+            return self._pass_filters(event)
+        return True
+
+    def _pass_filters(self, event: SimEvent) -> bool:
+        send = False
+        positive = False
+        for name, value in self.filters:
+            actual = event.header(name)
+            if value.startswith("-"):
+                if actual is not None and _filter_match(value[1:], actual):
+                    return False
+                continue
+            positive = True
+            if actual is not None and _filter_match(value, actual):
+                send = True
+        return send or not positive
+
+
+def _filter_match(pattern: str, actual: str) -> bool:
+    if pattern.startswith("/") and pattern.endswith("/") and len(pattern) > 1:
+        try:
+            return re.search(pattern[1:-1], actual) is not None
+        except re.error:
+            return False
+    return pattern.lower() == actual.lower()
+
+
+class EventBus:
+    """Fan-out: listeners restricted by 'myevents' are indexed by channel UUID."""
+
+    def __init__(self, settings: SimSettings) -> None:
+        self.settings = settings
+        self._sequence = itertools.count(1)
+        self._global: list[Subscriber] = []
+        self._by_uuid: dict[str, list[Subscriber]] = {}
+
+    def attach(self, sub: Subscriber) -> None:
+        self.detach(sub)
+        if sub.my_uuid is None:
+            self._global.append(sub)
+        else:
+            self._by_uuid.setdefault(sub.my_uuid, []).append(sub)
+
+    def detach(self, sub: Subscriber) -> None:
+        if sub in self._global:
+            self._global.remove(sub)
+        for key, subs in list(self._by_uuid.items()):
+            if sub in subs:
+                subs.remove(sub)
+                if not subs:
+                    del self._by_uuid[key]
+
+    def core_headers(
+        self, name: str, calling: tuple[str, str, int], subclass: str | None = None
+    ) -> Headers:
+        s = self.settings
+        now = time.time()
+        local = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(now))
+        gmt = time.strftime("%a, %d %b %Y %H:%M:%S GMT", time.gmtime(now))
+        headers: Headers = []
+        if subclass is not None:
+            headers.append(("Event-Subclass", subclass))
+        headers += [
+            ("Event-Name", name),
+            ("Core-UUID", s.core_uuid),
+            ("FreeSWITCH-Hostname", s.hostname),
+            ("FreeSWITCH-Switchname", s.hostname),
+            ("FreeSWITCH-IPv4", s.ipv4),
+            ("FreeSWITCH-IPv6", s.ipv6),
+            ("Event-Date-Local", local),
+            ("Event-Date-GMT", gmt),
+            ("Event-Date-Timestamp", str(int(now * 1_000_000))),
+            ("Event-Calling-File", calling[0]),
+            ("Event-Calling-Function", calling[1]),
+            ("Event-Calling-Line-Number", str(calling[2])),
+            ("Event-Sequence", str(next(self._sequence))),
+        ]
+        return headers
+
+    def fire(
+        self,
+        name: str,
+        calling: tuple[str, str, int],
+        extra: Callable[[], Headers],
+        *,
+        uuid: str | None = None,
+        subclass: str | None = None,
+        job_owner: str | None = None,
+        body: bytes | None = None,
+    ) -> None:
+        targets: list[Subscriber] = list(self._global)
+        if uuid is not None and uuid in self._by_uuid:
+            targets += self._by_uuid[uuid]
+        if job_owner is not None and job_owner in self._by_uuid and job_owner != uuid:
+            targets += self._by_uuid[job_owner]
+        if not targets:
+            return
+        # Timestamp and sequence are taken now (fire time) even though the rest is lazy.
+        core = self.core_headers(name, calling, subclass)
+        event = SimEvent(
+            name,
+            lambda: core + extra(),
+            uuid=uuid,
+            subclass=subclass,
+            job_owner=job_owner,
+            body=body,
+        )
+        wanted = [t for t in targets if t.wants(event)]
+        if not wanted:
+            return
+        _ = event.headers  # snapshot channel state at fire time
+        for target in wanted:
+            target.deliver(event)

@@ -1,0 +1,240 @@
+"""The dialplan 'socket' application and the outbound Event Socket session it opens."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+import gevent
+from gevent.event import Event as GEvent
+
+from fsconf.esl.protocol import (
+    Command,
+    encode_disconnect_notice,
+    url_encode,
+)
+from fsconf.sim.channel import QueuedCommand
+from fsconf.sim.events import MYEVENTS
+from fsconf.sim.listener import EslConnection
+
+if TYPE_CHECKING:
+    from fsconf.sim.channel import Channel
+    from fsconf.sim.core import Simulator
+
+log = logging.getLogger(__name__)
+
+# Answered with -ERR command not found on a socket without 'full' (the gate in parse_command).
+GATED = frozenset(
+    [
+        "api",
+        "bgapi",
+        "linger",
+        "nolinger",
+        "event",
+        "nixevent",
+        "noevents",
+        "sendevent",
+        "log",
+        "nolog",
+    ]
+)
+
+
+class OutboundSession(EslConnection):
+    outbound = True
+
+    def __init__(
+        self,
+        sim: Simulator,
+        ch: Channel,
+        sock: socket.socket,
+        arg: str,
+        async_mode: bool,
+        full: bool,
+    ) -> None:
+        super().__init__(sim, sock)
+        self.ch = ch
+        self.arg = arg
+        self.async_mode = async_mode
+        self.full = full
+        self.connected = GEvent()
+        self.first = True
+        self.linger: int | None = None
+        self.myevents = False
+        self.peer_gone = False
+
+    def controlled_uuid(self) -> str | None:
+        return self.ch.uuid
+
+    def handle(self, cmd: Command) -> None:
+        verb, _, rest = cmd.line.partition(" ")
+        verb = verb.lower()
+        if self.first:
+            self.first = False
+            if verb != "connect":
+                # Executed but never answered (FreeSWITCH writes no reply for it).
+                saved, self.reply = self.reply, lambda *a, **k: None  # type: ignore[method-assign]
+                try:
+                    self.dispatch(cmd, verb, rest)
+                finally:
+                    self.reply = saved  # type: ignore[method-assign]
+                return
+        self.dispatch(cmd, verb, rest)
+
+    def dispatch(self, cmd: Command, verb: str, rest: str) -> None:
+        if verb == "connect":
+            self.send_connect_reply()
+            self.connected.set()
+            self.ch.wake.set()
+        elif verb == "myevents":
+            if self.myevents:
+                self.reply("-ERR aready enabled.")
+                return
+            self.myevents = True
+            fmt = "json" if "json" in rest else ("xml" if "xml" in rest else "plain")
+            self.sub.add(fmt, MYEVENTS)
+            self.sub.my_uuid = self.ch.uuid
+            self.sim.bus.attach(self)
+            self.reply("+OK Events Enabled")
+        elif verb == "getvar":
+            value = self.ch.get_var(rest.strip())
+            self.reply(value if value else "-ERR command not found")
+        elif verb == "resume":
+            self.ch.variables["socket_resume"] = "true"
+            self.reply("+OK")
+        elif verb == "filter":
+            self.do_filter(rest)
+        elif verb == "divert_events":
+            self.handle_common(cmd, verb, rest)
+        elif verb == "sendmsg":
+            self.sim.outbound_sendmsg(self, cmd, rest.strip() or cmd.header("session-id"))
+        elif verb == "exit":
+            self.handle_common(cmd, verb, rest)
+        elif verb in GATED and not self.full:
+            self.reply("-ERR command not found")
+        elif verb == "linger":
+            secs = rest.strip()
+            if secs.lstrip("-").isdigit() and int(secs) > 0:
+                self.linger = int(secs)
+                self.reply(f"+OK will linger {self.linger} seconds")
+            else:
+                self.linger = -1
+                self.reply("+OK will linger")
+        elif verb == "nolinger":
+            self.linger = None
+            self.reply("+OK will not linger")
+        elif not self.handle_common(cmd, verb, rest):
+            self.reply("-ERR command not found")
+
+    def send_connect_reply(self) -> None:
+        headers = self.sim.bus.core_headers(
+            "CHANNEL_DATA", ("mod_event_socket.c", "parse_command", 2021)
+        )
+        headers += self.ch.channel_data_headers()
+        lines = [f"{k}: {url_encode(v) or '_undef_'}" for k, v in headers]
+        lines += [
+            "Content-Type: command/reply",
+            "Reply-Text: %2BOK%0A",
+            f"Socket-Mode: {'async' if self.async_mode else 'static'}",
+            f"Control: {'full' if self.full else 'single-channel'}",
+        ]
+        self.send(("\n".join(lines) + "\n\n").encode("utf-8"))
+
+    def channel_gone(self) -> None:
+        """Called after CHANNEL_HANGUP_COMPLETE: linger or say goodbye."""
+        if self.closing:
+            return
+        if self.linger is None:
+            self.close(encode_disconnect_notice(self.ch.uuid))
+            return
+        self.send(encode_disconnect_notice(self.ch.uuid, self.linger, self.ch.name))
+        if self.linger > 0:
+            gevent.spawn_later(
+                self.sim.settings.wall(self.linger),
+                self.close,
+                encode_disconnect_notice(self.ch.uuid),
+            )
+
+    def on_peer_gone(self) -> None:
+        self.peer_gone = True
+        self.close()
+
+    def on_closed(self) -> None:
+        self.ch.wake.set()
+
+
+def parse_socket_arg(arg: str) -> tuple[list[tuple[str, int]], bool, bool]:
+    words = arg.split()
+    targets: list[tuple[str, int]] = []
+    if words:
+        for spec in words[0].split("|"):
+            hostport = spec.split("/", 1)[0]
+            host, sep, port = hostport.rpartition(":")
+            if not sep:
+                host, port = hostport, "8084"
+            if host and port.isdigit():
+                targets.append((host, int(port)))
+    flags = {w.lower() for w in words[1:]}
+    return targets, "async" in flags, "full" in flags
+
+
+def app_socket(ch: Channel, arg: str) -> str | None:
+    sim = ch.sim
+    targets, async_mode, full = parse_socket_arg(arg)
+    sock = None
+    for host, port in targets:
+        try:
+            sock = socket.create_connection(
+                (host, port), timeout=sim.settings.outbound_connect_timeout_s
+            )
+            ch.variables["socket_host"] = host
+            break
+        except OSError:
+            log.info("[%s] Socket Error connecting to %s:%s", ch.uuid, host, port)
+    if sock is None:
+        return None  # the dialplan continues with the next action
+    sock.settimeout(None)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    session = OutboundSession(sim, ch, sock, arg, async_mode, full)
+    ch.session = session
+    session.start()
+    ch.media_wait(
+        sim.settings.connect_timeout_s,
+        until=lambda: session.connected.is_set() or session.closing,
+    )
+    if not session.connected.is_set():
+        session.close(encode_disconnect_notice(ch.uuid))
+        ch.session = None
+        return None
+    # async: the channel parks while the listener feeds it commands.
+    ch.fire("CHANNEL_PARK", ("switch_ivr.c", "switch_ivr_park", 969))
+    ch.media_wait(None, until=lambda: session.closing)
+    ch.fire("CHANNEL_UNPARK", ("switch_ivr.c", "switch_ivr_park", 1196))
+    if session.closing and ch.up:
+        ch.session = None
+    return None
+
+
+def queue_sendmsg(ch: Channel, cmd: Command) -> None:
+    call_command = (cmd.header("call-command") or "").lower()
+    if call_command == "execute":
+        arg = cmd.header("execute-app-arg")
+        if arg is None and cmd.body:
+            arg = cmd.body.decode("utf-8", errors="replace")
+        loops = cmd.header("loops") or "1"
+        ch.queue_command(
+            QueuedCommand(
+                kind="execute",
+                app=cmd.header("execute-app-name") or "",
+                arg=arg or "",
+                event_uuid=cmd.header("Event-UUID"),
+                event_uuid_name=cmd.header("Event-UUID-Name"),
+                lock=(cmd.header("event-lock") or "").lower() == "true",
+                loops=int(loops) if loops.lstrip("-").isdigit() else 1,
+            )
+        )
+    elif call_command == "hangup":
+        ch.queue_command(
+            QueuedCommand(kind="hangup", cause=cmd.header("hangup-cause") or "NORMAL_CLEARING")
+        )

@@ -1,0 +1,61 @@
+"""Simulator-only knobs, kept apart from anything a real FreeSWITCH has.
+
+Everything a real switch would read from its configuration comes from the XML in
+``conf_dir``; this object only holds what a simulator needs on top (time speed-up,
+callee behaviour for gateway dial-outs, fault injection, global-var overrides).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_CONF_DIR = Path(__file__).resolve().parents[2] / "freeswitch" / "conf"
+
+
+@dataclass
+class CalleeBehaviour:
+    """How a simulated far end reached through sofia/gateway/<gw>/<number> reacts.
+
+    action: "answer", "busy" (USER_BUSY), "no_answer" (NO_ANSWER after ring_s),
+    "reject" (CALL_REJECTED), "unallocated" (UNALLOCATED_NUMBER).
+    answer_after_s: ringing time before answering (simulated seconds).
+    digits: keys the callee types once answered, after digits_delay_s.
+    hangup_after_s: callee hangs up this long after answering (None = never).
+    """
+
+    action: str = "answer"
+    answer_after_s: float = 0.0
+    ring_s: float = 30.0
+    digits: str = ""
+    digits_delay_s: float = 1.0
+    hangup_after_s: float | None = None
+
+
+@dataclass
+class SimSettings:
+    conf_dir: Path = REPO_CONF_DIR
+    host: str | None = None  # None: take listen-ip from event_socket.conf.xml
+    port: int | None = None  # None: from event_socket.conf.xml; 0: ephemeral (see Simulator.port)
+    password: str | None = None  # None: from event_socket.conf.xml
+    speed: float = 1.0  # simulated seconds per wall-clock second
+    default_playback_ms: int = 1000  # length of a sound that exists but is not a readable WAV
+    sounds_dir: Path | None = None  # sound_prefix root; None: every relative sound "exists"
+    missing_sounds: frozenset[str] = frozenset()  # with sounds_dir None: sounds that do not exist
+    global_vars: dict[str, str] = field(default_factory=dict)  # override X-PRE-PROCESS set
+    connect_timeout_s: float = 25.0  # outbound socket: wait for the first 'connect'
+    outbound_connect_timeout_s: float = 2.0  # TCP connect to the controller (wall clock)
+    callees: dict[str, CalleeBehaviour] = field(default_factory=dict)  # by dialled number
+    default_callee: CalleeBehaviour = field(default_factory=CalleeBehaviour)
+    hostname: str = "fsconf-sim"
+    ipv4: str = "127.0.0.1"
+    ipv6: str = "::1"
+    core_uuid: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # fault injection
+    refuse_originate: bool = False  # every originate fails with -ERR NORMAL_TEMPORARY_FAILURE
+    dtmf_interdigit_ms: int = 0  # spacing of digits sent with uuid_send_dtmf (simulated ms)
+
+    def wall(self, simulated_seconds: float) -> float:
+        """Wall-clock seconds for a simulated duration."""
+        return max(0.0, simulated_seconds) / self.speed

@@ -1,0 +1,176 @@
+"""Simulator fixtures: a throwaway outbound controller, a sounds tree of tiny WAVs."""
+
+from __future__ import annotations
+
+import socket
+import wave
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import gevent
+import pytest
+from gevent.server import StreamServer
+
+from fsconf.esl.protocol import (
+    Event,
+    FrameParser,
+    decode_reply_headers,
+    encode_command,
+    parse_event,
+)
+from fsconf.sim import SimSettings, Simulator
+from fsconf.sim.driver import CallDriver
+
+SPEED = 20.0
+
+
+def _wav(path: Path, ms: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * (8 * ms))
+
+
+@pytest.fixture
+def sounds_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "sounds"
+    callie = root / "en" / "us" / "callie"
+    for name in (
+        "conf-pin",
+        "conf-bad-pin",
+        "conf-welcome",
+        "conf-kicked",
+        "conf-locked",
+        "conf-muted",
+        "conf-unmuted",
+        "conf-alone",
+        "conf-is-locked",
+        "conf-is-unlocked",
+    ):
+        _wav(callie / "conference" / "8000" / f"{name}.wav", 1000)
+    _wav(callie / "ivr" / "8000" / "ivr-long.wav", 20000)
+    for d in range(10):
+        _wav(callie / "digits" / "8000" / f"{d}.wav", 300)
+    return root
+
+
+class Controller:
+    """A tiny outbound Event Socket app: each connection runs `script(conn)`."""
+
+    def __init__(self, script: Callable[[ControllerConn], None]) -> None:
+        self.script = script
+        self.conns: list[ControllerConn] = []
+        self.server = StreamServer(("127.0.0.1", 0), self._handle)
+        self.server.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.server.server_port}"
+
+    def _handle(self, sock: socket.socket, addr: tuple[str, int]) -> None:
+        conn = ControllerConn(sock)
+        self.conns.append(conn)
+        self.script(conn)
+        conn._reader.join(timeout=30)  # StreamServer closes the socket when we return
+
+    def stop(self) -> None:
+        self.server.stop(timeout=1)
+
+
+class ControllerConn:
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.raw = bytearray()
+        self.frames: list = []
+        self.events: list[Event] = []
+        self.replies: list[dict[str, str]] = []
+        self.closed = False
+        self._parser = FrameParser()
+        self._reader = gevent.spawn(self._read)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                data = b""
+            if not data:
+                self.closed = True
+                return
+            self.raw += data
+            for frame in self._parser.feed(data):
+                self.frames.append(frame)
+                if frame.content_type.startswith("text/event"):
+                    self.events.append(parse_event(frame))
+                elif frame.content_type in ("command/reply", "api/response"):
+                    self.replies.append(decode_reply_headers(frame))
+
+    def send(self, line: str, headers: list[tuple[str, str]] | None = None) -> None:
+        self.sock.sendall(encode_command(line, headers or []))
+
+    def command(self, line: str, timeout: float = 5.0) -> dict[str, str]:
+        n = len(self.replies)
+        self.send(line)
+        self.wait(lambda: len(self.replies) > n, timeout, f"reply to {line!r}")
+        return self.replies[n]
+
+    def execute(self, app: str, arg: str | None = None, lock: bool = True) -> None:
+        headers = [("call-command", "execute"), ("execute-app-name", app)]
+        if arg is not None:
+            headers.append(("execute-app-arg", arg))
+        if lock:
+            headers.append(("event-lock", "true"))
+        self.send("sendmsg", headers)
+
+    def wait(self, pred: Callable[[], bool], timeout: float = 5.0, what: str = "") -> None:
+        with gevent.Timeout(timeout, TimeoutError(f"waiting for {what}")):
+            while not pred():
+                gevent.sleep(0.005)
+
+    def wait_complete(self, app: str, timeout: float = 5.0) -> Event:
+        def done() -> Event | None:
+            for ev in self.events:
+                if ev.name == "CHANNEL_EXECUTE_COMPLETE" and ev.get("Application") == app:
+                    return ev
+            return None
+
+        self.wait(lambda: done() is not None, timeout, f"EXECUTE_COMPLETE {app}")
+        ev = done()
+        assert ev is not None
+        self.events.remove(ev)
+        return ev
+
+
+@pytest.fixture
+def make_sim(sounds_dir: Path) -> Iterator[Callable[..., Simulator]]:
+    sims: list[Simulator] = []
+
+    def make(controller: Controller | None = None, **kw: object) -> Simulator:
+        gv = dict(kw.pop("global_vars", {}) or {})  # type: ignore[call-overload]
+        if controller is not None:
+            gv["fsconf_controller"] = controller.address
+        settings = SimSettings(port=0, speed=SPEED, sounds_dir=sounds_dir, global_vars=gv, **kw)  # type: ignore[arg-type]
+        sim = Simulator(settings)
+        sim.start()
+        sims.append(sim)
+        return sim
+
+    yield make
+    for sim in sims:
+        sim.stop()
+
+
+@pytest.fixture
+def driver_for() -> Iterator[Callable[[Simulator], CallDriver]]:
+    drivers: list[CallDriver] = []
+
+    def make(sim: Simulator) -> CallDriver:
+        d = CallDriver("127.0.0.1", sim.port, "ClueCon", timeout=5)
+        drivers.append(d)
+        return d
+
+    yield make
+    for d in drivers:
+        d.close()
