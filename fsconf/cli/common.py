@@ -96,3 +96,66 @@ def common_parent() -> argparse.ArgumentParser:
         "--config", metavar="FILE", default=argparse.SUPPRESS, help="TOML settings file"
     )
     return parent
+
+
+# --- Shared by the operator command groups (customer, number, conference, billing, ...) ---
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+
+
+def wants_json(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "json", False))
+
+
+def add_actor_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--actor",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="who is making the change, for the audit log (default: $FSCONF_OPERATOR or the"
+        " OS user)",
+    )
+
+
+def actor_of(args: argparse.Namespace) -> str:
+    from fsconf.services.audit import ServiceError, resolve_actor
+
+    try:
+        return resolve_actor(getattr(args, "actor", None))
+    except ServiceError as exc:
+        raise CliError(str(exc)) from None
+
+
+def parse_int(text: str, what: str) -> int:
+    """An integer option value, or a one-line CliError naming the option."""
+    value = text.strip()
+    if not value.lstrip("-").isdigit() or not value.isascii():
+        raise CliError(f"{what} must be a whole number, got {text!r}")
+    return int(value)
+
+
+def parse_date(text: str, what: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise CliError(f"{what} must be a date written YYYY-MM-DD, got {text!r}") from None
+
+
+def utc_today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()
+
+
+@contextmanager
+def service_session(args: argparse.Namespace) -> Iterator[Session]:
+    """A unit of work whose service errors become CliErrors (after the rollback)."""
+    from fsconf.services.audit import ServiceError
+
+    try:
+        with unit_of_work(args) as session:
+            yield session
+    except ServiceError as exc:
+        raise CliError(str(exc)) from None

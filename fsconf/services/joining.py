@@ -212,11 +212,28 @@ def _over_limit(session, condition, limit, since, now, limits) -> bool:  # type:
     return False
 
 
-def customer_suspended(session: Session, customer_id: int) -> bool:
-    state = session.scalar(
-        select(Subscription.state).where(Subscription.customer_id == customer_id)
-    )
-    return state in (SubscriptionState.SUSPENDED.value, SubscriptionState.CANCELLED.value)
+def customer_suspended(
+    session: Session, customer_id: int, today: dt.date | None = None
+) -> bool:
+    """True when callers must hear "service unavailable".
+
+    Suspended (e.g. unpaid) takes effect at once; a cancellation only after the end of
+    the month it was made in, matching how it is billed.
+    """
+    row = session.execute(
+        select(Subscription.state, Subscription.cancelled_on).where(
+            Subscription.customer_id == customer_id
+        )
+    ).first()
+    if row is None:
+        return True  # no subscription, no service
+    if row.state == SubscriptionState.SUSPENDED.value:
+        return True
+    if row.state == SubscriptionState.CANCELLED.value:
+        today = today or utcnow().date()
+        cancelled = row.cancelled_on or today
+        return (today.year, today.month) > (cancelled.year, cancelled.month)
+    return False
 
 
 def claim_seat(

@@ -1,0 +1,240 @@
+"""`fsconf conference create|list|show|set|reset-pins|delete`.
+
+Conferences are addressed by their conference number. `show --form` prints the customer
+data form (`--format html` for a printable page, `--output FILE` to write it to a file).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from fsconf.cli.common import (
+    CliError,
+    actor_of,
+    add_actor_option,
+    add_json_option,
+    parse_int,
+    print_json,
+    print_table,
+    service_session,
+    settings_from,
+    wants_json,
+)
+from fsconf.services import conference_admin, forms
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    group = sub.add_parser("conference", help="conferences, PINs, data forms", parents=[parent])
+    actions = group.add_subparsers(dest="conference_command", required=True, metavar="ACTION")
+
+    create = actions.add_parser(
+        "create", help="create a conference with generated number and PINs", parents=[parent]
+    )
+    create.add_argument("--customer", metavar="ID", required=True)
+    create.add_argument("--max-participants", metavar="N", default="10", help="1..500 (10)")
+    create.add_argument(
+        "--language", metavar="nl|en", default=None, help="prompt language (default: config)"
+    )
+    add_actor_option(create)
+    add_json_option(create)
+    create.set_defaults(func=_create)
+
+    ls = actions.add_parser("list", help="list conferences", parents=[parent])
+    ls.add_argument("--customer", metavar="ID", default=None)
+    ls.add_argument("--all", action="store_true", help="include deleted conferences")
+    add_json_option(ls)
+    ls.set_defaults(func=_list)
+
+    show = actions.add_parser("show", help="a conference, or its data form", parents=[parent])
+    show.add_argument("number", metavar="NUMBER")
+    show.add_argument("--form", action="store_true", help="the customer data form")
+    show.add_argument(
+        "--format", metavar="text|html", default="text", help="form format (text or html)"
+    )
+    show.add_argument("--output", metavar="FILE", default=None, help="write the form to FILE")
+    add_json_option(show)
+    show.set_defaults(func=_show)
+
+    st = actions.add_parser("set", help="change settings of a conference", parents=[parent])
+    st.add_argument("number", metavar="NUMBER")
+    st.add_argument("--max-participants", metavar="N", default=None, help="1..500")
+    st.add_argument("--language", metavar="nl|en", default=None)
+    st.add_argument("--status", metavar="active|suspended", default=None)
+    st.add_argument("--moderator-pin", metavar="PIN", default=None)
+    st.add_argument("--participant-pin", metavar="PIN", default=None)
+    boolean = argparse.BooleanOptionalAction
+    st.add_argument("--record-names", action=boolean, default=None)
+    st.add_argument("--announce-count", action=boolean, default=None)
+    st.add_argument(
+        "--join-muted",
+        dest="participants_join_muted",
+        action=boolean,
+        default=None,
+        help="participants join muted",
+    )
+    add_actor_option(st)
+    add_json_option(st)
+    st.set_defaults(func=_set)
+
+    reset = actions.add_parser("reset-pins", help="draw new PINs", parents=[parent])
+    reset.add_argument("number", metavar="NUMBER")
+    add_actor_option(reset)
+    add_json_option(reset)
+    reset.set_defaults(func=_reset)
+
+    delete = actions.add_parser(
+        "delete", help="delete (the number stays reserved)", parents=[parent]
+    )
+    delete.add_argument("number", metavar="NUMBER")
+    add_actor_option(delete)
+    add_json_option(delete)
+    delete.set_defaults(func=_delete)
+
+
+def _print_conference(view: dict, args: argparse.Namespace) -> None:
+    if wants_json(args):
+        print_json(view)
+    else:
+        print_table(("field", "value"), list(view.items()))
+
+
+def _create(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    customer_id = parse_int(args.customer, "--customer")
+    max_participants = parse_int(args.max_participants, "--max-participants")
+    language = args.language or settings.ivr.default_language
+    actor = actor_of(args)
+    with service_session(args) as session:
+        view = conference_admin.create_conference(
+            session,
+            customer_id=customer_id,
+            max_participants=max_participants,
+            language=language,
+            security=settings.security,
+            actor=actor,
+        )
+    if wants_json(args):
+        print_json(view)
+    else:
+        print(f"conference {view['number']} created for customer {customer_id}")
+        print(f"moderator PIN    {view['moderator_pin']}")
+        print(f"participant PIN  {view['participant_pin']}")
+        print(f"max participants {view['max_participants']}, language {view['language']}")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    customer_id = parse_int(args.customer, "--customer") if args.customer is not None else None
+    with service_session(args) as session:
+        rows = conference_admin.list_conferences(
+            session, customer_id=customer_id, include_deleted=args.all
+        )
+    if wants_json(args):
+        print_json(rows)
+        return 0
+    print_table(
+        ("number", "customer", "name", "status", "max", "language", "created"),
+        [
+            (
+                r["number"],
+                r["customer_id"],
+                r["customer_name"],
+                r["status"],
+                r["max_participants"],
+                r["language"],
+                r["created_at"],
+            )
+            for r in rows
+        ],
+    )
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    if args.format not in ("text", "html"):
+        raise CliError(f"--format must be text or html, got {args.format!r}")
+    if not args.form and (args.format != "text" or args.output):
+        raise CliError("--format and --output belong to --form")
+    with service_session(args) as session:
+        if args.form:
+            data = conference_admin.form_data(session, args.number)
+        else:
+            view = conference_admin.show_conference(session, args.number)
+    if not args.form:
+        _print_conference(view, args)
+        return 0
+    if wants_json(args):
+        print_json(data)
+        return 0
+    page = forms.render_html(data) if args.format == "html" else forms.render_text(data)
+    if args.output:
+        try:
+            Path(args.output).write_text(page, encoding="utf-8")
+        except OSError as exc:
+            raise CliError(f"cannot write {args.output}: {exc.strerror}") from None
+        print(f"data form for conference {data['conference_number']} written to {args.output}")
+    else:
+        print(page, end="")
+    return 0
+
+
+def _set(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    max_participants = (
+        parse_int(args.max_participants, "--max-participants")
+        if args.max_participants is not None
+        else None
+    )
+    actor = actor_of(args)
+    with service_session(args) as session:
+        view = conference_admin.set_conference(
+            session,
+            args.number,
+            security=settings.security,
+            actor=actor,
+            max_participants=max_participants,
+            language=args.language,
+            status=args.status,
+            moderator_pin=args.moderator_pin,
+            participant_pin=args.participant_pin,
+            options={
+                "record_names": args.record_names,
+                "announce_count": args.announce_count,
+                "participants_join_muted": args.participants_join_muted,
+            },
+        )
+    if wants_json(args):
+        print_json(view)
+    elif view["changed"]:
+        print(f"conference {view['number']}: changed {', '.join(view['changed'])}")
+    else:
+        print(f"conference {view['number']}: already so, nothing changed")
+    return 0
+
+
+def _reset(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    actor = actor_of(args)
+    with service_session(args) as session:
+        view = conference_admin.reset_pins(
+            session, args.number, security=settings.security, actor=actor
+        )
+    if wants_json(args):
+        print_json(view)
+    else:
+        print(f"conference {view['number']}: new PINs")
+        print(f"moderator PIN    {view['moderator_pin']}")
+        print(f"participant PIN  {view['participant_pin']}")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    actor = actor_of(args)
+    with service_session(args) as session:
+        view = conference_admin.delete_conference(session, args.number, actor=actor)
+    if wants_json(args):
+        print_json(view)
+    else:
+        print(f"conference {view['number']} deleted (the number stays reserved)")
+    return 0

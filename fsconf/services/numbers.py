@@ -1,0 +1,110 @@
+"""Access numbers (DIDs): shared, or owned by one customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from fsconf.db.models import AccessNumber, Customer
+from fsconf.services.audit import ServiceError, record
+from fsconf.services.customers import get_customer
+
+NUMBER_MAX = 32
+
+
+def clean_number(number: str) -> str:
+    """Digits only (no +, spaces or dashes: the trunk delivers the DID as digits)."""
+    number = number.strip()
+    if not number or not number.isascii() or not number.isdigit():
+        raise ServiceError(f"access number must be digits only, got {number!r}")
+    if len(number) > NUMBER_MAX:
+        raise ServiceError(f"access number is longer than {NUMBER_MAX} digits")
+    return number
+
+
+def add_number(
+    session: Session, number: str, *, customer_id: int | None, actor: str
+) -> dict[str, Any]:
+    number = clean_number(number)
+    customer = get_customer(session, customer_id) if customer_id is not None else None
+    if session.scalars(select(AccessNumber.id).where(AccessNumber.number == number)).first():
+        raise ServiceError(f"access number {number} already exists")
+    row = AccessNumber(number=number, customer_id=customer_id)
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError:
+        # Someone added the same number between our check and our insert.
+        raise ServiceError(f"access number {number} already exists") from None
+    record(
+        session,
+        actor,
+        "number.add",
+        f"number:{number}",
+        {"customer_id": customer_id, "shared": customer_id is None},
+    )
+    return number_view(row, customer)
+
+
+def list_numbers(
+    session: Session, *, customer_id: int | None = None, shared_only: bool = False
+) -> list[dict[str, Any]]:
+    query = select(AccessNumber, Customer).outerjoin(
+        Customer, AccessNumber.customer_id == Customer.id
+    )
+    if customer_id is not None:
+        get_customer(session, customer_id)
+        query = query.where(AccessNumber.customer_id == customer_id)
+    if shared_only:
+        query = query.where(AccessNumber.customer_id.is_(None))
+    query = query.order_by(AccessNumber.number)
+    return [number_view(n, c) for n, c in session.execute(query).all()]
+
+
+def remove_number(session: Session, number: str, *, actor: str) -> dict[str, Any]:
+    number = clean_number(number)
+    row = session.scalars(
+        select(AccessNumber).where(AccessNumber.number == number).with_for_update()
+    ).one_or_none()
+    if row is None:
+        raise ServiceError(f"no access number {number}")
+    view = number_view(row, None)
+    session.delete(row)
+    session.flush()
+    record(session, actor, "number.remove", f"number:{number}", {"customer_id": row.customer_id})
+    return view
+
+
+def numbers_for_customer(session: Session, customer_id: int) -> list[str]:
+    """The numbers a customer's callers dial: their own, else the shared ones."""
+    own = list(
+        session.scalars(
+            select(AccessNumber.number)
+            .where(AccessNumber.customer_id == customer_id)
+            .order_by(AccessNumber.number)
+        )
+    )
+    if own:
+        return own
+    return list(
+        session.scalars(
+            select(AccessNumber.number)
+            .where(AccessNumber.customer_id.is_(None))
+            .order_by(AccessNumber.number)
+        )
+    )
+
+
+def number_view(row: AccessNumber, customer: Customer | None) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "number": row.number,
+        "customer_id": row.customer_id,
+        "customer_name": customer.name if customer is not None else None,
+        "shared": row.customer_id is None,
+        "created_at": row.created_at,
+    }
