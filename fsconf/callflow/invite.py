@@ -66,7 +66,8 @@ def _invite(
             conference_id=conference.id, meeting_id=room.meeting_id, requested_by=requested_by,
             number=number[:32], result=f"refused_{decision.reason}"[:32],
         )
-        controls.tell("invite_limit" if decision.reason.startswith("too_many") else "invite_refused")
+        limited = decision.reason.startswith("too_many")
+        controls.tell("invite_limit" if limited else "invite_refused")
         return
     attempt_id = ctx.store.create_dialout(
         conference_id=conference.id, meeting_id=room.meeting_id, requested_by=requested_by,
@@ -159,6 +160,7 @@ class InviteFlow:
                 caller_id_number=attempt.number, caller_id_name=None,
                 invited_by_dialout_id=self.attempt_id,
             )
+            self.ctx.store.set_details(self.attendance_id, conference_id=conference.id)
             self.ctx.store.update_dialout(
                 self.attempt_id, answered_at=utcnow(), callee_call_uuid=self.line.uuid,
                 result="answered",

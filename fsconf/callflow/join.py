@@ -69,6 +69,7 @@ class JoinFlow:
         self._refuse_if_blocked(conference_id=None)
         self.line.play("welcome")
         conference = self._ask_conference(scope)
+        self.ctx.store.set_details(self.attendance_id or 0, conference_id=conference.id)
         if conference.language != self.line.language:
             self.line.set_language(conference.language)
         role = self._ask_pin(conference)

@@ -101,6 +101,9 @@ def settings(database_url: str, tmp_path: Path, sounds_dir: Path) -> Settings:
         ivr=replace(
             base.ivr, sounds_dir=str(sounds_dir), keypad_inter_digit_timeout=0.3,
             invite_number_timeout=2.0,
+            # Simulated time runs SPEED times faster; leave a loaded test machine enough
+            # wall-clock time (1.5 s) to type after a prompt starts.
+            first_digit_timeout_ms=30000, inter_digit_timeout_ms=30000,
         ),
         freeswitch=replace(
             base.freeswitch, recordings_dir=str(tmp_path / "recordings"),

@@ -52,3 +52,194 @@ def test_last_leaver_closes_the_meeting(rig: Rig) -> None:
     with rig.db.unit_of_work() as s:
         meeting = s.get(Meeting, row.meeting_id)
         assert meeting.ended_at is not None and meeting.peak_size == 1
+
+
+def _ended(rig: Rig, call, reason: str) -> Attendance:
+    call.wait_hangup()
+    rig.driver.wait_for(lambda: _attendance(rig, call.b_uuid).end_reason is not None, 5,
+                        f"attendance of {call.b_uuid} closed")
+    row = _attendance(rig, call.b_uuid)
+    assert row.end_reason == reason, row.end_reason
+    assert row.left_at is not None
+    return row
+
+
+def test_unknown_access_number_is_told_and_hung_up(rig: Rig) -> None:
+    call = rig.call("0999999999")
+    call.wait_prompt("unknown-access-number")
+    call.wait_prompt("goodbye")
+    _ended(rig, call, "rejected_unknown_access_number")
+
+
+def test_unknown_conference_number_asked_again_then_goodbye_after_three(rig: Rig) -> None:
+    p = provision(rig.db)
+    call = rig.call(p.access_number, caller="0611111111")
+    for _ in range(3):
+        call.wait_prompt("enter-conference-number")
+        call.send_dtmf("999999#")
+        call.wait_prompt("unknown-conference")
+    call.wait_prompt("goodbye")
+    _ended(rig, call, "rejected_bad_number")
+    from fsconf.db.models import PinFailure
+
+    with rig.db.unit_of_work() as s:
+        kinds = s.scalars(select(PinFailure.kind).where(PinFailure.call_uuid == call.b_uuid)).all()
+    assert kinds == ["conference_number"] * 3
+
+
+def test_wrong_pin_three_times_hangs_up_and_records_failures(rig: Rig) -> None:
+    p = provision(rig.db)
+    call = rig.call(p.access_number, caller="0622222222")
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(p.conference_number + "#")
+    for _ in range(3):
+        call.wait_prompt("enter-pin")
+        call.send_dtmf("9999#")
+        call.wait_prompt("wrong-pin")
+    call.wait_prompt("goodbye")
+    _ended(rig, call, "rejected_bad_pin")
+    from fsconf.db.models import PinFailure
+
+    with rig.db.unit_of_work() as s:
+        rows = s.scalars(select(PinFailure).where(PinFailure.call_uuid == call.b_uuid)).all()
+    assert [(r.kind, r.conference_id) for r in rows] == [("pin", p.conference_id)] * 3
+
+
+def test_second_try_with_right_pin_gets_in(rig: Rig) -> None:
+    p = provision(rig.db)
+    call = rig.call(p.access_number)
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(p.conference_number + "#")
+    call.wait_prompt("enter-pin")
+    call.send_dtmf("5555#")
+    call.wait_prompt("wrong-pin")
+    call.wait_prompt("enter-pin")
+    call.send_dtmf(p.participant_pin + "#")
+    call.wait_prompt("tone")
+    call.send_dtmf("#")
+    call.wait_member()
+    assert _attendance(rig, call.b_uuid).role == "participant"
+
+
+def test_customer_access_number_does_not_reach_other_customers_conference(rig: Rig) -> None:
+    mine, other = provision(rig.db), provision(rig.db)
+    call = rig.call(mine.access_number)
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(other.conference_number + "#")
+    call.wait_prompt("unknown-conference")
+    call.hangup()
+    _ended(rig, call, "hung_up")
+
+
+def test_shared_access_number_reaches_any_customers_conference(rig: Rig) -> None:
+    shared, other = provision(rig.db, shared=True), provision(rig.db)
+    call = rig.call(shared.access_number)
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(other.conference_number + "#")
+    call.wait_prompt("enter-pin")
+    call.send_dtmf(other.moderator_pin + "#")
+    call.wait_prompt("tone")
+    call.send_dtmf("#")
+    call.wait_member()
+    assert rig.conference(other) is not None
+
+
+def test_suspended_customer_hears_service_unavailable(rig: Rig) -> None:
+    from fsconf.db.models import Subscription
+
+    p = provision(rig.db)
+    with rig.db.unit_of_work() as s:
+        sub = s.scalars(select(Subscription).where(Subscription.customer_id == p.customer_id)).one()
+        sub.state = "suspended"
+    call = rig.call(p.access_number)
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(p.conference_number + "#")
+    call.wait_prompt("enter-pin")
+    call.send_dtmf(p.moderator_pin + "#")
+    call.wait_prompt("service-suspended")
+    _ended(rig, call, "rejected_suspended")
+    assert rig.conference(p) is None
+
+
+def test_full_conference_refuses_participant_but_not_moderator(rig: Rig) -> None:
+    p = provision(rig.db, max_participants=1)
+    rig.join(p, p.participant_pin, caller="0633333333")
+    late = rig.call(p.access_number, caller="0644444444")
+    late.wait_prompt("enter-conference-number")
+    late.send_dtmf(p.conference_number + "#")
+    late.wait_prompt("enter-pin")
+    late.send_dtmf(p.participant_pin + "#")
+    late.wait_prompt("tone")
+    late.send_dtmf("#")
+    late.wait_prompt("conference-full")
+    _ended(rig, late, "rejected_full")
+    rig.join(p, p.moderator_pin, caller="0655555555")  # the moderator is not counted
+    assert len(rig.conference(p)["members"]) == 2
+
+
+def test_hangup_while_recording_name_leaves_consistent_rows_and_no_file(rig: Rig) -> None:
+    import os
+
+    p = provision(rig.db)
+    call = rig.call(p.access_number)
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(p.conference_number + "#")
+    call.wait_prompt("enter-pin")
+    call.send_dtmf(p.moderator_pin + "#")
+    call.wait_prompt("tone")
+    call.hangup()
+    row = _ended(rig, call, "hung_up")
+    assert row.meeting_id is None and row.joined_at is None
+    folder = os.path.join(rig.settings.freeswitch.recordings_dir, p.conference_number)
+    rig.driver.wait_for(lambda: not os.path.exists(folder) or not os.listdir(folder), 5,
+                        "name recording removed")
+
+
+def test_hangup_at_each_join_step_closes_the_attendance(rig: Rig) -> None:
+    p = provision(rig.db)
+    steps = ["enter-conference-number", "enter-pin", "record-name"]
+    for i, stop_at in enumerate(steps):
+        call = rig.call(p.access_number, caller=f"06700000{i:02d}")
+        for step in steps:
+            call.wait_prompt(step)
+            if step == stop_at:
+                call.hangup()
+                break
+            call.send_dtmf((p.conference_number if step == steps[0] else p.moderator_pin) + "#")
+        _ended(rig, call, "hung_up")
+    assert rig.controller.server.wait_idle(5)
+
+
+def test_twenty_callers_for_ten_seats_exactly_ten_get_in(rig: Rig) -> None:
+    import gevent
+
+    p = provision(rig.db, max_participants=10)
+    calls = [rig.call(p.access_number, caller=f"0680000{i:03d}") for i in range(20)]
+
+    def dial(call) -> None:
+        call.wait_prompt("enter-conference-number", timeout=30)
+        call.send_dtmf(p.conference_number + "#")
+        call.wait_prompt("enter-pin", timeout=30)
+        call.send_dtmf(p.participant_pin + "#")
+        call.wait_prompt("tone", timeout=30)
+        call.send_dtmf("#")
+
+    gevent.joinall([gevent.spawn(dial, c) for c in calls], raise_error=True)
+    rig.driver.wait_for(
+        lambda: all(c.member_id or c.hangup_cause for c in calls), 30, "every caller decided"
+    )
+    joined = [c for c in calls if c.member_id]
+    assert len(joined) == 10
+    assert len(rig.conference(p)["members"]) == 10
+
+    def rows() -> list[Attendance]:
+        with rig.db.unit_of_work() as s:
+            query = select(Attendance).where(Attendance.conference_id == p.conference_id)
+            return list(s.scalars(query))
+
+    rig.driver.wait_for(
+        lambda: sum(1 for r in rows() if r.end_reason is not None) == 10, 10,
+        "ten refused callers' rows closed",
+    )
+    assert sum(1 for r in rows() if r.joined_at is not None) == 10
+    assert sum(1 for r in rows() if r.end_reason == "rejected_full") == 10
