@@ -35,5 +35,16 @@ test-postgres: $(STAMP)
 demo: $(STAMP)
 	$(FSCONF) demo
 
+# Stand-in prompts (espeak-ng + sox from Debian's packages) in FreeSWITCH's sound layout.
+sounds: $(STAMP)
+	$(PY) -m fsconf.sounds.generate --out build/sounds
+
+# Capacity and latency, controller and simulator as separate processes; JSON in bench/results/.
+bench: $(STAMP)
+	$(PY) -m bench.run --mode full
+
+bench-quick: $(STAMP)
+	$(PY) -m bench.run --mode quick
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
