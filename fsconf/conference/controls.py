@@ -72,9 +72,21 @@ class MemberControls:
                     log.warning("call %s: %s not saved: %s", self.member.call_uuid, action, exc)
         if self.session.gone.is_set() and not self.room.ending:
             return EndReason.HUNG_UP
+        if not self.room.ending and not self.member.removed:
+            self._learn_outside_ending()
         if self.room.ending:
             return self.room_end_reason
         return EndReason.KICKED
+
+    def _learn_outside_ending(self) -> None:
+        """The member left without our doing: an operator may have ended the meeting."""
+        try:
+            reason = self.store.meeting_end_reason(self.room.meeting_id)
+        except StoreUnavailable:
+            return
+        if reason == EndReason.ENDED_BY_OPERATOR.value:
+            self.room.ending = True
+            self.room.end_reason = EndReason.ENDED_BY_OPERATOR
 
     @property
     def room_end_reason(self) -> EndReason:

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from fsconf.config import SecuritySettings
-from fsconf.db.models import DialOutAttempt, EndReason, utcnow
+from fsconf.db.models import DialOutAttempt, EndReason, Meeting, utcnow
 from fsconf.db.session import Database
 from fsconf.services import joining
 from fsconf.services.joining import (
@@ -144,6 +144,11 @@ class CallStore:
         return self._run_durably(
             f"end of call ({reason.value})", call_uuid,
             lambda s: joining.finish_attendance(s, attendance_id, reason, at),
+        )
+
+    def meeting_end_reason(self, meeting_id: int) -> str | None:
+        return self._run(
+            lambda s: s.scalar(select(Meeting.end_reason).where(Meeting.id == meeting_id))
         )
 
     def set_meeting_flags(self, meeting_id: int, **flags: object) -> None:

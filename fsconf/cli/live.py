@@ -1,0 +1,79 @@
+"""`fsconf live`: meetings in progress, and operator actions on them."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from fsconf.cli.common import (
+    CliError,
+    actor_of,
+    add_actor_option,
+    add_json_option,
+    print_json,
+    print_table,
+    service_session,
+    settings_from,
+    wants_json,
+)
+from fsconf.esl.connection import EslError
+from fsconf.esl.inbound import InboundClient
+from fsconf.services import live
+
+ACTIONS = ("mute", "unmute", "kick", "lock", "unlock", "end")
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("live", help="meetings in progress; act on one", parents=[parent])
+    p.add_argument("action", nargs="?", choices=ACTIONS, help="omit to list meetings")
+    p.add_argument("conference", nargs="?", metavar="CONFERENCE", help="conference number")
+    p.add_argument("member", nargs="?", metavar="MEMBER", help="member id (or 'all' to mute)")
+    add_json_option(p)
+    add_actor_option(p)
+    p.set_defaults(func=_run)
+
+
+def _client(args: argparse.Namespace) -> InboundClient:
+    fs = settings_from(args).freeswitch
+    client = InboundClient(fs.host, fs.port, fs.password, timeout=5.0)
+    try:
+        return client.connect()
+    except (OSError, EslError) as exc:
+        raise CliError(str(exc)) from None
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.action and not args.conference:
+        raise CliError(f"live {args.action} needs a conference number")
+    client = _client(args)
+    try:
+        with service_session(args) as session:
+            if args.action:
+                reply = live.operator_action(
+                    session, client.api, actor=actor_of(args), action=args.action,
+                    number=args.conference, member=args.member,
+                )
+                print(reply)
+                return 0
+            meetings = live.live_meetings(session, client.api)
+    except EslError as exc:
+        raise CliError(f"FreeSWITCH: {exc}") from None
+    finally:
+        client.close()
+    if wants_json(args):
+        print_json([dataclasses.asdict(m) for m in meetings])
+        return 0
+    if not meetings:
+        print("no meetings in progress")
+    for m in meetings:
+        state = "locked" if m.locked else "open"
+        since = m.started_at.replace(microsecond=0).isoformat() if m.started_at else "?"
+        print(f"conference {m.conference_number}  since {since}  {state}  "
+              f"{len(m.members)} member(s)" + ("" if m.in_freeswitch else "  (not in FreeSWITCH)"))
+        print_table(
+            ["member", "role", "caller id", "name", "joined", "muted"],
+            [[x.member_id, x.role, x.caller_id_number, x.caller_id_name, x.joined_at, x.muted]
+             for x in m.members],
+        )
+        print()
+    return 0

@@ -1,0 +1,171 @@
+"""Meetings in progress: FreeSWITCH's view (json_list) joined with the database's.
+
+FreeSWITCH knows who is in the room right now (member ids, mute state); the database
+knows who they are (role, when they joined). Operator actions change both: the lock and
+"ended by operator" go into the meeting row so the controller acts on them too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from fsconf.db.models import Attendance, Conference, EndReason, Meeting
+from fsconf.services.audit import ServiceError, record
+
+ApiSender = Callable[[str], str]
+
+
+@dataclass(frozen=True)
+class LiveMember:
+    member_id: int
+    call_uuid: str
+    role: str
+    caller_id_number: str
+    caller_id_name: str
+    joined_at: dt.datetime | None
+    muted: bool
+
+
+@dataclass
+class LiveMeeting:
+    conference_number: str
+    fs_name: str
+    meeting_id: int | None
+    started_at: dt.datetime | None
+    locked: bool
+    members: list[LiveMember] = field(default_factory=list)
+    in_freeswitch: bool = True
+
+
+def fs_name(conference_number: str) -> str:
+    return f"fsconf-{conference_number}"
+
+
+def _rooms(api: ApiSender) -> dict[str, dict]:
+    reply = api("conference json_list")
+    if not reply.startswith("["):
+        raise ServiceError(f"FreeSWITCH answered json_list with {reply.strip()[:80]!r}")
+    try:
+        rooms = json.loads(reply)
+    except ValueError:
+        raise ServiceError("FreeSWITCH's json_list reply is not JSON") from None
+    return {room.get("conference_name", ""): room for room in rooms}
+
+
+def live_meetings(session: Session, api: ApiSender) -> list[LiveMeeting]:
+    rooms = _rooms(api)
+    rows = session.execute(
+        select(Meeting, Conference.number)
+        .join(Conference, Conference.id == Meeting.conference_id)
+        .where(Meeting.ended_at.is_(None))
+        .order_by(Meeting.started_at)
+    ).all()
+    meetings: list[LiveMeeting] = []
+    for meeting, number in rows:
+        name = fs_name(number)
+        room = rooms.pop(name, None)
+        meetings.append(_meeting(session, number, name, meeting, room))
+    for name, room in rooms.items():  # rooms FreeSWITCH has but the database does not know
+        number = name.removeprefix("fsconf-")
+        meetings.append(_meeting(session, number, name, None, room))
+    return meetings
+
+
+def _meeting(
+    session: Session, number: str, name: str, meeting: Meeting | None, room: dict | None
+) -> LiveMeeting:
+    by_uuid: dict[str, Attendance] = {}
+    if meeting is not None:
+        attendances = session.scalars(
+            select(Attendance).where(
+                Attendance.meeting_id == meeting.id, Attendance.left_at.is_(None)
+            )
+        )
+        by_uuid = {a.call_uuid: a for a in attendances}
+    live = LiveMeeting(
+        conference_number=number,
+        fs_name=name,
+        meeting_id=meeting.id if meeting else None,
+        started_at=meeting.started_at if meeting else None,
+        locked=bool(room.get("locked")) if room else bool(meeting and meeting.locked),
+        in_freeswitch=room is not None,
+    )
+    for m in (room or {}).get("members", []):
+        if m.get("type") != "caller":
+            continue
+        row = by_uuid.get(m.get("uuid", ""))
+        flags = m.get("flags", {})
+        live.members.append(
+            LiveMember(
+                member_id=int(m.get("id", 0)),
+                call_uuid=m.get("uuid", ""),
+                role=row.role if row and row.role else (
+                    "moderator" if flags.get("is_moderator") else "participant"
+                ),
+                caller_id_number=m.get("caller_id_number", ""),
+                caller_id_name=m.get("caller_id_name", ""),
+                joined_at=row.joined_at if row else None,
+                muted=not flags.get("can_speak", True),
+            )
+        )
+    live.members.sort(key=lambda x: x.member_id)
+    return live
+
+
+# -- operator actions --------------------------------------------------------------------------
+
+
+def _open_meeting(session: Session, number: str) -> Meeting:
+    if not number.isascii() or not number.isdigit():
+        raise ServiceError(f"conference number must be digits, got {number!r}")
+    meeting = session.scalars(
+        select(Meeting)
+        .join(Conference, Conference.id == Meeting.conference_id)
+        .where(Conference.number == number, Meeting.ended_at.is_(None))
+    ).first()
+    if meeting is None:
+        raise ServiceError(f"no meeting in progress for conference {number}")
+    return meeting
+
+
+def _expect_ok(reply: str, what: str) -> str:
+    if not reply.startswith("+OK"):
+        raise ServiceError(f"FreeSWITCH refused {what}: {reply.strip()[:120]}")
+    return reply
+
+
+def operator_action(
+    session: Session, api: ApiSender, *, actor: str, action: str, number: str,
+    member: str | None = None, end_sound: str = "fsconf/meeting-ended.wav",
+) -> str:
+    """mute|unmute|kick a member (or all for mute/unmute), lock|unlock|end a meeting."""
+    meeting = _open_meeting(session, number)
+    name = fs_name(number)
+    if action in ("mute", "unmute", "kick"):
+        if member is None:
+            raise ServiceError(f"{action} needs a member id (see `fsconf live`)")
+        if not (member.isdigit() and int(member) > 0) and not (
+            member == "all" and action != "kick"
+        ):
+            raise ServiceError(f"member must be a member id or 'all', got {member!r}")
+        reply = _expect_ok(api(f"conference {name} {action} {member}"), f"{action} {member}")
+    elif action in ("lock", "unlock"):
+        reply = _expect_ok(api(f"conference {name} {action}"), action)
+        meeting.locked = action == "lock"
+    elif action == "end":
+        # Recorded first: the controller reads it to know why its members were kicked.
+        meeting.end_reason = EndReason.ENDED_BY_OPERATOR.value
+        session.flush()
+        session.commit()
+        reply = _expect_ok(api(f"conference {name} kick all {end_sound}"), "end")
+    else:
+        raise ServiceError(f"unknown live action {action!r}")
+    record(session, actor, f"live.{action}", f"conference {number}",
+           {"member": member} if member else None)
+    return reply.strip()

@@ -1,0 +1,103 @@
+"""`fsconf live` against the simulator and the database, through the real CLI entry."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from fsconf.cli.main import main
+from fsconf.db.models import Attendance, AuditEntry, Meeting
+from tests.integration.conftest import Rig, provision
+
+
+@pytest.fixture
+def cli(rig: Rig, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+    monkeypatch.setenv("FSCONF_DATABASE_URL", rig.settings.database_url)
+    monkeypatch.setenv("FSCONF_FREESWITCH_PORT", str(rig.sim.port))
+    monkeypatch.setenv("FSCONF_OPERATOR", "ops-test")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        capsys.readouterr()
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_live_lists_members_with_role_caller_id_and_mute(rig: Rig, cli) -> None:
+    p = provision(rig.db)
+    mod = rig.join(p, p.moderator_pin, caller="0201111111")
+    part = rig.join(p, p.participant_pin, caller="0202222222")
+    part.send_dtmf("*1")
+    part.wait_prompt("/muted.wav")
+    code, out, _ = cli("live", "--json")
+    assert code == 0
+    meeting = next(m for m in json.loads(out) if m["conference_number"] == p.conference_number)
+    members = {m["call_uuid"]: m for m in meeting["members"]}
+    assert members[mod.b_uuid]["role"] == "moderator"
+    assert members[part.b_uuid]["role"] == "participant"
+    assert members[part.b_uuid]["muted"] is True and members[mod.b_uuid]["muted"] is False
+    assert members[part.b_uuid]["caller_id_number"] == "0202222222"
+    assert members[mod.b_uuid]["joined_at"]
+    code, out, _ = cli("live")
+    assert code == 0 and p.conference_number in out and "moderator" in out
+
+
+def test_operator_mutes_locks_and_ends_a_meeting(rig: Rig, cli) -> None:
+    p = provision(rig.db)
+    mod = rig.join(p, p.moderator_pin)
+    part = rig.join(p, p.participant_pin, caller="0203333333")
+    code, out, _ = cli("live", "mute", p.conference_number, str(part.member_id))
+    assert code == 0 and out.startswith("+OK mute")
+    flags = {m["uuid"]: m["flags"] for m in rig.conference(p)["members"]}
+    assert flags[part.b_uuid]["can_speak"] is False
+
+    assert cli("live", "lock", p.conference_number)[0] == 0
+    assert rig.conference(p)["locked"] is True
+    with rig.db.unit_of_work() as s:
+        meeting_id = s.scalars(select(Attendance.meeting_id)
+                               .where(Attendance.call_uuid == mod.b_uuid)).one()
+        assert s.get(Meeting, meeting_id).locked is True
+
+    assert cli("live", "end", p.conference_number)[0] == 0
+    for call in (mod, part):
+        call.wait_prompt("meeting-ended")
+        call.wait_hangup()
+
+    def ended() -> bool:
+        with rig.db.unit_of_work() as s:
+            rows = s.scalars(select(Attendance).where(Attendance.meeting_id == meeting_id)).all()
+            return all(r.end_reason == "ended_by_operator" for r in rows)
+
+    rig.driver.wait_for(ended, 5, "rows closed as ended by the operator")
+    with rig.db.unit_of_work() as s:
+        actions = s.scalars(select(AuditEntry.action).where(
+            AuditEntry.target == f"conference {p.conference_number}")).all()
+    assert {"live.mute", "live.lock", "live.end"} <= set(actions)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("live", "kick", "{conf}"), "needs a member id"),
+        (("live", "mute", "12x4"), "must be digits"),
+        (("live", "mute", "{conf}", "1;hupall"), "member must be"),
+        (("live", "lock", "999999999"), "no meeting in progress"),
+    ],
+)
+def test_bad_live_input_is_one_clear_line_and_exit_2(rig: Rig, cli, argv, message) -> None:
+    p = provision(rig.db)
+    rig.join(p, p.moderator_pin)
+    code, out, err = cli(*(a.format(conf=p.conference_number) for a in argv))
+    assert code == 2 and out == ""
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert rig.conference(p)["locked"] is False and len(rig.conference(p)["members"]) == 1
+
+
+def test_live_without_freeswitch_says_so(rig: Rig, cli, monkeypatch) -> None:
+    monkeypatch.setenv("FSCONF_FREESWITCH_PORT", "9")
+    code, _, err = cli("live")
+    assert code == 2 and "cannot reach FreeSWITCH's Event Socket at 127.0.0.1:9" in err
