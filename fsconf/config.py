@@ -52,6 +52,10 @@ class ControllerSettings:
     # Seconds to wait for any single FreeSWITCH reply or event before treating the call as lost.
     command_timeout: float = 10.0
     graceful_stop_timeout: float = 30.0
+    # After a restart, reconcile with FreeSWITCH and take back the keypads of callers still
+    # in conferences (over the inbound Event Socket).
+    reconcile_on_start: bool = True
+    heartbeat_seconds: float = 10.0
 
 
 @dataclass(frozen=True)

@@ -5,19 +5,32 @@ Library code: it does not monkey-patch; `fsconf serve` (the entry point) does th
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 
+import gevent
+
 from fsconf.callflow.context import CallContext
-from fsconf.callflow.invite import InviteFlow
+from fsconf.callflow.invite import InviteFlow, make_inviter
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
+from fsconf.callflow.member import remove_quietly
+from fsconf.conference.controls import MemberControls
+from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
+from fsconf.conference.room import Member
 from fsconf.config import Settings
+from fsconf.controls.grammar import GrammarSettings
+from fsconf.db.models import EndReason
 from fsconf.db.session import Database
+from fsconf.esl.connection import EslError
+from fsconf.esl.inbound import InboundClient
 from fsconf.esl.server import OutboundServer
 from fsconf.esl.session import CallGone, OutboundSession
-from fsconf.services.callstore import CallStore
+from fsconf.roles import Role
+from fsconf.services.callstore import CallStore, StoreUnavailable
 from fsconf.services.dialout_policy import DialOutPolicy, default_policy, policy_from_config
+from fsconf.services.reconcile import KeptMember, ReconcileReport
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +49,8 @@ def dialout_policy(settings: Settings) -> DialOutPolicy:
 
 
 class Controller:
+    """Serves calls; on start reconciles with FreeSWITCH and adopts surviving members."""
+
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
         self.db = db or Database(
@@ -48,24 +63,154 @@ class Controller:
             c.host, c.port, handler=self.handle_call, busy_handler=self.handle_busy,
             max_calls=c.max_calls, timeout=c.command_timeout,
         )
+        self.follower = Follower()
+        self.inbound: InboundClient | None = None
+        self._heartbeat: gevent.Greenlet | None = None
+        self.last_reconcile: ReconcileReport | None = None
 
     @property
     def address(self) -> tuple[str, int]:
         return self.server.address
 
     def start(self) -> None:
+        node = self.settings.controller.node
+        if self.settings.controller.reconcile_on_start:
+            self._since = self._safely(lambda: self.store.last_known_alive(node))
+            fs = self.settings.freeswitch
+            self.inbound = InboundClient(
+                fs.host, fs.port, fs.password, timeout=self.settings.controller.command_timeout,
+                events=FOLLOW_EVENTS, on_event=self.follower.on_event,
+                on_reconnect=self.resync, reconnect=True,
+            )
+            self.follower.attach(self.inbound)
+            self.inbound.connect()
+            self.resync()
+        self._safely(lambda: self.store.heartbeat(node, started=True))
+        self._heartbeat = gevent.spawn(self._beat)
         self.server.start()
 
     def stop(self, timeout: float | None = None) -> None:
         """Stop accepting; give calls still in the join flow time to finish.
 
-        Calls already in a conference go on: FreeSWITCH owns their media.
+        Calls already in a conference go on: FreeSWITCH owns their media, and the next
+        controller to start takes their keypads back.
         """
         self.server.stop(self.settings.controller.graceful_stop_timeout if timeout is None
                          else timeout)
+        if self._heartbeat is not None:
+            self._heartbeat.kill()
+        self._safely(lambda: self.store.mark_stopped(self.settings.controller.node))
+        if self.inbound is not None:
+            self.inbound.close()
+
+    def _beat(self) -> None:
+        while True:
+            gevent.sleep(self.settings.controller.heartbeat_seconds)
+            self._safely(lambda: self.store.heartbeat(self.settings.controller.node))
+
+    @staticmethod
+    def _safely(work):  # type: ignore[no-untyped-def]
+        try:
+            return work()
+        except StoreUnavailable as exc:
+            log.warning("database unavailable: %s", exc)
+            return None
+
+    # -- reconciliation -------------------------------------------------------------------
+
+    def resync(self) -> None:
+        """Make the database agree with FreeSWITCH; take back surviving members' keypads."""
+        inbound = self.inbound
+        if inbound is None or not inbound.connected:
+            return
+        self.follower.apply_filters()
+        try:
+            rooms = json.loads(inbound.api("conference json_list") or "[]")
+            channels = json.loads(inbound.api("show channels as json") or "{}")
+        except (EslError, ValueError) as exc:
+            log.warning("reconciliation skipped: %s", exc)
+            return
+        members = {
+            m.get("uuid"): m for room in rooms if isinstance(room, dict)
+            for m in room.get("members", []) if m.get("type") == "caller"
+        }
+        present = {
+            room.get("conference_name", ""): {
+                m.get("uuid") for m in room.get("members", []) if m.get("type") == "caller"
+            }
+            for room in rooms if isinstance(room, dict)
+        }
+        alive = {row.get("uuid") for row in channels.get("rows", []) or []}
+        try:
+            report = self.store.reconcile(
+                node=self.settings.controller.node, present=present,
+                channel_exists=alive.__contains__, since=getattr(self, "_since", None),
+            )
+        except StoreUnavailable as exc:
+            log.warning("reconciliation postponed, database unavailable: %s", exc)
+            return
+        self.last_reconcile = report
+        adopted = sum(self._adopt(kept, members.get(kept.call_uuid, {})) for kept in report.kept)
+        log.info(
+            "reconciled with FreeSWITCH: %d calls closed as lost, %d meetings closed, "
+            "%d members kept (%d keypads taken back)",
+            len(report.closed_calls), len(report.closed_meetings), len(report.kept), adopted,
+        )
+
+    def _adopt(self, kept: KeptMember, info: dict) -> bool:
+        room = self.ctx.rooms.ensure(
+            kept.fs_conference_name, conference_id=kept.conference_id,
+            number=kept.conference_number, language=kept.language, meeting_id=kept.meeting_id,
+        )
+        if any(m.call_uuid == kept.call_uuid for m in room.members.values()):
+            return False  # this controller serves it already
+        member = Member(
+            member_id=int(info.get("id") or 0), call_uuid=kept.call_uuid,
+            attendance_id=kept.attendance_id, role=Role(kept.role), name_file=kept.name_file,
+            muted=not info.get("flags", {}).get("can_speak", True),
+            volume_out=int(info.get("volume_out") or 0),
+        )
+        if member.member_id <= 0:
+            return False
+
+        def serve(line: AdoptedLine) -> None:
+            room.members[member.member_id] = member
+            line.add_listener(lambda ev: room.apply_event(ev)
+                              if ev.subclass == "conference::maintenance" else None)
+            reason = EndReason.HUNG_UP
+            try:
+                conference = self.store.conference_by_id(kept.conference_id)
+                controls = MemberControls(
+                    room=room, member=member, session=line,  # type: ignore[arg-type]
+                    grammar_settings=GrammarSettings(
+                        inter_digit_timeout=self.settings.ivr.keypad_inter_digit_timeout,
+                        invite_timeout=self.settings.ivr.invite_number_timeout,
+                    ),
+                    store=self.store,
+                    inviter=make_inviter(self.ctx, conference) if conference else None,
+                )
+                reason = controls.run(line)  # type: ignore[arg-type]
+            finally:
+                room.members.pop(member.member_id, None)
+                self.ctx.rooms.discard_if_empty(room)
+                departure = self.store.finish(kept.attendance_id, kept.call_uuid, reason)
+                if reason is not EndReason.HUNG_UP and not line.gone.is_set():
+                    try:
+                        line.api(f"uuid_kill {kept.call_uuid}")
+                    except EslError:
+                        pass
+                if departure is not None and departure.meeting_closed:
+                    for path in departure.name_files:
+                        remove_quietly(path)
+
+        return self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout)
 
     def handle_call(self, session: OutboundSession) -> None:
         line = PhoneLine(session, self.settings.ivr)
+        returning = session.var("fsconf_attendance_id") or ""
+        if returning:
+            self._returning_member(session, returning)
+            return
         invite_id = session.var("fsconf_invite_id") or ""
         if invite_id:
             if not invite_id.isdigit():
@@ -75,6 +220,23 @@ class Controller:
             InviteFlow(self.ctx, line, int(invite_id)).run()
         else:
             JoinFlow(self.ctx, line).run()
+
+    def _returning_member(self, session: OutboundSession, attendance_id: str) -> None:
+        """A member whose controller went away left the conference and the dialplan sent
+        the call here (its next socket action): record how it ended and hang up."""
+        if not attendance_id.isdigit():
+            session.hangup()
+            return
+        try:
+            ended, meeting_end = self.store.attendance_state(int(attendance_id))
+            if ended is None:
+                reason = EndReason(meeting_end) if meeting_end in (
+                    EndReason.ENDED_BY_MODERATOR.value, EndReason.ENDED_BY_OPERATOR.value
+                ) else EndReason.KICKED
+                self.store.finish(int(attendance_id), session.uuid, reason)
+        except StoreUnavailable as exc:
+            log.warning("call %s: could not record its end: %s", session.uuid, exc)
+        session.hangup()
 
     def handle_busy(self, session: OutboundSession) -> None:
         log.warning("call %s refused: %d calls in progress", session.uuid,

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 
-# File paths, conference arguments, channel variable assignments.
-_SAFE_ARG = re.compile(r"^[A-Za-z0-9_./:@+{}|=,-]+$")
+# File paths, conference arguments, channel variable assignments; '!' joins the files of
+# a file_string:// playlist.
+_SAFE_ARG = re.compile(r"^[A-Za-z0-9_./:@+{}|=,!-]+$")
 _DIGITS = re.compile(r"^[0-9]+$")
 
 

@@ -15,6 +15,7 @@ from gevent.event import AsyncResult
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import Membership, remove_quietly
+from fsconf.callflow.prompts import prompt
 from fsconf.conference.controls import Inviter, MemberControls
 from fsconf.db.models import EndReason, utcnow
 from fsconf.esl.connection import EslError
@@ -204,15 +205,13 @@ class InviteFlow:
 
     def _accepted(self, conference: ConferenceInfo, inviter_uuid: str) -> bool:
         inviter_name = self._inviter_name(conference, inviter_uuid)
-        for _ in range(2):
-            self.line.play("invited_by")
-            if inviter_name:
-                self.line.play_file(inviter_name)
-            else:
-                self.line.play("moderator_marker")
-            if self.line.collect("invite_press_one", 1) == "1":
-                return True
-        return False
+        # One playlist, so a "1" pressed while the invitation is still playing counts.
+        files = [
+            prompt("invited_by").file,
+            inviter_name or prompt("moderator_marker").file,
+            prompt("invite_press_one").file,
+        ]
+        return any(self.line.collect_during(files, 1) == "1" for _ in range(2))
 
     def _inviter_name(self, conference: ConferenceInfo, inviter_uuid: str) -> str | None:
         room = self.ctx.rooms.get(self.ctx.fs_conference_name(conference.number))

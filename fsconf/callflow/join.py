@@ -148,6 +148,8 @@ class JoinFlow:
 
     def _technical_problem(self) -> None:
         try:
+            if not self.line.answered:
+                self.line.answer()
             self.line.play("technical_problem", "goodbye")
             self.line.hangup()
         except CallGone:

@@ -31,6 +31,7 @@ class PhoneLine:
         self.session = session
         self.ivr = ivr
         self.language = ivr.default_language
+        self.answered = False
 
     # -- who is calling -----------------------------------------------------------------
 
@@ -58,6 +59,7 @@ class PhoneLine:
     def answer(self) -> None:
         """Answer and point the sounds at the default language."""
         self.session.execute("answer")
+        self.answered = True
         self.set_language(self.language)
 
     def set_language(self, language: str) -> None:
@@ -80,10 +82,15 @@ class PhoneLine:
 
     def collect(self, key: str, max_digits: int) -> str | None:
         """One try: play the prompt, gather digits ended by '#'. None when nothing usable."""
+        return self.collect_during([prompt(key).file], max_digits)
+
+    def collect_during(self, files: list[str], max_digits: int) -> str | None:
+        """Like collect, with a playlist: a key pressed during any of the files counts."""
         first = max(1000, self.ivr.first_digit_timeout_ms)
         inter = max(1000, self.ivr.inter_digit_timeout_ms)
+        playlist = files[0] if len(files) == 1 else "file_string://" + "!".join(files)
         arg = (
-            f"1 {int(max_digits)} 1 {first} # {prompt(key).file} {_NO_INVALID_FILE} "
+            f"1 {int(max_digits)} 1 {first} # {safe_arg(playlist)} {_NO_INVALID_FILE} "
             f"fsconf_digits ^[0-9]+$ {inter}"
         )
         wait = self._play_timeout() + (first + inter * max_digits) / 1000

@@ -180,6 +180,9 @@ class Membership:
             ):
                 added.set(int(event.get("Member-ID") or "0") or None)
 
+        # Should this controller go away, the call re-enters the dialplan's socket action
+        # when it leaves the conference; this variable tells the next controller who it is.
+        self.line.session.execute("set", f"fsconf_attendance_id={int(self.attendance_id)}")
         self.line.session.clear_dtmf()
         self.line.session.add_listener(on_add)
         try:

@@ -346,3 +346,14 @@ class AuditEntry(Base):
     details: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+
+class ControllerNode(Base):
+    """A controller's heartbeat: after a crash, the last moment it knew its calls."""
+
+    __tablename__ = "controller_nodes"
+
+    node: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    stopped_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)

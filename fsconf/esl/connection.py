@@ -68,6 +68,20 @@ class DisconnectNotice:
     body: str
 
 
+def describe_command(line: str, headers: Sequence[tuple[str, str]] = ()) -> str:
+    """A command as a person reads it (for debug logs and the demo's transcript)."""
+    if line.startswith("auth "):
+        return "auth ***"
+    if line.startswith("sendmsg"):
+        fields = {name.lower(): value for name, value in headers}
+        if fields.get("call-command") == "execute":
+            app = fields.get("execute-app-name", "?")
+            arg = fields.get("execute-app-arg", "")
+            return f"execute {app} {arg}".rstrip()
+        return f"sendmsg {fields.get('call-command', '')}".rstrip()
+    return line
+
+
 EventHandler = Callable[[Event], None]
 NoticeHandler = Callable[[DisconnectNotice], None]
 CloseHandler = Callable[[], None]
@@ -112,6 +126,8 @@ class EslConnection:
     ) -> Reply:
         """Send one command and wait for its reply (raises ValueError on CR/LF in it)."""
         data = encode_command(line, headers, body)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s -> %s", self.name, describe_command(line, headers))
         waiter = AsyncResult()
         with self._write_lock:
             if self.closed:
@@ -156,6 +172,9 @@ class EslConnection:
                     break
                 for frame in self._parser.feed(data):
                     self._dispatch(frame)
+                # A recv with data waiting does not yield to the hub; without this, a flood
+                # on one call's socket could starve every other call.
+                gevent.sleep(0)
         except ProtocolError as exc:
             reason = f"protocol error: {exc}"
             log.warning("%s: %s; dropping the connection", self.name, reason)

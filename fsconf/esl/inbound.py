@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import uuid as uuidlib
 from collections.abc import Callable, Sequence
 
 import gevent
@@ -126,6 +127,22 @@ class InboundClient:
             )
         return conn.api(command, timeout=timeout)
 
+    def command(self, line: str, headers: Sequence[tuple[str, str]] = ()) -> str:
+        """A plain Event Socket command (filter, bgapi, ...); returns the reply text."""
+        conn = self._conn
+        if conn is None or conn.closed:
+            raise NotConnected(f"FreeSWITCH's Event Socket at {self.where} is not connected")
+        return conn.command(line, headers).text
+
+    @staticmethod
+    def new_job_uuid() -> str:
+        return str(uuidlib.uuid4())
+
+    def bgapi(self, command: str, job_uuid: str | None = None) -> str:
+        job_uuid = job_uuid or self.new_job_uuid()
+        self.command(f"bgapi {command}", [("Job-UUID", job_uuid)])
+        return job_uuid
+
     def close(self) -> None:
         self._stopped = True
         if self._supervisor is not None:
@@ -173,7 +190,7 @@ class InboundClient:
             else:
                 delay = self._backoff[0]
                 log.info("reconnected to FreeSWITCH's Event Socket at %s", self.where)
-                if self._on_reconnect is not None and self.connects > 1:
+                if self._on_reconnect is not None:
                     try:
                         self._on_reconnect()
                     except Exception:

@@ -113,6 +113,7 @@ class OutboundSession:
         self.uuid = reply.headers.get("Unique-ID", "")
         if not self.uuid:
             raise ConnectionClosed("connect reply without Unique-ID")
+        self.conn.name = f"call {self.uuid}"
         return self.channel
 
     def subscribe(self) -> None:

@@ -19,9 +19,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from fsconf.config import SecuritySettings
-from fsconf.db.models import DialOutAttempt, EndReason, Meeting, utcnow
+from fsconf.db.models import Attendance, DialOutAttempt, EndReason, Meeting, utcnow
 from fsconf.db.session import Database
-from fsconf.services import joining
+from fsconf.services import joining, reconcile
 from fsconf.services.joining import (
     AccessScope,
     ConferenceInfo,
@@ -156,6 +156,31 @@ class CallStore:
             "meeting state", f"meeting-{meeting_id}",
             lambda s: joining.set_meeting_flags(s, meeting_id, **flags),  # type: ignore[arg-type]
         )
+
+    # -- controller life -------------------------------------------------------------------
+
+    def heartbeat(self, node: str, *, started: bool = False) -> None:
+        self._run(lambda s: reconcile.heartbeat(s, node, started=started))
+
+    def mark_stopped(self, node: str) -> None:
+        self._run(lambda s: reconcile.mark_stopped(s, node))
+
+    def last_known_alive(self, node: str) -> dt.datetime | None:
+        return self._run(lambda s: reconcile.last_known_alive(s, node))
+
+    def reconcile(self, **kwargs: object) -> reconcile.ReconcileReport:
+        return self._run(lambda s: reconcile.reconcile(s, **kwargs))  # type: ignore[arg-type]
+
+    def attendance_state(self, attendance_id: int) -> tuple[str | None, str | None]:
+        """(end_reason, the meeting's end_reason) of one call leg."""
+        def work(s: Session) -> tuple[str | None, str | None]:
+            row = s.get(Attendance, attendance_id)
+            if row is None:
+                return (None, None)
+            meeting = s.get(Meeting, row.meeting_id) if row.meeting_id else None
+            return (row.end_reason, meeting.end_reason if meeting else None)
+
+        return self._run(work)
 
     # -- dial-out --------------------------------------------------------------------------
 

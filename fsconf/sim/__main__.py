@@ -33,6 +33,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="VAR=VALUE",
         help="global variable override (wins over X-PRE-PROCESS set)",
     )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=None,
+        help="simulated seconds an outbound socket waits for 'connect' (default 25)",
+    )
+    parser.add_argument(
+        "--bench-trace",
+        action="store_true",
+        help="benchmark measurement knob: keypad timing trace and sim_trace/sim_flood APIs",
+    )
     args = parser.parse_args(argv)
     overrides = {}
     for item in args.set:
@@ -50,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
             speed=args.speed,
             sounds_dir=args.sounds,
             global_vars=overrides,
+            bench_trace=args.bench_trace,
+            **(
+                {"connect_timeout_s": args.connect_timeout}
+                if args.connect_timeout is not None
+                else {}
+            ),
         )
     )
     sim.start()

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 import struct
 import time
+import wave
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fsconf.sim.say import say_files
 
 if TYPE_CHECKING:
-    from fsconf.sim.channel import App, Channel
+    from fsconf.sim.channel import App, AudioSegment, Channel
 
 ALL_DIGITS = "1234567890*#ABCD"
 
@@ -66,18 +67,26 @@ def terminators_of(ch: Channel) -> str:
     return value
 
 
-def play_file(ch: Channel, name: str, on_digit=None, terms: str | None = None) -> str:
+def play_file(
+    ch: Channel,
+    name: str,
+    on_digit=None,
+    terms: str | None = None,
+    prefix: str | None = None,
+) -> str:
     """switch_ivr_play_file: returns "FILE PLAYED", "FILE NOT FOUND" or "PLAYBACK ERROR"."""
-    resolved = ch.sim.sounds.resolve(ch, name)
-    if resolved is None:
+    found = ch.sim.sounds.locate(ch, name, prefix)
+    if found is None:
         return "FILE NOT FOUND"
-    path, seconds = resolved
+    path, seconds = found.display, found.seconds
     terms = terminators_of(ch) if terms is None else terms
     ch.fire(
         "PLAYBACK_START",
         ("switch_ivr_play_say.c", "switch_ivr_play_file", 1689),
         lambda: [("Playback-File-Path", path)],
     )
+    for hook in list(ch.on_playback):
+        hook(path)
     started = time.monotonic()
 
     def digit(d: str) -> bool:
@@ -88,7 +97,13 @@ def play_file(ch: Channel, name: str, on_digit=None, terms: str | None = None) -
             return True
         return False
 
-    reason = ch.media_wait(seconds, digit)
+    segment = ch.transmit(seconds, ch.sim.sounds.energy(found), found.path)
+    ch.media_depth += 1
+    try:
+        reason = ch.media_wait(seconds, digit)
+    finally:
+        ch.media_depth -= 1
+        ch.end_transmit(segment)
     played = min(seconds, (time.monotonic() - started) * ch.sim.settings.speed)
     samples = int(played * 8000)
     ch.variables["playback_last_offset_pos"] = str(samples)
@@ -101,6 +116,7 @@ def play_file(ch: Channel, name: str, on_digit=None, terms: str | None = None) -
         ("switch_ivr_play_say.c", "switch_ivr_play_file", 2081),
         lambda: [("Playback-File-Path", path), ("Playback-Status", status)],
     )
+    ch.flush_hangup()
     if reason == "hangup":
         return "PLAYBACK ERROR"
     return "FILE PLAYED"
@@ -222,17 +238,52 @@ def app_read(ch: Channel, arg: str) -> str | None:
     return None
 
 
-def _write_wav(path: Path, samples: int) -> int:
+FRAME = 160  # samples per 20 ms frame at 8 kHz: record writes whole frames
+
+
+def _wav_header(samples: int) -> bytes:
     data_len = samples * 2
     header = b"RIFF" + struct.pack("<I", 36 + data_len) + b"WAVE"
     header += b"fmt " + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
-    header += b"data" + struct.pack("<I", data_len)
-    with open(path, "wb") as fh:
-        fh.write(header + b"\0" * data_len)
-    return len(header) + data_len
+    return header + b"data" + struct.pack("<I", data_len)
+
+
+def _source_pcm(path: str | None, offset: int, count: int) -> bytes:
+    """`count` samples of an 8 kHz mono 16-bit WAV from `offset` (silence otherwise)."""
+    if path is not None:
+        try:
+            with wave.open(path, "rb") as src:
+                fmt = (src.getframerate(), src.getnchannels(), src.getsampwidth())
+                if fmt == (8000, 1, 2) and offset < src.getnframes():
+                    src.setpos(offset)
+                    data = src.readframes(count)
+                    return data + b"\0" * (count * 2 - len(data))
+        except (OSError, wave.Error, EOFError):
+            pass
+    return b"\0" * (count * 2)
+
+
+def _set_last(ch: Channel, name: str, value: str) -> None:
+    """switch_channel_set_variable re-adds a variable at the end of the list."""
+    ch.variables.pop(name, None)
+    ch.variables[name] = value
+
+
+def _silence_deadline(
+    segments: list[AudioSegment], start: float, now: float, thresh: int, hits_wall: float
+) -> float:
+    """When `hits` seconds of uninterrupted silence will have passed (wall clock)."""
+    last_voice = start
+    for seg in segments:
+        if seg.energy >= thresh and seg.start <= now and seg.end > start:
+            last_voice = max(last_voice, seg.end)
+    return last_voice + hits_wall
 
 
 def app_record(ch: Channel, arg: str) -> str | None:
+    """switch_ivr_record_file: writes what the channel hears (a loopback leg hears what the
+    other leg plays, e.g. after `uuid_broadcast <a-leg> <file> aleg`); a parked leg sends
+    no audio (CNG), which is neither written nor counted but is silence to the detector."""
     a = separate(arg)
     if not a:
         return None
@@ -241,40 +292,90 @@ def app_record(ch: Channel, arg: str) -> str | None:
     thresh = int(a[2]) if len(a) > 2 and a[2].isdigit() else 0
     hits = int(a[3]) if len(a) > 3 and a[3].isdigit() else (3 if thresh else 0)
     try:
-        size = _write_wav(path, 0)
+        path.write_bytes(_wav_header(0))
     except OSError:
         ch.hangup("DESTINATION_OUT_OF_ORDER")
         return None
     terms = terminators_of(ch)
+    settings = ch.sim.settings
     ch.variables.pop("playback_terminator_used", None)
+    _set_last(ch, "silence_hits_exhausted", "false")
     ch.fire(
         "RECORD_START",
         ("switch_ivr_async.c", "switch_ivr_record_file", 1893),
         lambda: [("Record-File-Path", str(path))],
     )
-    # A parked loopback a-leg sends no audio: the silence rule ends the recording after
-    # `hits` seconds when a threshold is given, else the limit (or a key, or hang-up).
-    candidates = [x for x in (limit, float(hits) if thresh else None) if x]
-    wait_s = min(candidates) if candidates else None
 
     def digit(d: str) -> bool:
         if d in terms:
-            ch.variables["playback_terminator_used"] = d
+            _set_last(ch, "playback_terminator_used", d)
             return True
         return False
 
-    reason = ch.media_wait(wait_s, digit)
-    silence = reason == "timeout" and bool(thresh) and (limit is None or hits <= limit)
-    ch.variables["silence_hits_exhausted"] = "true" if silence else "false"
-    ch.variables["record_samples"] = "0"
-    ch.variables["record_ms"] = "0"
-    ch.variables["record_seconds"] = "0"
-    ch.variables["record_file_size"] = str(size)
+    start = time.monotonic()
+    limit_at = start + settings.wall(limit) if limit else None
+    silence = False
+    ch.recording = True
+    ch.media_depth += 1
+    try:
+        while True:
+            seen = ch.rx_version
+            now = time.monotonic()
+            deadline = limit_at
+            silence_at = None
+            if thresh and hits:
+                silence_at = _silence_deadline(
+                    ch.heard_audio(), start, now, thresh, settings.wall(hits)
+                )
+                deadline = silence_at if deadline is None else min(deadline, silence_at)
+            wait = None if deadline is None else max(0.0, deadline - now) * settings.speed
+            reason = ch.media_wait(wait, digit, until=lambda seen=seen: ch.rx_version != seen)
+            if reason == "until":
+                continue
+            if reason == "timeout" and silence_at is not None:
+                silence = limit_at is None or silence_at < limit_at
+            break
+    finally:
+        ch.media_depth -= 1
+        ch.recording = False
+    end = time.monotonic()
+    pcm: list[bytes] = []
+    samples = 0
+    for seg in ch.heard_audio():
+        lo, hi = max(seg.start, start), min(seg.end, end)
+        if hi <= lo:
+            continue
+        count = int((hi - lo) * settings.speed * 8000) // FRAME * FRAME
+        if count <= 0:
+            continue
+        offset = int(((lo - seg.start) * settings.speed + seg.offset_s) * 8000)
+        pcm.append(_source_pcm(seg.path, offset, count))
+        samples += count
+    size = 44 + samples * 2
+    try:
+        with open(path, "wb") as fh:
+            fh.write(_wav_header(samples))
+            for chunk in pcm:
+                fh.write(chunk)
+    except OSError:
+        pass
+    if silence:
+        _set_last(ch, "silence_hits_exhausted", "true")
+    ms = samples // 8
+    for name, value in (
+        ("record_record_file_size", str(size)),
+        ("record_file_size", str(size)),
+        ("record_seconds", str(ms // 1000)),
+        ("record_ms", str(ms)),
+        ("record_samples", str(samples)),
+    ):
+        _set_last(ch, name, value)
     ch.fire(
         "RECORD_STOP",
         ("switch_ivr_async.c", "switch_ivr_record_file", 2178),
         lambda: [("Record-File-Path", str(path))],
     )
+    ch.flush_hangup()
     if not ch.up:
         ch.hangup("DESTINATION_OUT_OF_ORDER")
     return None
@@ -307,13 +408,20 @@ def app_say(ch: Channel, arg: str) -> str | None:
         lambda: [("Playback-File-Path", path)],
     )
     terms = terminators_of(ch)
-    reason = ch.media_wait(total, lambda d: d in terms)
+    segment = ch.transmit(total, ch.sim.sounds.default_energy, None)
+    ch.media_depth += 1
+    try:
+        reason = ch.media_wait(total, lambda d: d in terms)
+    finally:
+        ch.media_depth -= 1
+        ch.end_transmit(segment)
     status = "break" if reason in ("dtmf", "break") else "done"
     ch.fire(
         "PLAYBACK_STOP",
         ("switch_ivr_play_say.c", "switch_ivr_play_file", 2081),
         lambda: [("Playback-File-Path", path), ("Playback-Status", status)],
     )
+    ch.flush_hangup()
     return None
 
 

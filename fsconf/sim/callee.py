@@ -10,6 +10,7 @@ from fsconf.sim.channel import CallerProfile, Channel
 
 if TYPE_CHECKING:
     from fsconf.sim.core import Simulator
+    from fsconf.sim.settings import CalleeBehaviour
 
 
 class Callees:
@@ -56,6 +57,7 @@ class Callees:
                 context="default",
                 source="mod_sofia",
             ),
+            uuid=variables.get("origination_uuid"),
         )
         for key, value in variables.items():
             ch.set_var(key, value)
@@ -67,7 +69,31 @@ class Callees:
         self.sim.register(ch)
         self.sim.run_bpart(ch, bpart)
         if behaviour.digits:
-            gevent.spawn_later(s.wall(behaviour.digits_delay_s), ch.queue_dtmf, behaviour.digits)
+            self._press_later(ch, behaviour)
         if behaviour.hangup_after_s is not None:
             gevent.spawn_later(s.wall(behaviour.hangup_after_s), ch.hangup, "NORMAL_CLEARING")
         return ch
+
+    def _press_later(self, ch: Channel, behaviour: CalleeBehaviour) -> None:
+        """The callee types its digits (DTMF arriving on the callee leg, RTP)."""
+        s = self.sim.settings
+
+        def press() -> None:
+            for digit in behaviour.digits:
+                if not ch.up:
+                    return
+                ch.queue_dtmf(digit)
+                if s.dtmf_interdigit_ms > 0:
+                    gevent.sleep(s.wall(s.dtmf_interdigit_ms / 1000))
+
+        wanted = behaviour.digits_after_prompt
+        if wanted is None:
+            gevent.spawn_later(s.wall(behaviour.digits_delay_s), press)
+            return
+
+        def heard(path: str) -> None:
+            if wanted in path:
+                ch.on_playback.remove(heard)
+                gevent.spawn_later(s.wall(behaviour.digits_delay_s), press)
+
+        ch.on_playback.append(heard)

@@ -4,6 +4,7 @@ application execution rules of switch_core_session_exec (events, event-lock, nes
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 import uuid as uuidlib
@@ -94,6 +95,19 @@ class QueuedCommand:
 
 
 @dataclass
+class AudioSegment:
+    """Audio a channel sends while it plays something (wall-clock monotonic times).
+
+    mod_loopback hands it to the other leg, whose `record` counts it."""
+
+    start: float
+    end: float  # planned end; moved earlier when the playback stops early
+    energy: int  # mean |sample|: compared with a record silence threshold
+    path: str | None  # the WAV being played, when there is one
+    offset_s: float = 0.0  # simulated seconds into that file at `start`
+
+
+@dataclass
 class CallerProfile:
     caller_id_name: str = ""
     caller_id_number: str = "0000000000"
@@ -143,6 +157,13 @@ class Channel:
         self.current_app = ""
         self.current_app_data = ""
         self.hit_dialplan = True
+        self.tx_audio: list[AudioSegment] = []  # what this leg plays (loopback: peer hears it)
+        self.rx_version = 0  # bumped when the audio this leg hears changes
+        self.recording = False
+        self.media_depth = 0  # playback/record frames being read right now
+        self.on_playback: list[Callable[[str], None]] = []  # hooks: a prompt starts
+        self._pending_hangup: str | None = None
+        self._race: random.Random | None = None
         self.variables["direction"] = direction
         self.variables["uuid"] = self.uuid
         self.variables["session_id"] = str(sim.next_session_id())
@@ -160,6 +181,15 @@ class Channel:
     @property
     def up(self) -> bool:
         return self.hangup_cause is None
+
+    def race(self) -> random.Random | None:
+        """The generator that decides this channel's races (None: captured order)."""
+        seed = self.sim.settings.race_seed
+        if seed is None:
+            return None
+        if self._race is None:
+            self._race = random.Random(f"{seed}/{self.variables.get('session_id', '')}")
+        return self._race
 
     def set_var(self, name: str, value: str | None) -> None:
         if value is None or value == "":
@@ -310,6 +340,38 @@ class Channel:
         """The CHANNEL_DATA body of the outbound 'connect' reply (without reply headers)."""
         return self.profile_headers("Channel") + self.basic_headers() + self.variable_headers()
 
+    # --- audio ----------------------------------------------------------------------
+
+    def transmit(
+        self, seconds: float, energy: int, path: str | None, offset_s: float = 0.0
+    ) -> AudioSegment:
+        """This leg starts playing something (its loopback peer hears it)."""
+        now = time.monotonic()
+        seg = AudioSegment(now, now + self.sim.settings.wall(seconds), energy, path, offset_s)
+        self.tx_audio.append(seg)
+        if len(self.tx_audio) > 16:
+            del self.tx_audio[0]
+        self._audio_changed()
+        return seg
+
+    def end_transmit(self, seg: AudioSegment) -> None:
+        now = time.monotonic()
+        if now < seg.end:
+            seg.end = now
+            self._audio_changed()
+
+    def _audio_changed(self) -> None:
+        peer = self.peer
+        if peer is not None:
+            peer.rx_version += 1
+            if peer.recording:
+                peer.wake.set()
+
+    def heard_audio(self) -> list[AudioSegment]:
+        """What this leg receives: a loopback leg hears what the other leg plays; a parked
+        leg plays nothing, so the other side hears no audio at all (CNG)."""
+        return self.peer.tx_audio if self.peer is not None else []
+
     # --- DTMF ------------------------------------------------------------------------
 
     def queue_dtmf(self, digits: str) -> None:
@@ -386,7 +448,7 @@ class Channel:
         deadline = None if seconds is None else time.monotonic() + settings.wall(seconds)
         while True:
             self.wake.clear()
-            if not self.up:
+            if not self.up or self._pending_hangup is not None:
                 return "hangup"
             if self.break_flag:
                 self.break_flag = False
@@ -481,8 +543,29 @@ class Channel:
         )
 
     def hangup(self, cause: str = "NORMAL_CLEARING") -> None:
+        if not self.up or self._pending_hangup is not None:
+            return
+        rng = self.race()
+        if self.media_depth and rng is not None and rng.random() < 0.5:
+            # Race: the media thread notices first and closes the file, so PLAYBACK_STOP
+            # (still "answered") precedes CHANNEL_HANGUP (1_ivr_apps/call3); the other
+            # order is call5.  The media app calls flush_hangup() after its STOP event.
+            self._pending_hangup = cause
+            self.wake.set()
+            return
+        self._hangup_now(cause)
+
+    def flush_hangup(self) -> None:
+        """Complete a hang-up that waited for the media app to report its end."""
+        cause, self._pending_hangup = self._pending_hangup, None
+        if cause is not None:
+            self._hangup_now(cause)
+
+    def _hangup_now(self, cause: str) -> None:
         if not self.up:
             return
+        if self.session is not None:
+            self.session.hangup_begins()
         self.hangup_cause = cause
         self.call_state = "HANGUP"
         self.hangup_us = int(time.time() * 1_000_000)
@@ -497,6 +580,7 @@ class Channel:
 
     def finish(self) -> None:
         """The reporting state after the app stack has unwound (runner greenlet)."""
+        self.flush_hangup()
         if self.up:
             self.hangup("NORMAL_CLEARING")
         self.set_var("hangup_cause", self.hangup_cause)

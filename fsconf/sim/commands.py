@@ -113,6 +113,14 @@ class Commands:
     def api_eval(self, args: str) -> str:
         return args
 
+    def api_sim_trace(self, args: str) -> str | None:
+        """Benchmark knob only (--bench-trace): keypad timing samples as JSON."""
+        return self.sim.trace.api_trace(args) if self.sim.trace else None
+
+    def api_sim_flood(self, args: str) -> str | None:
+        """Benchmark knob only (--bench-trace): flood one outbound socket with events."""
+        return self.sim.trace.api_flood(args) if self.sim.trace else None
+
     def api_conference(self, args: str) -> str:
         return self.sim.conferences.api(args)
 
@@ -181,12 +189,26 @@ class Commands:
         return f"+OK {ch.uuid} sent DTMF {digits}.\n"
 
     def api_uuid_broadcast(self, args: str) -> str:
-        ch, argv = self._channel(args)
-        if ch is None or len(argv) < 2:
-            return "-ERR No such channel!\n"
+        """mod_commands uuid_broadcast -> switch_ivr_broadcast: queues `playback <path>`
+        (or `<app>::<args>`) on the channel like a sendmsg execute; reply as captured on
+        1.10.12 (1_ivr_apps/inbound_api): "+OK Message sent"."""
+        from fsconf.sim.apps import separate
         from fsconf.sim.channel import QueuedCommand
 
-        ch.queue_command(QueuedCommand(kind="execute", app="playback", arg=argv[1]))
+        argv = separate(args)
+        if len(argv) < 2:
+            return "-USAGE: <uuid> <path> [aleg|bleg|holdb|both]\n"
+        ch = self.sim.channels.get(argv[0])
+        if ch is None:
+            # switch_ivr_broadcast cannot locate the session (reply text unverified)
+            return "-ERR No such channel!\n"
+        legs = argv[2].lower() if len(argv) > 2 else "aleg"
+        app, sep, app_arg = argv[1].partition("::")
+        if not sep:
+            app, app_arg = "playback", argv[1]
+        if legs in ("aleg", "both"):
+            ch.queue_command(QueuedCommand(kind="execute", app=app, arg=app_arg))
+        # bleg/both also play to the bridged partner; loopback legs are not bridged.
         return "+OK Message sent\n"
 
     def api_hupall(self, args: str) -> str:
@@ -270,13 +292,25 @@ class Commands:
     def api_originate(self, args: str) -> str:
         if self.sim.settings.refuse_originate:
             return "-ERR NORMAL_TEMPORARY_FAILURE\n"
+        from fsconf.sim.apps import separate
+
         variables, endpoint, rest = split_originate(args)
-        if not endpoint or not rest:
+        # originate <url> <exten>|&app(args) [<dialplan>] [<context>] [<cid_name>]
+        # [<cid_num>] [<timeout_sec>], split like switch_separate_string (quotes group).
+        argv = separate(rest)
+        if not endpoint or not argv or len(argv) > 6:
             return (
                 "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] "
                 "[<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
             )
-        result = self.originate(variables, endpoint, rest)
+        exten = argv[0]
+        dialplan = argv[1] if len(argv) > 1 and argv[1] else "XML"
+        context = argv[2] if len(argv) > 2 and argv[2] else "default"
+        cid = (argv[3], argv[4] if len(argv) > 4 else "") if len(argv) > 3 else None
+        if len(argv) > 5 and argv[5].isdigit():
+            variables.setdefault("originate_timeout", argv[5])  # the variable wins
+        bpart = exten if exten.startswith("&") else f"{exten} {dialplan} {context}"
+        result = self.originate(variables, endpoint, bpart, cid)
         if isinstance(result, Channel):
             return f"+OK {result.uuid}\n"
         return f"-ERR {result}\n"
@@ -320,19 +354,22 @@ class Commands:
             return "NO_ROUTE_DESTINATION"
         number = variables.get("origination_caller_id_number") or (cid[1] if cid else "")
         name = variables.get("origination_caller_id_name") or (cid[0] if cid else "")
+        # Captured (2_conference_api, `dial loopback/5000/default 1234 Test`): the b-leg
+        # carries the caller id, the a-leg lists as "Outbound Call" / "default".
         a = Channel(
             self.sim,
             f"loopback/{dest}-a",
             "outbound",
             CallerProfile(
-                caller_id_name=name or "Outbound Call",
-                caller_id_number=number or "default",
+                caller_id_name="Outbound Call",
+                caller_id_number="default",
                 callee_id_name="",
                 callee_id_number="",
                 destination_number=dest,
                 context=context,
                 source="mod_loopback",
             ),
+            uuid=variables.get("origination_uuid"),
         )
         b = Channel(
             self.sim,
@@ -373,10 +410,16 @@ class Commands:
         if not rest:
             return "-ERR Bad Args\n" if sub == "dial" else "-ERR Bad Args\n"
         endpoint = rest[0]
-        cid = (rest[2] if len(rest) > 2 else "", rest[1] if len(rest) > 1 else "")
-        profile = "fsconf" if "fsconf" in self.sim.config.conference_profiles else "default"
+        room = self.sim.conferences.rooms.get(name)
+        profile = room.profile.name if room is not None else "default"
         bpart = f"&conference({name}@{profile})"
         variables, endpoint = split_originate(endpoint)[:2]
+        # conference_outcall passes <cid_num> <cid_name> as the originate caller id.
+        if len(rest) > 1:
+            variables.setdefault("origination_caller_id_number", rest[1])
+        if len(rest) > 2:
+            variables.setdefault("origination_caller_id_name", " ".join(rest[2:]))
+        cid = None
         if sub == "bgdial":
             job = str(uuidlib.uuid4())
 

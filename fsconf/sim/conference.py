@@ -270,6 +270,10 @@ class ConferenceModule:
         conf = self.rooms.get(name)
         if conf is None:
             conf = Conference(self, name, profile)
+            if conf.sound_prefix is None:
+                # conference_new: without a sound-prefix param the creating channel's
+                # sound_prefix becomes the conference's.
+                conf.sound_prefix = ch.get_var("sound_prefix") or None
             limit = ch.get_var("conference_max_members") or profile.get("max-members", "0")
             conf.max_members = int(limit) if limit.lstrip("-").isdigit() and int(limit) > 1 else 0
             self.rooms[name] = conf
@@ -282,12 +286,11 @@ class ConferenceModule:
                 action_first=True,
             )
         if conf.max_members and len(conf.members) >= conf.max_members:
+            self._local_play(ch, conf, profile.get("max-members-sound"))
             self._maybe_destroy(conf)
             return None
         if conf.locked and ch.direction == "inbound":
-            sound = profile.get("locked-sound")
-            if sound:
-                play_file(ch, sound, terms="")
+            self._local_play(ch, conf, profile.get("locked-sound"))
             self._maybe_destroy(conf)
             return None
         member_id = int(ch.get_var("conference_member_id") or 0) or next(self._ids)
@@ -311,9 +314,9 @@ class ConferenceModule:
             self._remove(conf, member)
         ch.member = None
         if member.leave_reason == "kick" and ch.up:
-            sound = member.kicked_sound or profile.get("kicked-sound")
-            if sound:
-                play_file(ch, sound, terms="")
+            # The kick's own sound argument wins over the profile's kicked-sound; "none"
+            # plays nothing.  The app returns once it has played (D_kick_then_wait).
+            self._local_play(ch, conf, member.kicked_sound or profile.get("kicked-sound"))
         if (
             member.leave_reason == "ended"
             and ch.up
@@ -321,6 +324,14 @@ class ConferenceModule:
         ):
             ch.hangup("NORMAL_CLEARING")
         return None
+
+    def _local_play(self, ch: Channel, conf: Conference, sound: str | None) -> None:
+        """conference_file_local_play / the kicked sound: switch_ivr_play_file on the
+        member's own channel (PLAYBACK_* events), relative to the conference sound prefix,
+        keys do not interrupt it."""
+        if not sound or sound.lower() == "none" or not ch.up:
+            return
+        play_file(ch, ch.expand(sound), terms="", prefix=conf.sound_prefix)
 
     def _set_floor(self, conf: Conference, member: Member | None) -> None:
         old = conf.floor

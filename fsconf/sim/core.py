@@ -13,6 +13,7 @@ import gevent
 
 from fsconf.esl.protocol import Command
 from fsconf.sim.apps import base_apps, separate
+from fsconf.sim.benchtrace import BenchTrace
 from fsconf.sim.callee import Callees
 from fsconf.sim.channel import App, Channel
 from fsconf.sim.commands import Commands
@@ -52,7 +53,10 @@ class Simulator:
         self._listen_port = int(port if port is not None else es.get("listen-port", "8021"))
         self.bus = EventBus(settings)
         self.sounds = Sounds(
-            settings.sounds_dir, settings.missing_sounds, settings.default_playback_ms
+            settings.sounds_dir,
+            settings.missing_sounds,
+            settings.default_playback_ms,
+            settings.default_sound_energy,
         )
         self.channels: dict[str, Channel] = {}
         self.conferences = ConferenceModule(self)
@@ -66,6 +70,8 @@ class Simulator:
         self.session_count = 0
         self.started = time.time()
         self.server: InboundServer | None = None
+        # Measurement knob for the benchmark only (see fsconf/sim/benchtrace.py).
+        self.trace: BenchTrace | None = BenchTrace(self) if settings.bench_trace else None
 
     # --- lifecycle --------------------------------------------------------------------
 

@@ -79,6 +79,11 @@ class DriverCall:
     def hangup(self, cause: str = "NORMAL_CLEARING") -> str:
         return self.driver.api(f"uuid_kill {self.a_uuid} {cause}")
 
+    def speak(self, file: str) -> str:
+        """The caller "speaks": the a-leg plays `file` and the loopback carries the audio to
+        the b-leg (what its `record` captures).  Works on a real switch too."""
+        return self.driver.api(f"uuid_broadcast {self.a_uuid} {file} aleg")
+
     def wait_prompt(self, name_substring: str, timeout: float = 10.0) -> str:
         """Wait for a prompt after the ones already matched; returns its path."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import socket
 import uuid as uuidlib
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import gevent
@@ -59,6 +60,11 @@ class EslConnection:
             self._held.append(data)
         else:
             self._out.put(data)
+        trace = self.sim.trace
+        if trace is not None and self.outbound and event.name == "DTMF":
+            # bench-trace knob only: timestamp once the event's bytes are written.
+            uuid, digit = self.my_uuid, event.header("DTMF-Digit") or ""
+            self.send_marker(lambda: trace.dtmf_written(uuid, digit))
 
     # --- I/O --------------------------------------------------------------------------
 
@@ -68,6 +74,13 @@ class EslConnection:
     def send(self, data: bytes) -> None:
         if not self.closing:
             self._out.put(data)
+
+    def send_marker(self, callback: Callable[[], None]) -> None:
+        """Run callback once everything queued before it is written (bench-trace knob)."""
+        if self._held is not None:
+            self._held.append(callback)  # type: ignore[arg-type]
+        elif not self.closing:
+            self._out.put(callback)  # type: ignore[arg-type]
 
     def reply(self, text: str, extra: list[tuple[str, str]] | None = None) -> None:
         self.send(encode_command_reply(text, extra or ()))
@@ -88,6 +101,9 @@ class EslConnection:
                 data = self._out.get()
                 if data is None:
                     break
+                if callable(data):  # a bench-trace marker, not bytes
+                    data()
+                    continue
                 self.sock.sendall(data)
         except OSError:
             pass
@@ -207,6 +223,8 @@ class EslConnection:
         self.reply(f"+OK filter added. [{header}]=[{value}]")
 
     def do_api(self, rest: str) -> None:
+        if self.sim.trace is not None and self.outbound:
+            self.sim.trace.api_received(self.controlled_uuid(), rest)
         # While the API runs nothing else is written to this socket.
         self._held = []
         try:

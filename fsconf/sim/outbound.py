@@ -15,7 +15,7 @@ from fsconf.esl.protocol import (
     url_encode,
 )
 from fsconf.sim.channel import QueuedCommand
-from fsconf.sim.events import MYEVENTS
+from fsconf.sim.events import MYEVENTS, SimEvent
 from fsconf.sim.listener import EslConnection
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ class OutboundSession(EslConnection):
         self.linger: int | None = None
         self.myevents = False
         self.peer_gone = False
+        self.noticed = False  # the linger/goodbye notice went out
+        self._notice_after: int | None = None  # race: notice after this many more events
 
     def controlled_uuid(self) -> str | None:
         return self.ch.uuid
@@ -141,11 +143,42 @@ class OutboundSession(EslConnection):
         ]
         self.send(("\n".join(lines) + "\n\n").encode("utf-8"))
 
+    def hangup_begins(self) -> None:
+        """The channel goes down (just before CHANNEL_HANGUP is fired).
+
+        The listener thread sends its notice when it sees the channel down, while the
+        hang-up events reach its queue through the event thread: the notice may overtake
+        them (esl-protocol.md 1.6, 9.2).  The captures show it after HANGUP_COMPLETE."""
+        rng = self.ch.race()
+        if rng is None or self.noticed or self.closing:
+            return
+        choice = rng.randrange(10)
+        if choice >= 7:
+            return  # captured order: after CHANNEL_HANGUP_COMPLETE
+        if choice == 0:
+            self._notify()
+        else:
+            self._notice_after = choice
+
+    def deliver(self, event: SimEvent) -> None:
+        super().deliver(event)
+        if self._notice_after is not None:
+            self._notice_after -= 1
+            if self._notice_after <= 0:
+                self._notice_after = None
+                self._notify()
+
     def channel_gone(self) -> None:
         """Called after CHANNEL_HANGUP_COMPLETE: linger or say goodbye."""
-        if self.closing:
+        self._notice_after = None
+        self._notify()
+
+    def _notify(self) -> None:
+        if self.closing or self.noticed:
             return
+        self.noticed = True
         if self.linger is None:
+            # Without linger the listener says goodbye and closes: later events are lost.
             self.close(encode_disconnect_notice(self.ch.uuid))
             return
         self.send(encode_disconnect_notice(self.ch.uuid, self.linger, self.ch.name))

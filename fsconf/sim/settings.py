@@ -21,7 +21,10 @@ class CalleeBehaviour:
     action: "answer", "busy" (USER_BUSY), "no_answer" (NO_ANSWER after ring_s),
     "reject" (CALL_REJECTED), "unallocated" (UNALLOCATED_NUMBER).
     answer_after_s: ringing time before answering (simulated seconds).
-    digits: keys the callee types once answered, after digits_delay_s.
+    digits: keys the callee types once answered, digits_delay_s after answering, or, with
+        digits_after_prompt set, digits_delay_s after the first prompt played to the callee
+        whose path contains that text ("" = any prompt) -- as a listening person would.
+        Digits are spaced by SimSettings.dtmf_interdigit_ms.
     hangup_after_s: callee hangs up this long after answering (None = never).
     """
 
@@ -30,6 +33,7 @@ class CalleeBehaviour:
     ring_s: float = 30.0
     digits: str = ""
     digits_delay_s: float = 1.0
+    digits_after_prompt: str | None = None
     hangup_after_s: float | None = None
 
 
@@ -41,6 +45,9 @@ class SimSettings:
     password: str | None = None  # None: from event_socket.conf.xml
     speed: float = 1.0  # simulated seconds per wall-clock second
     default_playback_ms: int = 1000  # length of a sound that exists but is not a readable WAV
+    # Mean |sample| of a sound that is not a readable WAV (tone_stream too): what a `record`
+    # silence threshold compares against when such a sound is played into a call.
+    default_sound_energy: int = 3000
     sounds_dir: Path | None = None  # sound_prefix root; None: every relative sound "exists"
     missing_sounds: frozenset[str] = frozenset()  # with sounds_dir None: sounds that do not exist
     global_vars: dict[str, str] = field(default_factory=dict)  # override X-PRE-PROCESS set
@@ -55,6 +62,16 @@ class SimSettings:
     # fault injection
     refuse_originate: bool = False  # every originate fails with -ERR NORMAL_TEMPORARY_FAILURE
     dtmf_interdigit_ms: int = 0  # spacing of digits sent with uuid_send_dtmf (simulated ms)
+    # measurement (benchmark only): keypad timing trace, sim_trace/sim_flood APIs
+    bench_trace: bool = False
+    # Races FreeSWITCH itself has (esl-protocol.md 9.2), resolved per channel by a random
+    # generator seeded with (race_seed, session id) so a run is repeatable:
+    #  - hang-up during playback/record: PLAYBACK_STOP/RECORD_STOP before or after
+    #    CHANNEL_HANGUP (both captured on 1.10.12);
+    #  - the outbound socket's linger/goodbye notice may overtake the hang-up events
+    #    (without linger the events after it are then lost, as on the real switch).
+    # None: always the order the reference captures show.
+    race_seed: int | None = 1
 
     def wall(self, simulated_seconds: float) -> float:
         """Wall-clock seconds for a simulated duration."""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import array
 import functools
+import os
 import re
+import sys
 import wave
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from fsconf.sim.channel import Channel
@@ -14,14 +17,57 @@ if TYPE_CHECKING:
 _TONE = re.compile(r"%\(([\d,]+)\)")
 
 
-@functools.lru_cache(maxsize=4096)
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def wav_seconds(path: str) -> float | None:
+    """Duration of a WAV; cached per (path, mtime, size) -- recordings get rewritten."""
+    return _wav_seconds(path, _stamp(path))
+
+
+def wav_energy(path: str) -> int | None:
+    """Mean |sample| of a 16-bit WAV (what switch_ivr_record_file compares with its
+    silence threshold, per frame; here over the whole file)."""
+    return _wav_energy(path, _stamp(path))
+
+
+@functools.lru_cache(maxsize=4096)
+def _wav_seconds(path: str, stamp: tuple[int, int] | None) -> float | None:
     try:
         with wave.open(path, "rb") as wav:
             rate = wav.getframerate() or 8000
             return wav.getnframes() / rate
     except (OSError, wave.Error, EOFError):
         return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _wav_energy(path: str, stamp: tuple[int, int] | None) -> int | None:
+    try:
+        with wave.open(path, "rb") as wav:
+            if wav.getsampwidth() != 2:
+                return None
+            frames = wav.readframes(wav.getnframes())
+    except (OSError, wave.Error, EOFError):
+        return None
+    samples = array.array("h", frames)
+    if sys.byteorder == "big":
+        samples.byteswap()
+    if not samples:
+        return 0
+    return sum(abs(x) for x in samples) // len(samples)
+
+
+class Located(NamedTuple):
+    display: str  # the path FreeSWITCH reports (Playback-File-Path)
+    seconds: float  # simulated duration
+    path: str | None  # the real file, when there is one
+    energy: int | None  # mean |sample| when known
 
 
 def tone_seconds(spec: str) -> float:
@@ -34,22 +80,43 @@ def tone_seconds(spec: str) -> float:
 
 
 class Sounds:
-    def __init__(self, sounds_dir: Path | None, missing: frozenset[str], default_ms: int) -> None:
+    def __init__(
+        self,
+        sounds_dir: Path | None,
+        missing: frozenset[str],
+        default_ms: int,
+        default_energy: int = 3000,
+    ) -> None:
         self.sounds_dir = sounds_dir
         self.missing = missing
         self.default_s = default_ms / 1000
+        self.default_energy = default_energy
+
+    def energy(self, found: Located) -> int:
+        """Loudness of a located sound as a `record` silence detector would see it."""
+        if found.energy is not None:
+            return found.energy
+        if found.path is not None:
+            energy = wav_energy(found.path)
+            if energy is not None:
+                return energy
+        return self.default_energy
 
     def resolve(
         self, ch: Channel | None, name: str, prefix: str | None = None
     ) -> tuple[str, float] | None:
         """(display path, simulated seconds) or None when the file cannot be opened."""
+        found = self.locate(ch, name, prefix)
+        return None if found is None else (found.display, found.seconds)
+
+    def locate(self, ch: Channel | None, name: str, prefix: str | None = None) -> Located | None:
         if name.startswith("tone_stream://"):
-            return name, tone_seconds(name)
+            return Located(name, tone_seconds(name), None, None)
         if name.startswith("silence_stream://"):
             ms = name.split("://", 1)[1].split(",")[0]
-            return name, (int(ms) / 1000 if ms.isdigit() else 1.0)
+            return Located(name, (int(ms) / 1000 if ms.isdigit() else 1.0), None, 0)
         if name.startswith("local_stream://"):
-            return name, 3600.0
+            return Located(name, 3600.0, None, None)
         if name in self.missing:
             return None
         if name.startswith("/"):
@@ -61,22 +128,29 @@ class Sounds:
                 prefix = ch.sim.global_vars.get("sound_prefix")
             display = f"{prefix}/{name}" if prefix else name
         if self.sounds_dir is None and not Path(display).is_absolute():
-            return display, self.default_s
-        for candidate in self._candidates(display):
-            if candidate.is_file():
-                seconds = wav_seconds(str(candidate))
-                return display, self.default_s if seconds is None else seconds
+            return Located(display, self.default_s, None, None)
+        real = _find(display)
+        if real is not None:
+            seconds = wav_seconds(real)
+            if seconds is None:
+                return Located(display, self.default_s, None, None)
+            return Located(display, seconds, real, None)
         if self.sounds_dir is None and not name.startswith("/"):
-            return display, self.default_s  # no sound tree: relative names all exist
+            # no sound tree: relative names all exist
+            return Located(display, self.default_s, None, None)
         return None
 
-    @staticmethod
-    def _candidates(display: str) -> list[Path]:
-        path = Path(display)
-        names = [path.name] if path.suffix else [path.name + ".wav", path.name]
-        out = []
-        for fname in names:
-            for rate in ("8000", "48000", "32000", "16000"):
-                out.append(path.parent / rate / fname)
-            out.append(path.parent / fname)
-        return out
+
+def _find(display: str) -> str | None:
+    """mod_sndfile's lookup: <dir>/<rate>/<file>, then the plain path."""
+    path = Path(display)
+    names = [path.name] if path.suffix else [path.name + ".wav", path.name]
+    for fname in names:
+        for rate in ("8000", "48000", "32000", "16000"):
+            candidate = path.parent / rate / fname
+            if candidate.is_file():
+                return str(candidate)
+        candidate = path.parent / fname
+        if candidate.is_file():
+            return str(candidate)
+    return None

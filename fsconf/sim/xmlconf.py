@@ -1,15 +1,17 @@
 """Loads a FreeSWITCH XML configuration directory the way the switch does.
 
-Pre-processing (X-PRE-PROCESS set/include, $${var} expansion), then the parts the
-simulator uses: dialplan contexts, conference profiles, event_socket settings and the
+Pre-processing (X-PRE-PROCESS set/env-set/include, $${var} expansion), then the parts
+the simulator uses: dialplan contexts, conference profiles, event_socket settings and the
 languages that have a <phrases> tag (needed by 'say').
 """
 
 from __future__ import annotations
 
 import glob
+import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,8 +58,14 @@ class Config:
     phrase_languages: dict[str, str]  # language name -> say-module
 
 
-def preprocess(path: Path, variables: dict[str, str], fixed: frozenset[str]) -> str:
-    """Expand one file: set / include directives and $${var}, in document order."""
+def preprocess(
+    path: Path,
+    variables: dict[str, str],
+    fixed: frozenset[str],
+    environ: Mapping[str, str] | None = None,
+) -> str:
+    """Expand one file: set / env-set / include directives and $${var}, in document order."""
+    env = os.environ if environ is None else environ
     text = path.read_text(encoding="utf-8")
     out: list[str] = []
     pos = 0
@@ -70,10 +78,18 @@ def preprocess(path: Path, variables: dict[str, str], fixed: frozenset[str]) -> 
             name = name.strip()
             if name and name not in fixed:  # --set overrides win over the config
                 variables[name] = value
+        elif cmd == "env-set":
+            # switch_xml.c preprocess_env_set: data="name=$ENVNAME" sets the global from
+            # getenv(ENVNAME); an unset ENVNAME leaves the variable as it was.
+            name, _, ref = data.partition("=")
+            if name and ref.startswith("$") and name not in fixed:
+                value = env.get(ref[1:])
+                if value is not None:
+                    variables[name] = value
         elif cmd == "include":
             pattern = data if data.startswith("/") else str(path.parent / data)
             for included in sorted(glob.glob(pattern)):
-                inner = preprocess(Path(included), variables, fixed)
+                inner = preprocess(Path(included), variables, fixed, env)
                 out.append(_INCLUDE_TAGS.sub("", inner))
     out.append(_expand_globals(text[pos:], variables))
     return "".join(out)
@@ -84,14 +100,18 @@ def _expand_globals(text: str, variables: dict[str, str]) -> str:
 
 
 def load_config(
-    conf_dir: Path, core: dict[str, str] | None = None, overrides: dict[str, str] | None = None
+    conf_dir: Path,
+    core: dict[str, str] | None = None,
+    overrides: dict[str, str] | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> Config:
-    """core: variables the switch sets before reading XML; overrides: never replaced by 'set'."""
+    """core: variables the switch sets before reading XML; overrides: never replaced by 'set'
+    or 'env-set'; environ: the switch process's environment for 'env-set' (os.environ)."""
     root_file = conf_dir / "freeswitch.xml"
     if not root_file.is_file():
         raise ConfigError(f"{root_file} not found")
     variables = {**(core or {}), **(overrides or {})}
-    text = preprocess(root_file, variables, frozenset(overrides or {}))
+    text = preprocess(root_file, variables, frozenset(overrides or {}), environ)
     try:
         root = ET.fromstring(text)
     except ET.ParseError as exc:

@@ -66,4 +66,4 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     assert _tables(empty_url) & model_tables == set()
     migrate.upgrade(empty_url)
     assert model_tables <= _tables(empty_url)
-    assert migrate.current(empty_url).startswith("0001")
+    assert migrate.current(empty_url).startswith("0002")

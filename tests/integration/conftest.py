@@ -24,6 +24,7 @@ from fsconf.controller import Controller
 from fsconf.db.models import AccessNumber, Conference, Customer, Subscription
 from fsconf.db.session import Database
 from fsconf.sim import SimSettings, Simulator
+from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver, DriverCall
 
 SPEED = 20.0  # simulated seconds per wall-clock second
@@ -97,7 +98,7 @@ def settings(database_url: str, tmp_path: Path, sounds_dir: Path) -> Settings:
     return replace(
         base,
         controller=replace(base.controller, port=0, command_timeout=5.0,
-                           graceful_stop_timeout=2.0),
+                           graceful_stop_timeout=2.0, node=f"test-{secrets.token_hex(4)}"),
         ivr=replace(
             base.ivr, sounds_dir=str(sounds_dir), keypad_inter_digit_timeout=0.3,
             invite_number_timeout=2.0,
@@ -142,19 +143,34 @@ class Rig:
         return rooms[0] if rooms else None
 
 
-def make_rig(settings: Settings, db: Database, **sim_kw: object) -> Iterator[Rig]:
-    controller = Controller(settings, db=db)
-    controller.start()
-    host, port = controller.address
+def start_sim(controller_port: int, backup_port: int = 9, **sim_kw: object) -> Simulator:
     sim = Simulator(
         SimSettings(
-            port=0, speed=SPEED, sounds_dir=Path(settings.ivr.sounds_dir),
-            global_vars={"fsconf_controller": f"{host}:{port}",
-                         "fsconf_controller_backup": "127.0.0.1:9"},
+            port=0, speed=SPEED, sounds_dir=Path(sim_kw.pop("sounds_dir")),  # type: ignore[arg-type]
+            global_vars={"fsconf_controller": f"127.0.0.1:{controller_port}",
+                         "fsconf_controller_backup": f"127.0.0.1:{backup_port}"},
             **sim_kw,  # type: ignore[arg-type]
         )
     )
     sim.start()
+    return sim
+
+
+def with_switch(settings: Settings, port: int, sim: Simulator) -> Settings:
+    """Settings of a controller on `port`, talking to this simulator's inbound socket."""
+    return replace(
+        settings,
+        controller=replace(settings.controller, port=port),
+        freeswitch=replace(settings.freeswitch, port=sim.port),
+    )
+
+
+def make_rig(settings: Settings, db: Database, **sim_kw: object) -> Iterator[Rig]:
+    port = free_port()
+    sim = start_sim(port, sounds_dir=settings.ivr.sounds_dir, **sim_kw)
+    settings = with_switch(settings, port, sim)
+    controller = Controller(settings, db=db)
+    controller.start()
     driver = CallDriver("127.0.0.1", sim.port, timeout=10.0)
     try:
         yield Rig(controller, sim, driver, db, settings)

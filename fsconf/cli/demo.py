@@ -1,0 +1,102 @@
+"""`fsconf demo`: the newcomer's tour — a scripted meeting, or a phone to try yourself."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from fsconf.cli.common import money, settings_from
+
+
+def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "demo", parents=[parent],
+        help="run the controller and the FreeSWITCH simulator through a scripted meeting",
+    )
+    p.add_argument("--interactive", action="store_true",
+                   help="a terminal phone: type keys, see what you would hear")
+    p.add_argument("--dir", type=Path, default=None,
+                   help="keep the demo database and recordings here (default: a temp dir)")
+    p.add_argument("--sounds", type=Path, default=None,
+                   help="prompt sounds (e.g. build/sounds from `make sounds`); "
+                        "default: silent stand-ins")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fsconf.demo.phone import run_phone
+    from fsconf.demo.script import run_meeting
+    from fsconf.demo.stage import INVITEE, Stage, demo_settings
+    from fsconf.sim import CalleeBehaviour
+
+    workdir = args.dir or Path(tempfile.mkdtemp(prefix="fsconf-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "demo.sqlite3").unlink(missing_ok=True)  # a fresh run every time
+    settings = demo_settings(settings_from(args), workdir, args.sounds)
+    out = sys.stdout
+    out.write(f"fsconf demo: database {settings.database_url}\n")
+    stage = Stage(settings, workdir, out, callees={
+        INVITEE: CalleeBehaviour(action="answer", answer_after_s=2.0, digits="1",
+                                 digits_delay_s=3.0),
+    })
+    conf = stage.open()
+    out.write(
+        f"provisioned customer {conf.customer_id}, access number 0201234567, "
+        f"conference {conf.number}\nsimulator on 127.0.0.1:{stage.sim.port if stage.sim else '?'}"
+        f", controller on {stage.controller.address if stage.controller else '?'}\n\n"
+    )
+    try:
+        if args.interactive:
+            run_phone(stage, conf.number, conf.moderator_pin, conf.participant_pin)
+        else:
+            run_meeting(stage, conf)
+            _summary(stage, conf.customer_id)
+    finally:
+        stage.close()
+    return 0
+
+
+def _summary(stage, customer_id: int) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from fsconf.db.models import Attendance, Conference, DialOutAttempt, Meeting
+    from fsconf.services.billing import Month, Prices, draft_invoice
+
+    out = stage.out
+    with stage.db.unit_of_work() as s:
+        conf_ids = s.scalars(select(Conference.id).where(Conference.customer_id == customer_id))
+        conf_ids = list(conf_ids)
+        meeting = s.scalars(select(Meeting).where(Meeting.conference_id.in_(conf_ids))).one()
+        rows = s.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id)
+                         .order_by(Attendance.id)).all()
+        dialouts = s.scalars(select(DialOutAttempt)
+                             .where(DialOutAttempt.conference_id.in_(conf_ids))).all()
+        out.write(
+            f"\nMeeting {meeting.id}: {meeting.started_at:%H:%M:%S} - "
+            f"{meeting.ended_at:%H:%M:%S} UTC, peak {meeting.peak_size}, "
+            f"ended: {meeting.end_reason}\n"
+        )
+        for row in rows:
+            out.write(f"  {row.caller_id_number:<12} {row.role or '-':<12} "
+                      f"{row.end_reason}\n")
+        for d in dialouts:
+            out.write(f"  dial-out to {d.number}: {d.result}, {d.duration_seconds}s billed\n")
+        prices = Prices.from_settings(stage.settings.billing)
+        draft = draft_invoice(
+            Month.of(dt.date.today()), activated_on=dt.date.today(), cancelled_on=None,
+            dialout_seconds=[d.duration_seconds for d in dialouts], prices=prices,
+        )
+    out.write("\nInvoice preview for the demo customer (this month, not stored):\n")
+    if draft is None:
+        out.write("  nothing to bill\n")
+        return
+    for line in draft.lines:
+        out.write(f"  {line.description:<32} {line.quantity:>4} x "
+                  f"{money(line.unit_cents):>10} = {money(line.amount_cents):>10}\n")
+    out.write(f"  {'total ex VAT':<50}{money(draft.total_ex_vat_cents):>10}\n")
+    out.write(f"  {'VAT':<50}{money(draft.vat_cents):>10}\n")
+    out.write(f"  {'total':<50}{money(draft.total_cents):>10}\n")

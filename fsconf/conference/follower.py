@@ -1,0 +1,154 @@
+"""Keypads of members whose outbound socket is gone (the controller restarted).
+
+Their calls are still in the conference — FreeSWITCH owns the media — but the socket
+that carried their DTMF died with the old controller. The follower listens to those
+calls on the inbound Event Socket instead (filtered to their UUIDs), runs the same
+`MemberControls` for them, and closes their rows when they leave.
+
+Limit: while the controller is down nobody serves keys; keys pressed then are lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+
+import gevent
+from gevent.event import Event as Flag
+
+from fsconf.esl.connection import EslError
+from fsconf.esl.inbound import InboundClient
+from fsconf.esl.protocol import Event
+
+log = logging.getLogger(__name__)
+
+FOLLOW_EVENTS = (
+    "DTMF", "CHANNEL_HANGUP", "CHANNEL_EXECUTE_COMPLETE", "BACKGROUND_JOB",
+    "CUSTOM", "conference::maintenance",
+)
+# A filter nothing matches: until a member is adopted the inbound socket stays quiet.
+NO_CALL_FILTER = "fsconf-no-call"
+DTMF_BUFFER = 64
+
+
+class AdoptedLine:
+    """What MemberControls needs of a call, served over the inbound socket."""
+
+    def __init__(self, uuid: str, inbound: InboundClient, timeout: float) -> None:
+        self.uuid = uuid
+        self.inbound = inbound
+        self.timeout = timeout
+        self.gone = Flag()
+        self.left = Flag()
+        self._dtmf: deque[tuple[str, float]] = deque(maxlen=DTMF_BUFFER)
+        self._ready = Flag()
+        self._listeners: list[Callable[[Event], None]] = []
+
+    # the MemberControls surface
+    def api(self, command: str, timeout: float | None = None) -> str:
+        return self.inbound.api(command, timeout=timeout)
+
+    def bgapi(self, command: str, job_uuid: str | None = None) -> str:
+        return self.inbound.bgapi(command, job_uuid)
+
+    def new_job_uuid(self) -> str:
+        return self.inbound.new_job_uuid()
+
+    def add_listener(self, listener: Callable[[Event], None]) -> None:
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: Callable[[Event], None]) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def clear_dtmf(self) -> None:
+        self._dtmf.clear()
+
+    def next_dtmf(self, timeout: float | None) -> tuple[str, float] | None:
+        if not self._dtmf:
+            self._ready.clear()
+            self._ready.wait(timeout)
+        return self._dtmf.popleft() if self._dtmf else None
+
+    @property
+    def done(self) -> bool:
+        """The member's conference application has returned."""
+        return self.left.is_set()
+
+    def feed(self, event: Event) -> None:
+        name = event.name
+        if name == "DTMF":
+            digit = (event.get("DTMF-Digit") or "").upper()
+            if digit and digit in "0123456789*#ABCD":
+                self._dtmf.append((digit, time.monotonic()))
+                self._ready.set()
+        elif name == "CHANNEL_HANGUP":
+            self.gone.set()
+            self._ready.set()
+        elif name == "CHANNEL_EXECUTE_COMPLETE" and event.get("Application") == "conference":
+            self.left.set()
+            self._ready.set()
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:
+                log.exception("call %s: listener failed", self.uuid)
+
+
+class Follower:
+    def __init__(self) -> None:
+        self.inbound: InboundClient | None = None
+        self.lines: dict[str, AdoptedLine] = {}
+
+    def attach(self, inbound: InboundClient) -> None:
+        self.inbound = inbound
+
+    def on_event(self, event: Event) -> None:
+        if event.name == "BACKGROUND_JOB":
+            for line in list(self.lines.values()):
+                line.feed(event)
+            return
+        line = self.lines.get(event.uuid or "")
+        if line is not None:
+            line.feed(event)
+
+    def apply_filters(self) -> None:
+        """(Re)state the filters after a (re)connect: only adopted calls' events."""
+        if self.inbound is None or not self.inbound.connected:
+            return
+        try:
+            self.inbound.command(f"filter Unique-ID {NO_CALL_FILTER}")
+            self.inbound.command("filter Event-Name BACKGROUND_JOB")
+            for uuid in list(self.lines):
+                self.inbound.command(f"filter Unique-ID {uuid}")
+        except (EslError, ValueError) as exc:
+            log.warning("could not set inbound event filters: %s", exc)
+
+    def follow(self, uuid: str, serve: Callable[[AdoptedLine], None], timeout: float) -> bool:
+        if self.inbound is None or uuid in self.lines:
+            return False
+        line = AdoptedLine(uuid, self.inbound, timeout)
+        self.lines[uuid] = line
+        try:
+            self.inbound.command(f"filter Unique-ID {uuid}")
+        except (EslError, ValueError) as exc:
+            log.warning("call %s: cannot follow over the inbound socket: %s", uuid, exc)
+            del self.lines[uuid]
+            return False
+        gevent.spawn(self._run, line, serve)
+        return True
+
+    def _run(self, line: AdoptedLine, serve: Callable[[AdoptedLine], None]) -> None:
+        try:
+            serve(line)
+        except Exception:
+            log.exception("call %s: adopted member failed", line.uuid)
+        finally:
+            self.lines.pop(line.uuid, None)
+            if self.inbound is not None and self.inbound.connected:
+                try:
+                    self.inbound.command(f"filter delete Unique-ID {line.uuid}")
+                except (EslError, ValueError):
+                    pass

@@ -1,0 +1,70 @@
+"""The scripted meeting: Anna moderates, Bram and Carla join, Daan is invited.
+
+Every step waits for what a caller would hear before pressing the next keys, exactly as
+the integration tests do; the transcript shows each prompt and each command.
+"""
+
+from __future__ import annotations
+
+from fsconf.demo.stage import INVITEE, DemoConference, Stage
+from fsconf.sim.driver import DriverCall
+
+WAIT = 30.0
+
+
+def join(stage: Stage, who: str, caller: str, pin: str, conf: DemoConference) -> DriverCall:
+    call = stage.dial(who, caller)
+    call.wait_prompt("enter-conference-number", WAIT)
+    stage.press(call, conf.number + "#")
+    call.wait_prompt("enter-pin", WAIT)
+    stage.press(call, pin + "#")
+    call.wait_prompt("tone", WAIT)
+    speak = getattr(call, "speak", None)
+    if callable(speak):  # a caller saying their name, where the driver can do that
+        speak(_name_sound(stage, call))
+    stage.press(call, "#")
+    call.wait_member(WAIT)
+    return call
+
+
+def _name_sound(stage: Stage, call: DriverCall) -> str:
+    return f"{stage.settings.ivr.sounds_dir}/nl/fsconf/tone.wav"
+
+
+def run_meeting(stage: Stage, conf: DemoConference) -> None:
+    t = stage.transcript
+    t.line("--", f"conference {conf.number}: moderator PIN {conf.moderator_pin}, "
+                 f"participant PIN {conf.participant_pin}")
+    anna = join(stage, "Anna (moderator)", "0201111111", conf.moderator_pin, conf)
+    bram = join(stage, "Bram (participant)", "0302222222", conf.participant_pin, conf)
+    carla = join(stage, "Carla (participant)", "0403333333", conf.participant_pin, conf)
+
+    t.line("--", "Bram asks who is there")
+    stage.press(bram, "*3")
+    bram.wait_prompt("roll-call", WAIT)
+    bram.wait_prompt("moderator-marker", WAIT)
+
+    t.line("--", "Anna locks the meeting")
+    stage.press(anna, "*21")
+    anna.wait_prompt("conference-now-locked", WAIT)
+
+    t.line("--", "Anna mutes all participants")
+    stage.press(anna, "*11")
+    anna.wait_prompt("all-muted", WAIT)
+
+    t.line("--", f"Anna invites {INVITEE} (the callee answers and presses 1)")
+    stage.press(anna, f"*8{INVITEE}#")
+    anna.wait_prompt("invite-calling", WAIT)
+    anna.wait_prompt("invite-joined", WAIT)
+
+    t.line("--", "Anna removes the participant who joined last (the invitee)")
+    stage.press(anna, "*31")
+    anna.wait_prompt("participant-removed", WAIT)
+
+    t.line("--", "Anna ends the meeting")
+    stage.press(anna, "*30")
+    for call in (anna, bram, carla):
+        call.wait_hangup(WAIT)
+    assert stage.driver is not None
+    stage.driver.wait_for(lambda: stage.controller is not None
+                          and not stage.controller.server.active, WAIT, "calls to finish")

@@ -1,0 +1,238 @@
+"""The demo's stage: a fresh SQLite database, a demo customer, the simulator and the
+controller running together in this process, and a transcript of what happens.
+
+Library code: the entry point (`fsconf demo`) has already monkey-patched gevent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import wave
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TextIO
+
+from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
+from fsconf.config import Settings
+from fsconf.controller import Controller
+from fsconf.db import migrate
+from fsconf.db.session import Database
+from fsconf.esl.protocol import Event
+from fsconf.services import conference_admin, customers, numbers
+from fsconf.sim import CalleeBehaviour, SimSettings, Simulator
+from fsconf.sim.core import free_port
+from fsconf.sim.driver import CallDriver, DriverCall
+
+ACCESS_NUMBER = "0201234567"
+INVITEE = "0612345678"
+SPEED = 8.0  # simulated seconds per wall-clock second
+_WORDS_PER_SECOND = 2.5
+
+
+@dataclass
+class DemoConference:
+    customer_id: int
+    number: str
+    moderator_pin: str
+    participant_pin: str
+
+
+def stand_in_sounds(root: Path) -> Path:
+    """Silent WAVs as long as the words would take to say, so the timing feels right."""
+    for language in LANGUAGES:
+        for p in CATALOGUE.values():
+            seconds = max(0.3, len(p.text(language).split()) / _WORDS_PER_SECOND)
+            _silence(root / language / "fsconf" / "8000" / Path(p.file).name, seconds)
+        for n in range(0, 101):
+            _silence(root / language / "digits" / "8000" / f"{n}.wav", 0.4)
+    return root
+
+
+def _silence(path: Path, seconds: float) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * int(8000 * seconds))
+
+
+class Transcript:
+    """Who heard what, who pressed what, and what FreeSWITCH was told — in time order."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.start = time.monotonic()
+        self.names: dict[str, str] = {}  # b-leg uuid -> "Anna (moderator)"
+        self.language = "nl"
+
+    def line(self, who: str, what: str) -> None:
+        elapsed = time.monotonic() - self.start
+        self.out.write(f"{elapsed * SPEED:7.1f}s  {who:<22} {what}\n")
+        self.out.flush()
+
+    def heard(self, uuid: str, file: str) -> None:
+        who = self.names.get(uuid)
+        if who is None:
+            return
+        self.line(f"{who} hears", _words(file, self.language))
+
+    def on_event(self, ev: Event) -> None:
+        uuid = ev.uuid or ""
+        if uuid and uuid not in self.names and INVITEE in (ev.get("Channel-Name") or ""):
+            self.names[uuid] = "Daan (invited)"
+        if ev.name == "PLAYBACK_START":
+            self.heard(ev.uuid or "", ev.get("Playback-File-Path") or "")
+        elif ev.subclass == "conference::maintenance":
+            action = ev.get("Action") or ""
+            if action == "play-file-member":
+                self.heard(ev.uuid or "", ev.get("File") or "")
+            elif action in ("add-member", "del-member", "lock", "unlock", "mute-member",
+                            "unmute-member", "kick-member", "conference-destroy"):
+                who = self.names.get(ev.uuid or "", "")
+                self.line("  FreeSWITCH event", f"{action} {who}".rstrip())
+
+
+class _CommandLog(logging.Handler):
+    """Shows each command the controller sends to FreeSWITCH (the transport logs them)."""
+
+    def __init__(self, transcript: Transcript) -> None:
+        super().__init__(logging.DEBUG)
+        self.transcript = transcript
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno == logging.DEBUG and record.args and len(record.args) == 2:
+            conn, command = record.args  # type: ignore[misc]
+            if str(command).startswith(("execute set", "myevents", "linger", "event", "exit")):
+                return
+            if str(command) in ("connect",):
+                return
+            who = self.transcript.names.get(str(conn).removeprefix("call "), "controller")
+            self.transcript.line("  -> FreeSWITCH", f"{command}   [{who.split(' ')[0]}]")
+
+
+def _words(file: str, language: str) -> str:
+    name = Path(file.split("!")[-1]).name.removesuffix(".wav")
+    for p in CATALOGUE.values():
+        if Path(p.file).name == f"{name}.wav":
+            return f"\u201c{p.text(language)}\u201d"
+    if "/digits/" in file or file.startswith("digits/"):
+        return f"(the number {name})"
+    if "/recordings/" in file or file.endswith(".wav"):
+        return "(a recorded name)"
+    return file
+
+
+class DemoDriver(CallDriver):
+    """The call driver, telling the transcript about every event it sees."""
+
+    transcript: Transcript | None = None
+
+    def _dispatch(self, ev: Event) -> None:
+        super()._dispatch(ev)
+        if self.transcript is not None:
+            self.transcript.on_event(ev)
+
+
+@dataclass
+class Stage:
+    settings: Settings
+    workdir: Path
+    out: TextIO
+    callees: dict[str, CalleeBehaviour] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.transcript = Transcript(self.out)
+        self.db: Database | None = None
+        self.controller: Controller | None = None
+        self.sim: Simulator | None = None
+        self.driver: DemoDriver | None = None
+        self._log_handler: _CommandLog | None = None
+
+    def open(self) -> DemoConference:
+        url = self.settings.database_url
+        migrate.upgrade(url)
+        self.db = Database(url)
+        conference = self._provision()
+        port = free_port()
+        self.sim = Simulator(
+            SimSettings(
+                port=0, speed=SPEED, sounds_dir=Path(self.settings.ivr.sounds_dir),
+                global_vars={"fsconf_controller": f"127.0.0.1:{port}",
+                             "fsconf_controller_backup": "127.0.0.1:9"},
+                callees=self.callees,
+            )
+        )
+        self.sim.start()
+        self.settings = replace(
+            self.settings,
+            controller=replace(self.settings.controller, port=port),
+            freeswitch=replace(self.settings.freeswitch, port=self.sim.port),
+        )
+        self.controller = Controller(self.settings, db=self.db)
+        self.controller.start()
+        self.driver = DemoDriver("127.0.0.1", self.sim.port, timeout=10.0)
+        self.driver.transcript = self.transcript
+        self._log_handler = _CommandLog(self.transcript)
+        esl_log = logging.getLogger("fsconf.esl.connection")
+        esl_log.addHandler(self._log_handler)
+        esl_log.setLevel(logging.DEBUG)
+        esl_log.propagate = False
+        return conference
+
+    def close(self) -> None:
+        if self._log_handler is not None:
+            logging.getLogger("fsconf.esl.connection").removeHandler(self._log_handler)
+        if self.driver is not None:
+            self.driver.close()
+        if self.sim is not None:
+            self.sim.stop()
+        if self.controller is not None:
+            self.controller.stop(timeout=2)
+        if self.db is not None:
+            self.db.dispose()
+
+    def _provision(self) -> DemoConference:
+        assert self.db is not None
+        with self.db.unit_of_work() as s:
+            customer = customers.add_customer(
+                s, name="Demo Customer B.V.", email="demo@example.org",
+                activated_on=dt.date.today(), actor="demo",
+            )
+            numbers.add_number(s, ACCESS_NUMBER, customer_id=customer["id"], actor="demo")
+            conf = conference_admin.create_conference(
+                s, customer_id=customer["id"], max_participants=10, language="nl",
+                security=self.settings.security, actor="demo",
+            )
+        return DemoConference(customer["id"], conf["number"], conf["moderator_pin"],
+                              conf["participant_pin"])
+
+    def dial(self, who: str, caller: str) -> DriverCall:
+        assert self.driver is not None
+        self.transcript.line(who.split(" ")[0], f"dials {ACCESS_NUMBER} (caller ID {caller})")
+        call = self.driver.place_call(ACCESS_NUMBER, caller_id_number=caller,
+                                      caller_id_name=who.split(" ")[0])
+        self.transcript.names[call.b_uuid] = who
+        return call
+
+    def press(self, call: DriverCall, keys: str) -> None:
+        who = self.transcript.names.get(call.b_uuid, "?").split(" ")[0]
+        self.transcript.line(who, f"presses {keys}")
+        call.send_dtmf(keys)
+
+
+def demo_settings(base: Settings, workdir: Path, sounds: Path | None) -> Settings:
+    """The user's settings, pointed at a throwaway database, sounds and recordings."""
+    sounds_dir = sounds if sounds is not None else stand_in_sounds(workdir / "sounds")
+    return replace(
+        base,
+        database=replace(base.database, url=f"sqlite:///{workdir / 'demo.sqlite3'}"),
+        controller=replace(base.controller, port=0, graceful_stop_timeout=2.0),
+        ivr=replace(base.ivr, sounds_dir=str(sounds_dir), keypad_inter_digit_timeout=0.4,
+                    first_digit_timeout_ms=30000, inter_digit_timeout_ms=30000),
+        freeswitch=replace(base.freeswitch, recordings_dir=str(workdir / "recordings")),
+    )
