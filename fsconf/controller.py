@@ -16,6 +16,7 @@ from fsconf.callflow.invite import InviteFlow, make_inviter
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import remove_quietly
+from fsconf.conference.commands import all_rooms
 from fsconf.conference.controls import MemberControls
 from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
 from fsconf.conference.room import Member
@@ -125,7 +126,7 @@ class Controller:
             return
         self.follower.apply_filters()
         try:
-            rooms = json.loads(inbound.api("conference json_list") or "[]")
+            rooms = all_rooms(inbound.api)
             channels = json.loads(inbound.api("show channels as json") or "{}")
         except (EslError, ValueError) as exc:
             log.warning("reconciliation skipped: %s", exc)
@@ -138,7 +139,7 @@ class Controller:
             room.get("conference_name", ""): {
                 m.get("uuid") for m in room.get("members", []) if m.get("type") == "caller"
             }
-            for room in rooms if isinstance(room, dict)
+            for room in rooms
         }
         alive = {row.get("uuid") for row in channels.get("rows", []) or []}
         try:

@@ -30,6 +30,15 @@ def _target(target: int | str) -> str:
     raise UnsafeArgument(f"bad member target {target!r}")
 
 
+def all_rooms(send: ApiSender) -> list[dict[str, Any]]:
+    """Every conference FreeSWITCH has right now (`conference json_list`)."""
+    reply = send("conference json_list")
+    if not reply.startswith("["):
+        raise ValueError(f"json_list answered {reply.strip()[:80]!r}")
+    rooms = json.loads(reply)
+    return [r for r in rooms if isinstance(r, dict)]
+
+
 class ConferenceApi:
     """The commands one room needs, sent through whatever socket the caller holds."""
 

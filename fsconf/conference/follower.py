@@ -119,10 +119,10 @@ class Follower:
         if self.inbound is None or not self.inbound.connected:
             return
         try:
-            self.inbound.command(f"filter Unique-ID {NO_CALL_FILTER}")
-            self.inbound.command("filter Event-Name BACKGROUND_JOB")
+            self.inbound.add_filter("Unique-ID", NO_CALL_FILTER)
+            self.inbound.add_filter("Event-Name", "BACKGROUND_JOB")
             for uuid in list(self.lines):
-                self.inbound.command(f"filter Unique-ID {uuid}")
+                self.inbound.add_filter("Unique-ID", uuid)
         except (EslError, ValueError) as exc:
             log.warning("could not set inbound event filters: %s", exc)
 
@@ -132,7 +132,7 @@ class Follower:
         line = AdoptedLine(uuid, self.inbound, timeout)
         self.lines[uuid] = line
         try:
-            self.inbound.command(f"filter Unique-ID {uuid}")
+            self.inbound.add_filter("Unique-ID", uuid)
         except (EslError, ValueError) as exc:
             log.warning("call %s: cannot follow over the inbound socket: %s", uuid, exc)
             del self.lines[uuid]
@@ -149,6 +149,6 @@ class Follower:
             self.lines.pop(line.uuid, None)
             if self.inbound is not None and self.inbound.connected:
                 try:
-                    self.inbound.command(f"filter delete Unique-ID {line.uuid}")
+                    self.inbound.delete_filter("Unique-ID", line.uuid)
                 except (EslError, ValueError):
                     pass

@@ -134,6 +134,13 @@ class InboundClient:
             raise NotConnected(f"FreeSWITCH's Event Socket at {self.where} is not connected")
         return conn.command(line, headers).text
 
+    def add_filter(self, header: str, value: str) -> None:
+        """Only events whose `header` equals `value` (OR-ed with other filters) arrive."""
+        self.command(f"filter {header} {value}")
+
+    def delete_filter(self, header: str, value: str) -> None:
+        self.command(f"filter delete {header} {value}")
+
     @staticmethod
     def new_job_uuid() -> str:
         return str(uuidlib.uuid4())

@@ -8,13 +8,13 @@ knows who they are (role, when they joined). Operator actions change both: the l
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fsconf.conference.commands import ConferenceApi, all_rooms
 from fsconf.db.models import Attendance, Conference, EndReason, Meeting
 from fsconf.services.audit import ServiceError, record
 
@@ -48,13 +48,10 @@ def fs_name(conference_number: str) -> str:
 
 
 def _rooms(api: ApiSender) -> dict[str, dict]:
-    reply = api("conference json_list")
-    if not reply.startswith("["):
-        raise ServiceError(f"FreeSWITCH answered json_list with {reply.strip()[:80]!r}")
     try:
-        rooms = json.loads(reply)
-    except ValueError:
-        raise ServiceError("FreeSWITCH's json_list reply is not JSON") from None
+        rooms = all_rooms(api)
+    except ValueError as exc:
+        raise ServiceError(f"FreeSWITCH's conference list is unreadable: {exc}") from None
     return {room.get("conference_name", ""): room for room in rooms}
 
 
@@ -146,24 +143,30 @@ def operator_action(
 ) -> str:
     """mute|unmute|kick a member (or all for mute/unmute), lock|unlock|end a meeting."""
     meeting = _open_meeting(session, number)
-    name = fs_name(number)
+    room = ConferenceApi(api, fs_name(number))
     if action in ("mute", "unmute", "kick"):
         if member is None:
             raise ServiceError(f"{action} needs a member id (see `fsconf live`)")
-        if not (member.isdigit() and int(member) > 0) and not (
-            member == "all" and action != "kick"
-        ):
+        if member.isdigit() and int(member) > 0:
+            target: int | str = int(member)
+        elif member == "all" and action != "kick":
+            target = "all"
+        else:
             raise ServiceError(f"member must be a member id or 'all', got {member!r}")
-        reply = _expect_ok(api(f"conference {name} {action} {member}"), f"{action} {member}")
+        verb = {"mute": room.mute, "unmute": room.unmute, "kick": room.kick}[action]
+        reply = _expect_ok(verb(target), f"{action} {member}")
     elif action in ("lock", "unlock"):
-        reply = _expect_ok(api(f"conference {name} {action}"), action)
+        done = room.lock() if action == "lock" else room.unlock()
+        if not done:
+            raise ServiceError(f"FreeSWITCH refused to {action} conference {number}")
+        reply = f"+OK {number} {action}ed"
         meeting.locked = action == "lock"
     elif action == "end":
         # Recorded first: the controller reads it to know why its members were kicked.
         meeting.end_reason = EndReason.ENDED_BY_OPERATOR.value
         session.flush()
         session.commit()
-        reply = _expect_ok(api(f"conference {name} kick all {end_sound}"), "end")
+        reply = _expect_ok(room.kick("all", end_sound), "end")
     else:
         raise ServiceError(f"unknown live action {action!r}")
     record(session, actor, f"live.{action}", f"conference {number}",
