@@ -182,7 +182,7 @@ class Controller:
             try:
                 conference = self.store.conference_by_id(kept.conference_id)
                 controls = MemberControls(
-                    room=room, member=member, session=line,  # type: ignore[arg-type]
+                    room=room, member=member, session=line,
                     grammar_settings=GrammarSettings(
                         inter_digit_timeout=self.settings.ivr.keypad_inter_digit_timeout,
                         invite_timeout=self.settings.ivr.invite_number_timeout,
@@ -190,7 +190,7 @@ class Controller:
                     store=self.store,
                     inviter=make_inviter(self.ctx, conference) if conference else None,
                 )
-                reason = controls.run(line)  # type: ignore[arg-type]
+                reason = controls.run(line)
             finally:
                 room.members.pop(member.member_id, None)
                 self.ctx.rooms.discard_if_empty(room)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 import gevent
+from gevent.event import Event as Flag
 
 from fsconf.callflow.prompts import prompt
 from fsconf.conference.commands import ConferenceApi
@@ -19,7 +21,7 @@ from fsconf.conference.room import Member, Room
 from fsconf.controls.grammar import GrammarSettings, KeyAction, KeypadGrammar
 from fsconf.db.models import EndReason
 from fsconf.esl.connection import EslError
-from fsconf.esl.session import OutboundSession, RunningApp
+from fsconf.esl.protocol import Event
 from fsconf.roles import Role
 from fsconf.services.callstore import CallStore, StoreUnavailable
 
@@ -32,13 +34,36 @@ IDLE_CHECK_SECONDS = 30.0
 Inviter = Callable[["MemberControls", str], None]
 
 
+class MemberLine(Protocol):
+    """What the keypad needs of a member's call: an outbound session, or (after a
+    controller restart) the inbound socket following that call."""
+
+    uuid: str
+    timeout: float
+    gone: Flag
+
+    def api(self, command: str, timeout: float | None = None) -> str: ...
+    def bgapi(self, command: str, job_uuid: str | None = None) -> str: ...
+    def new_job_uuid(self) -> str: ...
+    def add_listener(self, listener: Callable[[Event], None]) -> None: ...
+    def remove_listener(self, listener: Callable[[Event], None]) -> None: ...
+    def next_dtmf(self, timeout: float | None) -> tuple[str, float] | None: ...
+
+
+class Membership(Protocol):
+    """The member's conference application: done once it has returned."""
+
+    @property
+    def done(self) -> bool: ...
+
+
 class MemberControls:
     def __init__(
         self,
         *,
         room: Room,
         member: Member,
-        session: OutboundSession,
+        session: MemberLine,
         grammar_settings: GrammarSettings,
         store: CallStore,
         inviter: Inviter | None = None,
@@ -53,7 +78,7 @@ class MemberControls:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def run(self, running: RunningApp) -> EndReason:
+    def run(self, running: Membership) -> EndReason:
         """Serve keys until the member leaves; return how the membership ended."""
         while not running.done and not self.session.gone.is_set():
             deadline = self.grammar.deadline
