@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import replace
 
 import gevent
@@ -26,7 +27,7 @@ from fsconf.db.models import EndReason
 from fsconf.db.session import Database
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
-from fsconf.esl.server import OutboundServer
+from fsconf.esl.server import ControllerStopping, OutboundServer
 from fsconf.esl.session import CallGone, OutboundSession
 from fsconf.roles import Role
 from fsconf.services.callstore import CallStore, StoreUnavailable
@@ -96,13 +97,24 @@ class Controller:
         Calls already in a conference go on: FreeSWITCH owns their media, and the next
         controller to start takes their keypads back.
         """
-        self.server.stop(self.settings.controller.graceful_stop_timeout if timeout is None
-                         else timeout)
+        grace = self.settings.controller.graceful_stop_timeout if timeout is None else timeout
+        self.server.stop_accepting()
+        deadline = time.monotonic() + grace
+        while self._calls_in_join_flow() and time.monotonic() < deadline:
+            gevent.sleep(0.1)
+        if self.server.active:
+            log.info("leaving %d calls to FreeSWITCH", len(self.server.active))
+            self.server.detach(list(self.server.active))
+        self.follower.detach_all()
         if self._heartbeat is not None:
             self._heartbeat.kill()
         self._safely(lambda: self.store.mark_stopped(self.settings.controller.node))
         if self.inbound is not None:
             self.inbound.close()
+
+    def _calls_in_join_flow(self) -> int:
+        in_conf = self.ctx.in_conference
+        return sum(1 for s in self.server.sessions.values() if s.uuid not in in_conf)
 
     def _beat(self) -> None:
         while True:
@@ -191,18 +203,15 @@ class Controller:
                     inviter=make_inviter(self.ctx, conference) if conference else None,
                 )
                 reason = controls.run(line)
+            except ControllerStopping:
+                raise  # the call goes on; the next controller adopts it again
+            except (EslError, StoreUnavailable) as exc:
+                log.warning("call %s: lost track of an adopted member: %s", line.uuid, exc)
+                reason = EndReason.LOST
             finally:
                 room.members.pop(member.member_id, None)
                 self.ctx.rooms.discard_if_empty(room)
-                departure = self.store.finish(kept.attendance_id, kept.call_uuid, reason)
-                if reason is not EndReason.HUNG_UP and not line.gone.is_set():
-                    try:
-                        line.api(f"uuid_kill {kept.call_uuid}")
-                    except EslError:
-                        pass
-                if departure is not None and departure.meeting_closed:
-                    for path in departure.name_files:
-                        remove_quietly(path)
+            self._adopted_member_left(kept, line, reason)
 
         return self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout)
 
@@ -221,6 +230,17 @@ class Controller:
             InviteFlow(self.ctx, line, int(invite_id)).run()
         else:
             JoinFlow(self.ctx, line).run()
+
+    def _adopted_member_left(self, kept: KeptMember, line: AdoptedLine, reason: EndReason) -> None:
+        departure = self.store.finish(kept.attendance_id, kept.call_uuid, reason)
+        if reason is not EndReason.HUNG_UP and not line.gone.is_set():
+            try:
+                line.api(f"uuid_kill {kept.call_uuid}")
+            except EslError:
+                pass
+        if departure is not None and departure.meeting_closed:
+            for path in departure.name_files:
+                remove_quietly(path)
 
     def _returning_member(self, session: OutboundSession, attendance_id: str) -> None:
         """A member whose controller went away left the conference and the dialplan sent

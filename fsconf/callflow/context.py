@@ -20,6 +20,8 @@ class CallContext:
     rooms: RoomRegistry = field(default_factory=RoomRegistry)
     # Invitations waiting for their callee: dial-out attempt id -> "joined" | "declined" | ...
     invites: dict[int, AsyncResult] = field(default_factory=dict)
+    # Calls that are in a conference now (their join flow is done).
+    in_conference: set[str] = field(default_factory=set)
 
     @property
     def profile(self) -> str:

@@ -20,6 +20,7 @@ from fsconf.conference.controls import Inviter, MemberControls
 from fsconf.db.models import EndReason, utcnow
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
+from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
 from fsconf.roles import Role
 from fsconf.services.callstore import StoreUnavailable
@@ -143,6 +144,7 @@ class InviteFlow:
         self.attempt_id = attempt_id
         self.attendance_id: int | None = None
         self.membership: Membership | None = None
+        self.detached = False
         self.result = "hung_up"
 
     def run(self) -> None:
@@ -189,19 +191,26 @@ class InviteFlow:
                 self.line.hangup()
         except CallGone:
             reason = EndReason.HUNG_UP
+        except ControllerStopping:
+            self.detached = True
+            raise
         except StoreUnavailable as exc:
             log.warning("call %s: database unavailable: %s", self.line.uuid, exc)
             reason = EndReason.REJECTED_TECHNICAL
         finally:
-            self._report(self.result)
-            if self.membership is not None:
-                self.membership.leave()
-            if self.attendance_id is not None:
-                departure = self.ctx.store.finish(self.attendance_id, self.line.uuid, reason)
-                if departure is not None and departure.meeting_closed:
-                    for path in departure.name_files:
-                        remove_quietly(path)
-            self.ctx.store.finish_dialout(self.attempt_id, self.result)
+            if not self.detached:
+                self._wrap_up(reason)
+
+    def _wrap_up(self, reason: EndReason) -> None:
+        self._report(self.result)
+        if self.membership is not None:
+            self.membership.leave()
+        if self.attendance_id is not None:
+            departure = self.ctx.store.finish(self.attendance_id, self.line.uuid, reason)
+            if departure is not None and departure.meeting_closed:
+                for path in departure.name_files:
+                    remove_quietly(path)
+        self.ctx.store.finish_dialout(self.attempt_id, self.result)
 
     def _accepted(self, conference: ConferenceInfo, inviter_uuid: str) -> bool:
         inviter_name = self._inviter_name(conference, inviter_uuid)

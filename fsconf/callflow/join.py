@@ -11,6 +11,7 @@ from fsconf.callflow.invite import make_inviter
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import Membership, remove_quietly
 from fsconf.db.models import EndReason
+from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
 from fsconf.roles import Role
 from fsconf.services.callstore import StoreUnavailable
@@ -34,6 +35,7 @@ class JoinFlow:
         self.ivr = ctx.settings.ivr
         self.attendance_id: int | None = None
         self.membership: Membership | None = None
+        self.detached = False
 
     def run(self) -> None:
         reason = EndReason.HUNG_UP
@@ -53,12 +55,16 @@ class JoinFlow:
             self.line.hangup()
         except CallGone:
             reason = EndReason.HUNG_UP
+        except ControllerStopping:
+            self.detached = True
+            raise
         except StoreUnavailable as exc:
             log.warning("call %s: database unavailable: %s", self.line.uuid, exc)
             reason = EndReason.REJECTED_TECHNICAL
             self._technical_problem()
         finally:
-            self._finish(reason)
+            if not self.detached:
+                self._finish(reason)
 
     def _steps(self) -> EndReason:
         scope = self.ctx.store.resolve_access_number(self.line.destination)

@@ -110,6 +110,7 @@ class Membership:
             muted=muted,
         )
         room.members[member_id] = self.member
+        self.ctx.in_conference.add(self.line.uuid)
         self.ctx.store.set_details(self.attendance_id, member_id=member_id)
         self.line.session.add_listener(self._follow_member_events)
         self._announce_arrival()
@@ -134,6 +135,7 @@ class Membership:
 
     def leave(self) -> None:
         """Forget the member; called whatever way the call ended."""
+        self.ctx.in_conference.discard(self.line.uuid)
         if self.room is not None and self.member is not None:
             self.room.members.pop(self.member.member_id, None)
             self.ctx.rooms.discard_if_empty(self.room)

@@ -21,6 +21,7 @@ from gevent.event import Event as Flag
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
 from fsconf.esl.protocol import Event
+from fsconf.esl.server import ControllerStopping
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class Follower:
     def __init__(self) -> None:
         self.inbound: InboundClient | None = None
         self.lines: dict[str, AdoptedLine] = {}
+        self._greenlets: dict[str, gevent.Greenlet] = {}
 
     def attach(self, inbound: InboundClient) -> None:
         self.inbound = inbound
@@ -137,8 +139,12 @@ class Follower:
             log.warning("call %s: cannot follow over the inbound socket: %s", uuid, exc)
             del self.lines[uuid]
             return False
-        gevent.spawn(self._run, line, serve)
+        self._greenlets[uuid] = gevent.spawn(self._run, line, serve)
         return True
+
+    def detach_all(self) -> None:
+        """The controller stops: let the followed calls go on without us."""
+        gevent.killall(list(self._greenlets.values()), exception=ControllerStopping, timeout=5)
 
     def _run(self, line: AdoptedLine, serve: Callable[[AdoptedLine], None]) -> None:
         try:
@@ -147,6 +153,7 @@ class Follower:
             log.exception("call %s: adopted member failed", line.uuid)
         finally:
             self.lines.pop(line.uuid, None)
+            self._greenlets.pop(line.uuid, None)
             if self.inbound is not None and self.inbound.connected:
                 try:
                     self.inbound.delete_filter("Unique-ID", line.uuid)

@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 CallHandler = Callable[[OutboundSession], None]
 
 
+class ControllerStopping(gevent.GreenletExit):
+    """Raised into a call's greenlet when the controller stops while the call goes on in
+    FreeSWITCH: unwind without recording an ending (the next controller takes it over)."""
+
+
 class OutboundServer:
     def __init__(
         self,
@@ -38,6 +43,7 @@ class OutboundServer:
         self.max_calls = max_calls
         self.timeout = timeout
         self.active: set[gevent.Greenlet] = set()
+        self.sessions: dict[gevent.Greenlet, OutboundSession] = {}
         self.accepted = 0
         self.refused_busy = 0
         self._server = StreamServer((host, port), self._handle)
@@ -65,7 +71,11 @@ class OutboundServer:
         self.stop_accepting()
         if not self.wait_idle(timeout):
             log.warning("stopping with %d calls still running", len(self.active))
-            gevent.killall(list(self.active), timeout=2)
+            self.detach(list(self.active))
+
+    def detach(self, greenlets: list[gevent.Greenlet]) -> None:
+        """Let go of calls without hanging them up (FreeSWITCH keeps them)."""
+        gevent.killall(greenlets, exception=ControllerStopping, timeout=5)
 
     def _handle(self, sock: socket.socket, address: tuple[str, int]) -> None:
         current = gevent.getcurrent()
@@ -73,6 +83,7 @@ class OutboundServer:
         self.accepted += 1
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         session = OutboundSession(sock, timeout=self.timeout)
+        self.sessions[current] = session
         try:
             session.connect()
             session.subscribe()
@@ -91,3 +102,4 @@ class OutboundServer:
         finally:
             session.close()
             self.active.discard(current)
+            self.sessions.pop(current, None)

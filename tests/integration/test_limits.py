@@ -1,0 +1,110 @@
+"""Limits a caller meets: the brute-force block, the cap on concurrent calls, and a
+graceful stop that leaves callers in their meeting."""
+
+from __future__ import annotations
+
+import logging
+import signal
+from collections.abc import Iterator
+from dataclasses import replace
+
+import gevent
+import pytest
+
+from fsconf.config import Settings
+from fsconf.db.session import Database
+from fsconf.sim.core import free_port
+from fsconf.sim.driver import CallDriver
+from tests.integration.conftest import Rig, make_rig, provision, start_sim, with_switch
+from tests.integration.test_resilience import controller_process, join, members
+
+
+@pytest.fixture
+def strict_rig(settings: Settings, db: Database) -> Iterator[Rig]:
+    strict = replace(settings, security=replace(
+        settings.security, max_failures_per_caller=2, max_failures_per_conference=3,
+        window_seconds=600, block_seconds=900))
+    yield from make_rig(strict, db)
+
+
+def _wrong_pins(rig: Rig, p, caller: str, tries: int) -> None:
+    call = rig.call(p.access_number, caller=caller)
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(p.conference_number + "#")
+    for _ in range(tries):
+        call.wait_prompt("enter-pin")
+        call.send_dtmf("0000#")
+        call.wait_prompt("wrong-pin")
+    call.hangup()
+    call.wait_hangup()
+
+
+def test_caller_over_the_failure_limit_is_blocked_with_a_prompt(
+    strict_rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
+    rig = strict_rig
+    p = provision(rig.db)
+    _wrong_pins(rig, p, "0641000001", 2)
+    again = rig.call(p.access_number, caller="0641000001")
+    again.wait_prompt("pin-entry-blocked")
+    again.wait_hangup()
+    assert any("PIN entry blocked" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records)
+    other = rig.call(p.access_number, caller="0641000002")  # another caller is not blocked
+    other.wait_prompt("enter-conference-number")
+
+
+def test_conference_under_attack_blocks_pin_entry_for_everyone(strict_rig: Rig) -> None:
+    rig = strict_rig
+    p = provision(rig.db)
+    for i in range(3):
+        _wrong_pins(rig, p, f"064200000{i}", 1)
+    call = rig.call(p.access_number, caller="0642000099")
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(p.conference_number + "#")
+    call.wait_prompt("pin-entry-blocked")
+    call.wait_hangup()
+
+
+@pytest.fixture
+def capped_rig(settings: Settings, db: Database) -> Iterator[Rig]:
+    yield from make_rig(replace(settings, controller=replace(settings.controller, max_calls=1)),
+                        db)
+
+
+def test_call_over_the_cap_hears_busy_not_silence(capped_rig: Rig) -> None:
+    rig = capped_rig
+    p = provision(rig.db)
+    first = rig.call(p.access_number, caller="0643000001")
+    first.wait_prompt("enter-conference-number")
+    second = rig.call(p.access_number, caller="0643000002")
+    second.wait_prompt("busy-try-later")
+    second.wait_hangup()
+    assert rig.controller.server.refused_busy == 1
+    first.send_dtmf(p.conference_number + "#")  # the first call is unaffected
+    first.wait_prompt("enter-pin")
+
+
+def test_sigterm_stops_accepting_and_leaves_the_meeting_running(
+    settings: Settings, db: Database
+) -> None:
+    port = free_port()
+    sim = start_sim(port, sounds_dir=settings.ivr.sounds_dir)
+    ctl = with_switch(settings, port, sim)
+    driver = CallDriver("127.0.0.1", sim.port)
+    proc = controller_process(ctl)
+    try:
+        p = provision(db)
+        a = join(driver, p, p.moderator_pin, "0644000001")
+        b = join(driver, p, p.participant_pin, "0644000002")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0
+        gevent.sleep(0.3)
+        assert set(members(driver, p)) == {a.b_uuid, b.b_uuid}  # still talking
+        late = driver.place_call(p.access_number, caller_id_number="0644000003")
+        late.wait_hangup(10)  # no controller: the dialplan runs out and FreeSWITCH hangs up
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        driver.close()
+        sim.stop()
