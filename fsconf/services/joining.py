@@ -200,7 +200,9 @@ def lockout_reason(
 
 def _over_limit(session, condition, limit, since, now, limits) -> bool:  # type: ignore[no-untyped-def]
     times = session.scalars(
-        select(PinFailure.at).where(condition, PinFailure.at >= since).order_by(PinFailure.at)
+        select(PinFailure.at)
+        .where(condition, PinFailure.at >= since, PinFailure.at <= now)
+        .order_by(PinFailure.at)
     ).all()
     if limit <= 0 or len(times) < limit:
         return False

@@ -34,10 +34,10 @@ def _fail(session: Session, conf: int | None, caller: str, at: dt.datetime) -> N
 def test_one_caller_is_blocked_after_the_limit_and_free_after_the_block(session: Session) -> None:
     conf = _conference(session)
     for i in range(2):
-        _fail(session, conf, "0611111111", T0 + dt.timedelta(minutes=i))
-    check = dict(session=session, limits=LIMITS, caller_id_number="0611111111")
+        _fail(session, conf, "0911111111", T0 + dt.timedelta(minutes=i))
+    check = dict(session=session, limits=LIMITS, caller_id_number="0911111111")
     assert lockout_reason(conference_id=None, now=T0 + dt.timedelta(minutes=2), **check) is None
-    _fail(session, conf, "0611111111", T0 + dt.timedelta(minutes=2))
+    _fail(session, conf, "0911111111", T0 + dt.timedelta(minutes=2))
     assert lockout_reason(conference_id=None, now=T0 + dt.timedelta(minutes=3), **check) == "caller"
     # The block runs 15 minutes from the failure that crossed the limit.
     assert lockout_reason(conference_id=None, now=T0 + dt.timedelta(minutes=16), **check) \
@@ -48,19 +48,19 @@ def test_one_caller_is_blocked_after_the_limit_and_free_after_the_block(session:
 def test_failures_spread_wider_than_the_window_do_not_block(session: Session) -> None:
     conf = _conference(session)
     for i in range(3):
-        _fail(session, conf, "0622222222", T0 + dt.timedelta(minutes=11 * i))
-    assert lockout_reason(session, limits=LIMITS, caller_id_number="0622222222",
+        _fail(session, conf, "0922222222", T0 + dt.timedelta(minutes=11 * i))
+    assert lockout_reason(session, limits=LIMITS, caller_id_number="0922222222",
                           conference_id=None, now=T0 + dt.timedelta(minutes=23)) is None
 
 
 def test_many_callers_against_one_conference_block_that_conference(session: Session) -> None:
     conf = _conference(session)
     for i in range(4):  # four different callers, one failure each
-        _fail(session, conf, f"06300000{i:02d}", T0 + dt.timedelta(minutes=i))
+        _fail(session, conf, f"09300000{i:02d}", T0 + dt.timedelta(minutes=i))
     now = T0 + dt.timedelta(minutes=5)
-    assert lockout_reason(session, limits=LIMITS, caller_id_number="0699999999",
+    assert lockout_reason(session, limits=LIMITS, caller_id_number="0999999999",
                           conference_id=conf, now=now) == "conference"
-    assert lockout_reason(session, limits=LIMITS, caller_id_number="0699999999",
+    assert lockout_reason(session, limits=LIMITS, caller_id_number="0999999999",
                           conference_id=None, now=now) is None  # other conferences are fine
-    assert lockout_reason(session, limits=LIMITS, caller_id_number="0699999999",
+    assert lockout_reason(session, limits=LIMITS, caller_id_number="0999999999",
                           conference_id=conf, now=T0 + dt.timedelta(minutes=20)) is None
