@@ -1,0 +1,111 @@
+"""The controller's transport under hostile input, over a real socket pair."""
+
+from __future__ import annotations
+
+import socket
+
+import gevent
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fsconf.esl.connection import CommandTimeout, ConnectionClosed, EslConnection
+from fsconf.esl.protocol import Event, encode_api_response, encode_event_plain
+from fsconf.esl.session import DTMF_BUFFER, OutboundSession
+
+
+def _pair(events: list[Event], timeout: float = 2.0) -> tuple[EslConnection, socket.socket]:
+    ours, theirs = socket.socketpair()
+    conn = EslConnection(ours, on_event=events.append, timeout=timeout, name="test")
+    conn.start()
+    return conn, theirs
+
+
+def _finish(conn: EslConnection, theirs: socket.socket) -> None:
+    theirs.close()
+    conn._reader.join(timeout=5)  # type: ignore[union-attr]
+    assert conn._reader.dead and conn._reader.exception is None  # type: ignore[union-attr]
+    assert conn.closed
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.binary(max_size=3000), chunk=st.integers(min_value=1, max_value=700))
+def test_any_bytes_never_crash_the_reader(data: bytes, chunk: int) -> None:
+    events: list[Event] = []
+    conn, theirs = _pair(events)
+    try:
+        for i in range(0, len(data), chunk):
+            theirs.sendall(data[i : i + chunk])
+            gevent.sleep(0)
+    except OSError:
+        pass  # the reader may already have dropped a connection that sent garbage
+    _finish(conn, theirs)
+
+
+def test_megabyte_body_and_encoded_newlines_arrive_intact() -> None:
+    events: list[Event] = []
+    conn, theirs = _pair(events)
+    body = b"x" * (1024 * 1024)
+    theirs.sendall(encode_event_plain([("Event-Name", "BACKGROUND_JOB"),
+                                       ("Caller-Caller-ID-Name", "a\nb\r\nc")], body))
+    theirs.sendall(b"Content-Length: 60\nContent-Type: text/event-plain\n\n"
+                   b"Event-Name: DTMF\nDTMF-Digit: %23\nX: %0Aapi%20hupall%0A\n\n\n\n\n\n")
+    gevent.sleep(0.2)
+    assert len(events[0].body or "") == len(body)
+    assert events[0].get("Caller-Caller-ID-Name") == "a\nb\r\nc"
+    assert events[1].get("X") == "\napi hupall\n" and events[1].get("DTMF-Digit") == "#"
+    _finish(conn, theirs)
+
+
+@pytest.mark.parametrize("frame", [b"Content-Length: 99999999999\n\n",
+                                   b"Content-Length: -1\n\n", b"Content-Length: 1e3\n\n"])
+def test_bad_content_length_drops_only_that_connection(frame: bytes) -> None:
+    conn, theirs = _pair([])
+    theirs.sendall(frame)
+    conn._reader.join(timeout=5)  # type: ignore[union-attr]
+    assert conn.closed
+    other, peer = _pair([])  # another connection is unaffected
+    pending = gevent.spawn(other.command, "api status")
+    gevent.sleep(0.05)
+    peer.sendall(encode_api_response(b"UP 0 years\n"))
+    assert pending.get(timeout=5).text == "UP 0 years\n"
+    _finish(other, peer)
+    theirs.close()
+
+
+def test_waiters_get_connection_closed_never_an_empty_reply() -> None:
+    conn, theirs = _pair([])
+    result = gevent.spawn(conn.command, "api status")
+    gevent.sleep(0.05)
+    theirs.close()
+    with pytest.raises(ConnectionClosed):
+        result.get(timeout=5)
+
+
+def test_no_reply_times_out_and_drops_the_connection() -> None:
+    conn, theirs = _pair([], timeout=0.2)
+    with pytest.raises(CommandTimeout):
+        conn.command("api status")
+    assert conn.closed
+    theirs.close()
+
+
+def test_injected_newline_is_refused_before_anything_is_sent() -> None:
+    conn, theirs = _pair([])
+    with pytest.raises(ValueError):
+        conn.command("api conference 1 play x.wav\napi hupall")
+    theirs.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        theirs.recv(10)
+    _finish(conn, theirs)
+
+
+def test_dtmf_flood_is_bounded_per_call() -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=2)
+    for _ in range(1000):
+        theirs.sendall(encode_event_plain([("Event-Name", "DTMF"), ("DTMF-Digit", "5")]))
+    gevent.sleep(0.3)
+    assert session.dtmf_dropped == 1000 - DTMF_BUFFER
+    assert len(list(session.drain_dtmf())) == DTMF_BUFFER
+    theirs.close()
