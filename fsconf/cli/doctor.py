@@ -215,7 +215,7 @@ def check_conference(settings: Settings, api: Api | None, fs_conf: Path | None) 
     if api is None:
         return Check(
             "conference", False, "not checked: no Event Socket connection",
-            "fix the event socket check first",
+            "see the event socket line above",
         )
     try:
         reply = api("conference list")

@@ -161,7 +161,8 @@ def sox_tone_command(dst: Path, rate: int) -> list[str]:
 Runner = Callable[[list[str]], None]
 
 
-def missing_tools(which: Callable[[str], str | None] = shutil.which) -> list[str]:
+def missing_tools(which: Callable[[str], str | None] | None = None) -> list[str]:
+    which = which or shutil.which
     return [tool for tool in TOOLS if which(tool) is None]
 
 
