@@ -33,6 +33,22 @@ def eventually(rig: Rig, predicate, what: str, timeout: float = 5.0) -> None:
     rig.driver.wait_for(predicate, timeout, what)
 
 
+def assert_state_agrees(rig: Rig, p) -> None:
+    """The controller's own view (memory and database) matches FreeSWITCH's json_list."""
+    fs = rig.conference(p)
+    room = rig.controller.ctx.rooms.get(f"fsconf-{p.conference_number}")
+    assert fs is not None and room is not None
+    for m in fs["members"]:
+        mine = room.members[m["id"]]
+        assert mine.muted == (not m["flags"]["can_speak"]), m
+        assert mine.volume_out == m["volume_out"], m
+        assert mine.role.value == ("moderator" if m["flags"]["is_moderator"] else "participant")
+    with rig.db.unit_of_work() as s:
+        meeting = s.get(Meeting, room.meeting_id)
+        assert meeting.locked == fs["locked"] == room.locked
+        assert meeting.muted_all == room.muted_all
+
+
 def test_hash_plays_help_for_the_callers_role(rig: Rig) -> None:
     p = provision(rig.db)
     mod = rig.join(p, p.moderator_pin)
@@ -54,6 +70,7 @@ def test_star1_mutes_and_unmutes_yourself(rig: Rig) -> None:
     call.send_dtmf("*1")
     call.wait_prompt("/unmuted.wav")
     assert member(rig, p, call)["flags"]["can_speak"] is True
+    assert_state_agrees(rig, p)
 
 
 def test_moderator_star1_waits_for_the_inter_digit_timeout(rig: Rig) -> None:
@@ -100,6 +117,7 @@ def test_star7_and_star9_change_your_listening_volume_within_range(rig: Rig) -> 
         call.send_dtmf("*7")
     call.wait_prompt("volume-min")
     assert member(rig, p, call)["volume_out"] == -4
+    assert_state_agrees(rig, p)
 
 
 def test_participant_keying_a_moderator_control_hears_moderator_only(rig: Rig) -> None:
@@ -118,6 +136,7 @@ def test_star21_locks_out_new_participants_and_star20_unlocks(rig: Rig) -> None:
     mod.send_dtmf("*21")
     mod.wait_prompt("conference-now-locked")
     assert rig.conference(p)["locked"] is True
+    assert_state_agrees(rig, p)
     late = rig.call(p.access_number, caller="0611000006")
     late.wait_prompt("enter-conference-number")
     late.send_dtmf(p.conference_number + "#")
@@ -141,6 +160,7 @@ def test_star11_mutes_all_participants_and_late_joiners_join_muted(rig: Rig) -> 
     assert member(rig, p, mod)["flags"]["can_speak"] is True
     late = rig.join(p, p.participant_pin, caller="0611000009")
     assert member(rig, p, late)["flags"]["can_speak"] is False
+    assert_state_agrees(rig, p)
     mod.send_dtmf("*10")
     mod.wait_prompt("all-unmuted")
     assert member(rig, p, early)["flags"]["can_speak"] is True
