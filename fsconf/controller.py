@@ -102,10 +102,15 @@ class Controller:
         deadline = time.monotonic() + grace
         while self._calls_in_join_flow() and time.monotonic() < deadline:
             gevent.sleep(0.1)
-        if self.server.active:
+        # Member loops let go at their next safe point; the rest (calls still in the join
+        # flow after the grace period) are interrupted and reconciled by the next controller.
+        self.ctx.stopping = True
+        for session in list(self.server.sessions.values()):
+            session.wake()
+        self.follower.detach_all()
+        if not self.server.wait_idle(5.0):
             log.info("leaving %d calls to FreeSWITCH", len(self.server.active))
             self.server.detach(list(self.server.active))
-        self.follower.detach_all()
         if self._heartbeat is not None:
             self._heartbeat.kill()
         self._safely(lambda: self.store.mark_stopped(self.settings.controller.node))
@@ -201,6 +206,7 @@ class Controller:
                     ),
                     store=self.store,
                     inviter=make_inviter(self.ctx, conference) if conference else None,
+                    stopping=lambda: self.ctx.stopping,
                 )
                 reason = controls.run(line)
             except ControllerStopping:

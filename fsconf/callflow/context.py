@@ -22,6 +22,8 @@ class CallContext:
     invites: dict[int, AsyncResult] = field(default_factory=dict)
     # Calls that are in a conference now (their join flow is done).
     in_conference: set[str] = field(default_factory=set)
+    # Set by a graceful stop: member loops let go of their calls at the next safe point.
+    stopping: bool = False
 
     @property
     def profile(self) -> str:

@@ -130,6 +130,7 @@ class Membership:
             ),
             store=self.ctx.store,
             inviter=self.inviter,
+            stopping=lambda: self.ctx.stopping,
         )
         return controls.run(running)
 

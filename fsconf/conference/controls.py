@@ -22,6 +22,7 @@ from fsconf.controls.grammar import GrammarSettings, KeyAction, KeypadGrammar
 from fsconf.db.models import EndReason
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
+from fsconf.esl.server import ControllerStopping
 from fsconf.roles import Role
 from fsconf.services.callstore import CallStore, StoreUnavailable
 
@@ -48,6 +49,7 @@ class MemberLine(Protocol):
     def add_listener(self, listener: Callable[[Event], None]) -> None: ...
     def remove_listener(self, listener: Callable[[Event], None]) -> None: ...
     def next_dtmf(self, timeout: float | None) -> tuple[str, float] | None: ...
+    def wake(self) -> None: ...
 
 
 class Membership(Protocol):
@@ -67,6 +69,7 @@ class MemberControls:
         grammar_settings: GrammarSettings,
         store: CallStore,
         inviter: Inviter | None = None,
+        stopping: Callable[[], bool] = lambda: False,
     ) -> None:
         self.room = room
         self.member = member
@@ -75,12 +78,16 @@ class MemberControls:
         self.grammar = KeypadGrammar(member.role, grammar_settings)
         self.inviter = inviter
         self.store = store
+        self.stopping = stopping
 
     # -- the loop ----------------------------------------------------------------------------
 
     def run(self, running: Membership) -> EndReason:
         """Serve keys until the member leaves; return how the membership ended."""
         while not running.done and not self.session.gone.is_set():
+            if self.stopping():
+                # A safe point: no command or database write is half done.
+                raise ControllerStopping()
             deadline = self.grammar.deadline
             wait = IDLE_CHECK_SECONDS if deadline is None else max(0.0, deadline - time.monotonic())
             item = self.session.next_dtmf(min(wait, IDLE_CHECK_SECONDS))

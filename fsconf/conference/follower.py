@@ -73,6 +73,9 @@ class AdoptedLine:
             self._ready.wait(timeout)
         return self._dtmf.popleft() if self._dtmf else None
 
+    def wake(self) -> None:
+        self._ready.set()
+
     @property
     def done(self) -> bool:
         """The member's conference application has returned."""
@@ -142,9 +145,14 @@ class Follower:
         self._greenlets[uuid] = gevent.spawn(self._run, line, serve)
         return True
 
-    def detach_all(self) -> None:
-        """The controller stops: let the followed calls go on without us."""
-        gevent.killall(list(self._greenlets.values()), exception=ControllerStopping, timeout=5)
+    def detach_all(self, timeout: float = 5.0) -> None:
+        """The controller stops (its `stopping` flag is set): let the followed calls go on."""
+        for line in list(self.lines.values()):
+            line.wake()
+        greenlets = list(self._greenlets.values())
+        gevent.joinall(greenlets, timeout=timeout)
+        gevent.killall([g for g in greenlets if not g.dead], exception=ControllerStopping,
+                       timeout=timeout)
 
     def _run(self, line: AdoptedLine, serve: Callable[[AdoptedLine], None]) -> None:
         try:

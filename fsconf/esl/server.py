@@ -46,6 +46,7 @@ class OutboundServer:
         self.sessions: dict[gevent.Greenlet, OutboundSession] = {}
         self.accepted = 0
         self.refused_busy = 0
+        self.stopping = False
         self._server = StreamServer((host, port), self._handle)
         # A burst of FreeSWITCH channels connecting at once must not be refused by the kernel.
         self._server.backlog = 1024
@@ -59,6 +60,7 @@ class OutboundServer:
         log.info("outbound Event Socket server listening on %s:%s", *self.address)
 
     def stop_accepting(self) -> None:
+        self.stopping = True
         self._server.close()
 
     def wait_idle(self, timeout: float) -> bool:
@@ -97,8 +99,12 @@ class OutboundServer:
         except EslError as exc:
             log.warning("call %s from %s: %s", session.uuid or "?", address[0], exc)
         except Exception:
-            log.exception("call %s: unexpected error", session.uuid or "?")
-            session.hangup("NORMAL_TEMPORARY_FAILURE")
+            if self.stopping:
+                # Interrupted by the stop itself: the call goes on in FreeSWITCH.
+                log.info("call %s left to FreeSWITCH mid-operation", session.uuid or "?")
+            else:
+                log.exception("call %s: unexpected error", session.uuid or "?")
+                session.hangup("NORMAL_TEMPORARY_FAILURE")
         finally:
             session.close()
             self.active.discard(current)

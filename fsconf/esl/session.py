@@ -221,6 +221,10 @@ class OutboundSession:
             return self._dtmf.popleft()
         return None
 
+    def wake(self) -> None:
+        """Make a waiting next_dtmf return now (e.g. the controller is stopping)."""
+        self._dtmf_ready.set()
+
     def drain_dtmf(self) -> Iterable[tuple[str, float]]:
         while self._dtmf:
             yield self._dtmf.popleft()

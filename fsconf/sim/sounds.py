@@ -110,6 +110,22 @@ class Sounds:
         return None if found is None else (found.display, found.seconds)
 
     def locate(self, ch: Channel | None, name: str, prefix: str | None = None) -> Located | None:
+        if name.startswith("file_string://"):
+            # mod_dptools' file_string: the files one after the other, each resolved on
+            # its own; Playback-File-Path keeps the URL as given.  Files that cannot be
+            # opened are skipped; none at all is a failure to open.
+            parts = [
+                self.locate(ch, part, prefix)
+                for part in name[len("file_string://") :].split("!")
+                if part
+            ]
+            found = [x for x in parts if x is not None]
+            if not found:
+                return None
+            energies = [self.energy(x) for x in found]
+            return Located(
+                name, sum(x.seconds for x in found), None, sum(energies) // len(energies)
+            )
         if name.startswith("tone_stream://"):
             return Located(name, tone_seconds(name), None, None)
         if name.startswith("silence_stream://"):
