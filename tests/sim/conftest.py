@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import wave
 from collections.abc import Callable, Iterator
@@ -20,8 +21,57 @@ from fsconf.esl.protocol import (
 )
 from fsconf.sim import SimSettings, Simulator
 from fsconf.sim.driver import CallDriver
+from fsconf.sim.settings import REPO_CONF_DIR
 
 SPEED = 20.0
+
+# The simulator's own tests use a conference profile they own (the project's profile in
+# freeswitch/conf changes with the product); dialplan, vars and event socket stay the
+# project's.  Stock FreeSWITCH prompt names, as in the 1.10.12 captures.
+TEST_CONFERENCE_CONF = """<configuration name="conference.conf" description="Audio Conference">
+  <caller-controls>
+    <group name="default">
+      <control action="mute" digits="0"/>
+    </group>
+  </caller-controls>
+  <profiles>
+    <profile name="fsconf">
+      <param name="domain" value="$${domain}"/>
+      <param name="rate" value="8000"/>
+      <param name="caller-controls" value="none"/>
+      <param name="moderator-controls" value="none"/>
+      <param name="enter-sound" value="tone_stream://%(200,0,500,600,700)"/>
+      <param name="exit-sound" value="tone_stream://%(500,0,300,200,100,50,25)"/>
+      <param name="alone-sound" value="conference/conf-alone.wav"/>
+      <param name="kicked-sound" value="conference/conf-kicked.wav"/>
+      <param name="locked-sound" value="conference/conf-locked.wav"/>
+      <param name="is-locked-sound" value="conference/conf-is-locked.wav"/>
+      <param name="is-unlocked-sound" value="conference/conf-is-unlocked.wav"/>
+      <param name="muted-sound" value="conference/conf-muted.wav"/>
+      <param name="unmuted-sound" value="conference/conf-unmuted.wav"/>
+    </profile>
+    <profile name="nokick">
+      <param name="rate" value="8000"/>
+      <param name="caller-controls" value="none"/>
+      <param name="kicked-sound" value="none"/>
+    </profile>
+    <profile name="prefixed">
+      <param name="rate" value="8000"/>
+      <param name="caller-controls" value="none"/>
+      <param name="sound-prefix" value="$${sounds_dir}/en/us/callie/conference"/>
+      <param name="kicked-sound" value="conf-kicked.wav"/>
+    </profile>
+  </profiles>
+</configuration>
+"""
+
+
+@pytest.fixture
+def conf_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "conf"
+    shutil.copytree(REPO_CONF_DIR, root)
+    (root / "autoload_configs" / "conference.conf.xml").write_text(TEST_CONFERENCE_CONF)
+    return root
 
 
 def _wav(path: Path, ms: int) -> None:
@@ -144,14 +194,16 @@ class ControllerConn:
 
 
 @pytest.fixture
-def make_sim(sounds_dir: Path) -> Iterator[Callable[..., Simulator]]:
+def make_sim(sounds_dir: Path, conf_dir: Path) -> Iterator[Callable[..., Simulator]]:
     sims: list[Simulator] = []
 
     def make(controller: Controller | None = None, **kw: object) -> Simulator:
         gv = dict(kw.pop("global_vars", {}) or {})  # type: ignore[call-overload]
         if controller is not None:
             gv["fsconf_controller"] = controller.address
-        settings = SimSettings(port=0, speed=SPEED, sounds_dir=sounds_dir, global_vars=gv, **kw)  # type: ignore[arg-type]
+        kw.setdefault("conf_dir", conf_dir)
+        kw.setdefault("speed", SPEED)
+        settings = SimSettings(port=0, sounds_dir=sounds_dir, global_vars=gv, **kw)  # type: ignore[arg-type]
         sim = Simulator(settings)
         sim.start()
         sims.append(sim)
