@@ -102,9 +102,11 @@ class MemberControls:
                     raise
                 except StoreUnavailable as exc:
                     log.warning("call %s: %s not saved: %s", self.member.call_uuid, action, exc)
+        if self.member.removed:
+            return EndReason.KICKED  # removed by a moderator before anything else happened
         if self.session.gone.is_set() and not self.room.ending:
             return EndReason.HUNG_UP
-        if not self.room.ending and not self.member.removed:
+        if not self.room.ending:
             self._learn_outside_ending()
         if self.room.ending:
             return self.room_end_reason

@@ -6,7 +6,9 @@ the integration tests do; the transcript shows each prompt and each command.
 
 from __future__ import annotations
 
-from fsconf.demo.stage import INVITEE, DemoConference, Stage
+import gevent
+
+from fsconf.demo.stage import INVITEE, SPEED, DemoConference, Stage
 from fsconf.sim.driver import DriverCall
 
 WAIT = 30.0
@@ -19,16 +21,30 @@ def join(stage: Stage, who: str, caller: str, pin: str, conf: DemoConference) ->
     call.wait_prompt("enter-pin", WAIT)
     stage.press(call, pin + "#")
     call.wait_prompt("tone", WAIT)
-    speak = getattr(call, "speak", None)
-    if callable(speak):  # a caller saying their name, where the driver can do that
-        speak(_name_sound(stage, call))
+    stage.transcript.line(who.split(" ")[0], "says their name")
+    call.speak(_name_sound(stage, call))  # the caller's audio, as uuid_broadcast sends it
+    gevent.sleep(1.6 / SPEED)
     stage.press(call, "#")
     call.wait_member(WAIT)
     return call
 
 
 def _name_sound(stage: Stage, call: DriverCall) -> str:
-    return f"{stage.settings.ivr.sounds_dir}/nl/fsconf/tone.wav"
+    """A second and a half of 'voice' (a tone loud enough to pass the silence detector)."""
+    path = stage.workdir / "voice.wav"
+    if not path.exists():
+        import math
+        import struct
+        import wave
+
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / 8000)))
+                for i in range(12000)))
+    return str(path)
 
 
 def run_meeting(stage: Stage, conf: DemoConference) -> None:

@@ -116,7 +116,10 @@ class _CommandLog(logging.Handler):
 
 
 def _words(file: str, language: str) -> str:
-    name = Path(file.split("!")[-1]).name.removesuffix(".wav")
+    if file.startswith("file_string://"):
+        parts = file.removeprefix("file_string://").split("!")
+        return " ".join(_words(part, language) for part in parts)
+    name = Path(file).name.removesuffix(".wav")
     for p in CATALOGUE.values():
         if Path(p.file).name == f"{name}.wav":
             return f"\u201c{p.text(language)}\u201d"
