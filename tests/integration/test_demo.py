@@ -28,3 +28,25 @@ def test_scripted_demo_runs_the_whole_meeting(
     ):
         assert expected in out, expected
     assert (tmp_path / "demo.sqlite3").exists()
+
+
+def test_interactive_phone_shows_prompts_and_sends_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import builtins
+
+    import gevent
+
+    typed = iter(["hello", "q"])
+
+    def fake_input(prompt: str = "") -> str:
+        gevent.sleep(0.5)  # a person reads the first prompts before typing
+        return next(typed)
+
+    monkeypatch.setattr(builtins, "input", fake_input)
+    monkeypatch.delenv("FSCONF_DATABASE_URL", raising=False)
+    assert main(["demo", "--interactive", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "You hears \u201cWelkom" in out and "You hears \u201cToets het vergadernummer" in out
+    assert "(only 0-9, * and # are keys on a phone)" in out
+    assert "call ended" in out

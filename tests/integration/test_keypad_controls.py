@@ -260,3 +260,25 @@ def test_star8_busy_or_unanswered_is_reported_to_the_moderator(
     mod.wait_prompt("invite-calling")
     mod.wait_prompt("invite-not-answered", timeout=15)
     eventually(rig, lambda: attempts(rig, p.conference_id)[-1].result == result, "result saved")
+
+
+def test_invitee_may_pass_a_lock(dial_rig: Rig) -> None:
+    rig = dial_rig
+    p = provision(rig.db)
+    mod = rig.join(p, p.moderator_pin)
+    mod.send_dtmf("*21")
+    mod.wait_prompt("conference-now-locked")
+    mod.send_dtmf(f"*8{GOOD_MOBILE}#")
+    mod.wait_prompt("invite-joined", timeout=15)
+    assert len(rig.conference(p)["members"]) == 2 and rig.conference(p)["locked"] is True
+
+
+def test_invitee_never_passes_the_maximum(dial_rig: Rig) -> None:
+    rig = dial_rig
+    p = provision(rig.db, max_participants=1)
+    mod = rig.join(p, p.moderator_pin)
+    rig.join(p, p.participant_pin, caller="0611000020")
+    mod.send_dtmf(f"*8{GOOD_MOBILE}#")
+    mod.wait_prompt("conference-full", timeout=15)
+    assert len(rig.conference(p)["members"]) == 2
+    eventually(rig, lambda: attempts(rig, p.conference_id)[-1].result == "full", "result saved")
