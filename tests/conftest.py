@@ -5,13 +5,8 @@ The database under test comes from FSCONF_TEST_DATABASE_URL (PostgreSQL in CI, r
 gets its own schema, dropped afterwards, so runs never see each other's rows.
 """
 
-import gevent
 from gevent import monkey
 
-# The blocking monitor reports (on stderr) any greenlet that holds the hub for more than
-# a second, so code that blocks the whole process shows up in test runs.
-gevent.config.monitor_thread = True
-gevent.config.max_blocking_time = 1.0
 monkey.patch_all()
 
 import os  # noqa: E402
