@@ -192,10 +192,10 @@ class Stage:
             logging.getLogger("fsconf.esl.connection").removeHandler(self._log_handler)
         if self.driver is not None:
             self.driver.close()
-        if self.sim is not None:
-            self.sim.stop()
         if self.controller is not None:
             self.controller.stop(timeout=2)
+        if self.sim is not None:
+            self.sim.stop()
         if self.db is not None:
             self.db.dispose()
 
@@ -217,9 +217,14 @@ class Stage:
     def dial(self, who: str, caller: str) -> DriverCall:
         assert self.driver is not None
         self.transcript.line(who.split(" ")[0], f"dials {ACCESS_NUMBER} (caller ID {caller})")
+        seen = len(self.driver.events)
         call = self.driver.place_call(ACCESS_NUMBER, caller_id_number=caller,
                                       caller_id_name=who.split(" ")[0])
         self.transcript.names[call.b_uuid] = who
+        # What this call heard before we knew its uuid (the welcome prompt may be that fast).
+        for event in self.driver.events[seen:]:
+            if event.uuid == call.b_uuid:
+                self.transcript.on_event(event)
         return call
 
     def press(self, call: DriverCall, keys: str) -> None:
