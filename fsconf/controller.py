@@ -16,7 +16,7 @@ from fsconf.callflow.context import CallContext
 from fsconf.callflow.invite import InviteFlow, make_inviter
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
-from fsconf.callflow.member import remove_quietly
+from fsconf.callflow.member import close_attendance
 from fsconf.conference.commands import all_rooms
 from fsconf.conference.controls import MemberControls
 from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
@@ -238,15 +238,12 @@ class Controller:
             JoinFlow(self.ctx, line).run()
 
     def _adopted_member_left(self, kept: KeptMember, line: AdoptedLine, reason: EndReason) -> None:
-        departure = self.store.finish(kept.attendance_id, kept.call_uuid, reason)
+        close_attendance(self.store, kept.attendance_id, kept.call_uuid, reason)
         if reason is not EndReason.HUNG_UP and not line.gone.is_set():
             try:
                 line.api(f"uuid_kill {kept.call_uuid}")
             except EslError:
                 pass
-        if departure is not None and departure.meeting_closed:
-            for path in departure.name_files:
-                remove_quietly(path)
 
     def _returning_member(self, session: OutboundSession, attendance_id: str) -> None:
         """A member whose controller went away left the conference and the dialplan sent

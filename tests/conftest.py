@@ -12,6 +12,7 @@ monkey.patch_all()
 import os  # noqa: E402
 import secrets  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
@@ -29,15 +30,14 @@ def _with_search_path(url: str, schema: str) -> str:
     return f"{url}{sep}options=-csearch_path%3D{schema}"
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An empty database of the dialect under test, migrated by the fixtures that need it."""
+@contextmanager
+def empty_database(folder: Path, prefix: str = "fsconf_test") -> Iterator[str]:
+    """A new, empty database of the dialect under test; dropped afterwards."""
     base = os.environ.get(TEST_DB_ENV, "")
     if not base.startswith("postgresql"):
-        path = tmp_path_factory.mktemp("db") / "fsconf-test.sqlite3"
-        yield f"sqlite:///{path}"
+        yield f"sqlite:///{folder / f'{prefix}.sqlite3'}"
         return
-    schema = f"fsconf_test_{secrets.token_hex(4)}"
+    schema = f"{prefix}_{secrets.token_hex(4)}"
     admin = create_engine(base)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
@@ -47,6 +47,13 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The database of this run, migrated by the fixtures that need it."""
+    with empty_database(tmp_path_factory.mktemp("db")) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from gevent.event import AsyncResult
 
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.line import PhoneLine
-from fsconf.callflow.member import Membership, remove_quietly
+from fsconf.callflow.member import Membership, close_attendance
 from fsconf.callflow.prompts import prompt
 from fsconf.conference.controls import Inviter, MemberControls
 from fsconf.db.models import EndReason, utcnow
@@ -206,10 +206,11 @@ class InviteFlow:
         if self.membership is not None:
             self.membership.leave()
         if self.attendance_id is not None:
-            departure = self.ctx.store.finish(self.attendance_id, self.line.uuid, reason)
-            if departure is not None and departure.meeting_closed:
-                for path in departure.name_files:
-                    remove_quietly(path)
+            never_joined = self.membership is not None and self.membership.member is None
+            close_attendance(
+                self.ctx.store, self.attendance_id, self.line.uuid, reason,
+                unused_name=self.membership.name_file if never_joined else None,
+            )
         self.ctx.store.finish_dialout(self.attempt_id, self.result)
 
     def _accepted(self, conference: ConferenceInfo, inviter_uuid: str) -> bool:

@@ -9,7 +9,7 @@ import logging
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.invite import make_inviter
 from fsconf.callflow.line import PhoneLine
-from fsconf.callflow.member import Membership, remove_quietly
+from fsconf.callflow.member import Membership, close_attendance
 from fsconf.db.models import EndReason
 from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
@@ -166,15 +166,11 @@ class JoinFlow:
             self.membership.leave()
         if self.attendance_id is None:
             return
-        departure = self.ctx.store.finish(self.attendance_id, self.line.uuid, reason)
-        if departure is None:
-            return
-        if departure.meeting_closed:
-            for path in departure.name_files:
-                remove_quietly(path)
-        elif self.membership is not None and self.membership.member is None:
-            # Recorded a name but never got in: the file has no use.
-            remove_quietly(self.membership.name_file)
+        never_joined = self.membership is not None and self.membership.member is None
+        close_attendance(
+            self.ctx.store, self.attendance_id, self.line.uuid, reason,
+            unused_name=self.membership.name_file if never_joined else None,
+        )
 
 
 def clean_caller_text(value: str, limit: int) -> str | None:

@@ -24,6 +24,7 @@ from fsconf.db.models import EndReason
 from fsconf.esl.protocol import Event
 from fsconf.esl.session import RunningApp
 from fsconf.roles import Role
+from fsconf.services.callstore import CallStore
 from fsconf.services.joining import ConferenceInfo, SeatOutcome
 
 log = logging.getLogger(__name__)
@@ -211,6 +212,21 @@ class Membership:
     def _follow_member_events(self, event: Event) -> None:
         if event.subclass == "conference::maintenance" and self.room is not None:
             self.room.apply_event(event)
+
+
+def close_attendance(
+    store: CallStore, attendance_id: int, call_uuid: str, reason: EndReason,
+    unused_name: str | None = None,
+) -> None:
+    """Record how a call ended; the last one out also takes the meeting's names along."""
+    departure = store.finish(attendance_id, call_uuid, reason)
+    if departure is None:
+        return  # deferred: the database is away; the retry closes the row later
+    if departure.meeting_closed:
+        for path in departure.name_files:
+            remove_quietly(path)
+    elif unused_name:
+        remove_quietly(unused_name)  # recorded a name but never got in
 
 
 def _file(key: str) -> str:

@@ -2,37 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from collections.abc import Iterator
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect
 
 from fsconf.db import migrate
 from fsconf.db.models import Base
 from fsconf.db.session import make_engine
-from tests.conftest import TEST_DB_ENV, _with_search_path
+from tests.conftest import empty_database
 
 
 @pytest.fixture
 def empty_url(tmp_path) -> Iterator[str]:
-    base = os.environ.get(TEST_DB_ENV, "")
-    if not base.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'empty.sqlite3'}"
-        return
-    schema = f"fsconf_mig_{secrets.token_hex(4)}"
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield _with_search_path(base, schema)
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with empty_database(tmp_path, "fsconf_mig") as url:
+        yield url
 
 
 def _differences(url: str) -> list:

@@ -1,0 +1,63 @@
+"""The benchmark harness runs end to end in its tiny mode and writes a sane document.
+
+Only shape and sanity are checked here (something was measured, latencies are positive);
+speed and memory targets live in the benchmark itself, never in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def document(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    out = tmp_path_factory.mktemp("bench-results")
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--mode", "tiny", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    files = list(out.glob("*.json"))
+    assert len(files) == 1
+    doc = json.loads(files[0].read_text())
+    doc["_stdout"] = proc.stdout
+    return doc
+
+
+def test_tiny_run_writes_every_section(document: dict) -> None:
+    for key in ("schema", "date", "mode", "machine", "params", "headline", "floor",
+                "ratios", "targets", "limits", "raw"):
+        assert key in document
+    assert document["mode"] == "tiny"
+    assert set(document["headline"]) == {"fsconf", "greenswitch"}
+    assert "fsconf / greenswitch" in document["_stdout"]
+
+
+@pytest.mark.parametrize("target", ["fsconf", "greenswitch"])
+def test_each_target_was_measured(document: dict, target: str) -> None:
+    h = document["headline"][target]
+    assert h["setups_per_s"] > 0
+    assert h["max_held_callers"] > 0
+    assert h["keypad_p50_ms_at_100"] > 0
+    assert h["keypad_p99_ms_at_100"] >= h["keypad_p50_ms_at_100"]
+    assert h["cpu_ms_per_call"] > 0
+    assert h["rss_per_held_call_bytes"] is not None
+    assert h["drain_events_per_s"] > 0
+    raw = document["raw"][target]
+    assert raw["churn"]["joined"] == raw["churn"]["calls"]
+    assert raw["after"]["sessions_left"] == 0
+
+
+def test_floor_and_ratios_are_filled_in(document: dict) -> None:
+    assert document["floor"]["round_trip"]["p50_ms"] > 0
+    assert document["floor"]["bulk_read"]["bytes_per_s"] > 0
+    ratios = document["ratios"]["vs_greenswitch"]
+    assert ratios["setups_per_s"]["ratio"] is not None
+    assert document["ratios"]["vs_floor"]["keypad_p50_ms_at_100_in_round_trips"] > 0
