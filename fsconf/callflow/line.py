@@ -57,21 +57,30 @@ class PhoneLine:
     # -- media ----------------------------------------------------------------------------
 
     def answer(self) -> None:
-        """Answer and point the sounds at the default language."""
+        """Answer; point the sounds at the default language; let '#' end a recording."""
         self.session.execute("answer")
         self.answered = True
-        self.set_language(self.language)
+        settings = ["playback_terminators=#"]
+        if self.ivr.sounds_dir:
+            settings.append(self._prefix(self.language))
+        # One round trip for both: `record` stops on the playback terminators.
+        self.session.execute("multiset", " ".join(settings))
 
     def set_language(self, language: str) -> None:
         """Point FreeSWITCH's sound prefix at the language's folder (prompts and `say`)."""
         self.language = language
         if self.ivr.sounds_dir:
-            base = safe_arg(self.ivr.sounds_dir.rstrip("/"))
-            self.session.execute("set", f"sound_prefix={base}/{safe_arg(language)}")
+            self.session.execute("set", self._prefix(language))
+
+    def _prefix(self, language: str) -> str:
+        base = safe_arg(self.ivr.sounds_dir.rstrip("/"))
+        return f"sound_prefix={base}/{safe_arg(language)}"
 
     def play(self, *keys: str) -> None:
-        for key in keys:
-            self.session.execute("playback", prompt(key).file, timeout=self._play_timeout())
+        """Play prompts back to back (one playlist: one round trip, no gaps)."""
+        files = [prompt(key).file for key in keys]
+        target = files[0] if len(files) == 1 else "file_string://" + "!".join(files)
+        self.session.execute("playback", target, timeout=self._play_timeout() * len(files))
 
     def play_file(self, path: str) -> None:
         self.session.execute("playback", safe_arg(path), timeout=self._play_timeout())
@@ -101,8 +110,7 @@ class PhoneLine:
         return digits if _DIGITS.match(digits) else None
 
     def record(self, path: str) -> Recording:
-        """Record until '#', silence or the time limit."""
-        self.session.execute("set", "playback_terminators=#")
+        """Record until '#' (set at answer), silence or the time limit."""
         arg = (
             f"{safe_arg(path)} {int(self.ivr.name_record_seconds)} "
             f"{int(self.ivr.name_silence_threshold)} {int(self.ivr.name_silence_seconds)}"

@@ -51,7 +51,7 @@ class DriverCall:
         self.events.append(ev)
         name = ev.name
         if name == "PLAYBACK_START" and ev.uuid == self.b_uuid:
-            self.heard.append(ev.get("Playback-File-Path") or "")
+            self.heard.extend(_playlist(ev.get("Playback-File-Path") or ""))
         elif name == "DTMF" and ev.uuid == self.b_uuid:
             self.dtmf.append(ev.get("DTMF-Digit") or "")
         elif name == "CHANNEL_HANGUP" and ev.uuid in (self.a_uuid, self.b_uuid):
@@ -265,6 +265,13 @@ class CallDriver:
                 text = what() if callable(what) else what
                 raise TimeoutError(f"timed out waiting for {text}")
             self._changed.wait(min(remaining, 0.05))
+
+
+def _playlist(path: str) -> list[str]:
+    """A file_string:// playlist is one playback to FreeSWITCH, several prompts to a caller."""
+    if path.startswith("file_string://"):
+        return path.removeprefix("file_string://").split("!")
+    return [path]
 
 
 def _quote(value: str) -> str:
