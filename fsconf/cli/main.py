@@ -53,8 +53,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["sim"]:
+        # The simulator has its own options (--conf, --speed, ...); hand them over whole.
+        from fsconf.sim.__main__ import main as sim_main
+
+        return sim_main(args_list[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(args_list)
     try:
         return int(args.func(args) or 0)
     except CliError as exc:

@@ -1,0 +1,1 @@
+"""Benchmark harness: `make bench` (full) and `make bench-quick` (under a minute)."""

@@ -1,0 +1,74 @@
+"""What the harness processes share: statistics, /proc readings, the sound tree."""
+
+from __future__ import annotations
+
+import math
+import os
+import wave
+from collections.abc import Sequence
+from pathlib import Path
+
+from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PROMPT_MS = 1000  # every stand-in prompt lasts a simulated second
+DIGIT_MS = 300
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """Nearest-rank percentile (q in 0..100); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[min(rank, len(ordered)) - 1]
+
+
+def summary_ms(seconds: Sequence[float]) -> dict[str, float | int | None]:
+    """p50/p99/p99.9/max in milliseconds of a list of durations in seconds."""
+
+    def ms(v: float | None) -> float | None:
+        return None if v is None else round(v * 1000, 3)
+
+    return {
+        "n": len(seconds),
+        "p50_ms": ms(percentile(seconds, 50)),
+        "p99_ms": ms(percentile(seconds, 99)),
+        "p99_9_ms": ms(percentile(seconds, 99.9)),
+        "max_ms": ms(max(seconds) if seconds else None),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (from /proc/<pid>/stat)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+        data = fh.read()
+    fields = data[data.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def write_wav(path: Path, ms: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * (8 * ms))
+
+
+def make_sounds(root: Path) -> Path:
+    """Silent WAVs for every prompt and spoken number, in FreeSWITCH's sound layout."""
+    for language in LANGUAGES:
+        for p in CATALOGUE.values():
+            write_wav(root / language / p.file.replace("fsconf/", "fsconf/8000/"), PROMPT_MS)
+        for n in range(0, 101):
+            write_wav(root / language / "digits" / "8000" / f"{n}.wav", DIGIT_MS)
+    return root

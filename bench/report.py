@@ -1,0 +1,292 @@
+"""Turn the raw measurements into the results document, the ratios and the summary."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+TARGETS = {
+    "setups_per_s": (">=", 100),
+    "max_held_callers": (">=", 2000),
+    "keypad_p99_ms_at_1000": ("<", 10),
+    "rss_per_held_call_bytes": ("<", 200 * 1024),
+    "rss_growth_per_churned_call_bytes": ("<=", 0),
+}
+# For each headline figure: is a bigger number better?
+HIGHER_IS_BETTER = {
+    "setups_per_s": True,
+    "max_held_callers": True,
+    "drain_events_per_s": True,
+    "keypad_p50_ms_at_100": False,
+    "keypad_p99_ms_at_100": False,
+    "keypad_p99_9_ms_at_100": False,
+    "keypad_p50_ms_at_1000": False,
+    "keypad_p99_ms_at_1000": False,
+    "keypad_p99_9_ms_at_1000": False,
+    "rss_per_held_call_bytes": False,
+    "rss_growth_per_churned_call_bytes": False,
+    "cpu_ms_per_call": False,
+}
+
+
+def _keypad_at(levels: list[dict[str, Any]], want: int) -> tuple[int | None, dict[str, Any]]:
+    """The keypad probe at `want` held callers, or at the largest level below it."""
+    best: dict[str, Any] | None = None
+    for entry in levels:
+        fits = entry["held"] <= want and entry["keypad"].get("n")
+        if fits and (best is None or entry["held"] > best["held"]):
+            best = entry
+    if best is None:
+        return None, {}
+    return best["held"], best["keypad"]
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    levels = result["held"]["levels"]
+    out: dict[str, Any] = {
+        "setups_per_s": result["setup_rate"]["max_passing_rate_per_s"],
+        "max_held_callers": result["held"]["max_held_with_p99_under_100ms"],
+        "held_reached": max((e["held"] for e in levels), default=0),
+        # every level passed: max_held_callers is the mode's cap, not a measured limit
+        "held_capped": bool(levels) and all(e.get("passed") for e in levels),
+    }
+    for want in (100, 1000):
+        at, kp = _keypad_at(levels, want)
+        out[f"keypad_callers_at_{want}"] = at
+        for q in ("p50", "p99", "p99_9"):
+            out[f"keypad_{q}_ms_at_{want}"] = kp.get(f"{q}_ms")
+    passing = [e for e in levels if e["held"] > 0]
+    biggest = max(passing, key=lambda e: e["held"]) if passing else None
+    out["rss_per_held_call_bytes"] = (
+        biggest["controller_rss_per_held_call_bytes"] if biggest else None
+    )
+    out["rss_per_held_call_measured_at"] = biggest["held"] if biggest else None
+    churn = result["churn"]
+    out["rss_growth_per_churned_call_bytes"] = churn.get(
+        "controller_rss_growth_second_half_per_call_bytes",
+        churn["controller_rss_growth_per_call_bytes"],
+    )
+    out["churned_calls"] = churn["calls"]
+    out["cpu_ms_per_call"] = churn["cpu_ms_per_call"]["controller"]
+    out["simulator_cpu_ms_per_call"] = churn["cpu_ms_per_call"]["simulator"]
+    out["loadgen_cpu_ms_per_call"] = churn["cpu_ms_per_call"]["loadgen"]
+    flood = result.get("flood") or {}
+    out["drain_events_per_s"] = flood.get("events_per_s")
+    out["drain_s"] = flood.get("drain_s")
+    out["drain_events"] = flood.get("events")
+    out["drain_bytes"] = flood.get("bytes")
+    return out
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    """a / b, or None where a ratio means nothing (missing, or b not positive)."""
+    if a is None or b is None or b <= 0:
+        return None
+    return round(a / b, 3)
+
+
+def ratios(fs: dict[str, Any], peer: dict[str, Any] | None, floor: dict[str, Any]) -> dict:
+    out: dict[str, Any] = {}
+    if peer is not None:
+        vs: dict[str, Any] = {}
+        for key, higher in HIGHER_IS_BETTER.items():
+            r = _ratio(fs.get(key), peer.get(key))
+            better = None
+            if key == "rss_growth_per_churned_call_bytes":
+                r = None  # a ratio of two numbers near zero means nothing
+                a, b = fs.get(key), peer.get(key)
+                if a is not None and b is not None:
+                    # within 1 KiB per call both are "no growth": neither is better
+                    better = None if max(a, b) <= 1024 else a < b
+            elif r is not None and r != 1:
+                better = r > 1 if higher else r < 1
+            vs[key] = {"fsconf": fs.get(key), "greenswitch": peer.get(key), "ratio": r,
+                       "higher_is_better": higher, "fsconf_better": better}
+        out["vs_greenswitch"] = vs
+    rtt = floor["round_trip"]
+    bulk = floor["bulk_read"]["bytes_per_s"]
+    vf: dict[str, Any] = {}
+    for want in (100, 1000):
+        for q in ("p50", "p99", "p99_9"):
+            key = f"keypad_{q}_ms_at_{want}"
+            vf[f"{key}_in_round_trips"] = _ratio(fs.get(key), rtt.get(f"{q}_ms"))
+    if fs.get("drain_s") and bulk:
+        floor_s = fs["drain_bytes"] / bulk
+        vf["drain_time_vs_raw_read"] = _ratio(fs["drain_s"], floor_s)
+    out["vs_floor"] = vf
+    return out
+
+
+def targets(fs: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for key, (op, goal) in TARGETS.items():
+        value = fs.get(key)
+        met = None
+        note = ""
+        if value is not None:
+            met = {">=": value >= goal, "<": value < goal, "<=": value <= goal}[op]
+        if key == "keypad_p99_ms_at_1000" and fs.get("keypad_callers_at_1000") != 1000:
+            met, note = None, f"only measured at {fs.get('keypad_callers_at_1000')} callers"
+        if key == "max_held_callers" and fs.get("held_capped") and not met:
+            met, note = None, "the mode's cap was reached before any limit"
+        out[key] = {"target": f"{op} {goal}", "measured": value, "met": met, "note": note}
+    return out
+
+
+def limits(name: str, result: dict[str, Any]) -> list[str]:
+    """Which process ran out first where a phase stopped."""
+    notes = []
+    steps = result["setup_rate"]["steps"]
+    failed = [s for s in steps if not s["passed"]]
+    if failed:
+        s = failed[0]
+        cpu = s["cpu"]
+        measured = {k: v["utilisation"] for k, v in cpu.items()}
+        busy = dict(measured)
+        # Utilisation over the whole step (including its tail) understates the load while
+        # calls arrive; CPU per call (from the churn) x offered rate says what was asked.
+        per_call = result["churn"]["cpu_ms_per_call"]
+        demand = {k: s["offered_rate"] * v / 1000 for k, v in per_call.items()}
+        notes.append(
+            f"{name}: at {s['offered_rate']}/s the measured CPU per call asks for "
+            + ", ".join(f"{k} {v:.0%}" for k, v in demand.items()) + " of a core"
+        )
+        busy = {k: max(v or 0, demand.get(k, 0)) for k, v in busy.items()}
+        saturated = [k for k, v in busy.items() if v is not None and v >= 0.85]
+        cores = result.get("processes", {}).get("cores", {})
+        if (
+            cores.get("simulator") is not None
+            and cores.get("simulator") == cores.get("loadgen")
+            and (busy.get("simulator") or 0) + (busy.get("loadgen") or 0) >= 0.85
+            and "simulator" not in saturated
+        ):
+            saturated.append("simulator+loadgen core")
+        notes.append(
+            f"{name}: set-up sweep stopped at {s['offered_rate']}/s (failed "
+            f"{s['failed']}/{s['calls']}, p99 {s['setup']['p99_ms']} ms); measured CPU use "
+            + ", ".join(f"{k} {v:.0%}" for k, v in measured.items() if v is not None)
+            + (f" -> saturated: {', '.join(saturated)}" if saturated else "")
+        )
+        if any(k.startswith("simulator") for k in saturated) and "controller" not in saturated:
+            notes.append(f"{name}: the SIMULATOR was the bottleneck of the set-up sweep")
+        elif not saturated:
+            notes.append(
+                f"{name}: no process was CPU-bound when set-up time ran away: the delay is "
+                "waiting (blocking I/O in the hub, sleeps, serialisation), not computing"
+            )
+    else:
+        notes.append(f"{name}: set-up sweep never failed; the highest offered rate is a floor")
+    levels = result["held"]["levels"]
+    if levels and not levels[-1].get("passed", True):
+        e = levels[-1]
+        notes.append(
+            f"{name}: held ramp stopped at {e['held']} callers (level {e['level']}): keypad p99 "
+            f"{e['keypad'].get('p99_ms')} ms, {e['keypad'].get('unanswered')} unanswered, "
+            f"joins failed {e['join']['failed'] if e.get('join') else 0}"
+        )
+    elif levels:
+        notes.append(f"{name}: held ramp passed every level up to {levels[-1]['held']} "
+                     "callers (the mode's cap, not a measured limit)")
+    return notes
+
+
+def build(*, mode: str, params: dict[str, Any], results: dict[str, Any],
+          floor: dict[str, Any], machine: dict[str, Any], wall_s: float) -> dict[str, Any]:
+    heads = {name: headline(r) for name, r in results.items()}
+    doc: dict[str, Any] = {
+        "schema": 1,
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "mode": mode,
+        "machine": machine,
+        "params": params,
+        "wall_s": round(wall_s, 1),
+        "headline": heads,
+        "floor": floor,
+        "limits": [n for name, r in results.items() for n in limits(name, r)],
+        "raw": results,
+    }
+    if "fsconf" in heads:
+        doc["ratios"] = ratios(heads["fsconf"], heads.get("greenswitch"), floor)
+        doc["targets"] = targets(heads["fsconf"])
+    return doc
+
+
+def write(doc: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    now = dt.datetime.now()
+    path = out_dir / f"{now:%Y-%m-%d}.json"
+    if path.exists():
+        path = out_dir / f"{now:%Y-%m-%d-%H%M%S}.json"
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    return path
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.2f}" if abs(v) < 100 else f"{v:,.0f}"
+    if isinstance(v, int):
+        return f"{v:,}"
+    return str(v)
+
+
+def summary(doc: dict[str, Any]) -> str:
+    heads = doc["headline"]
+    names = list(heads)
+    rows = [
+        ("call set-ups/s (full flow, <=0.1% fail, p99<1s)", "setups_per_s"),
+        ("callers held, keypad p99 < 100 ms", "max_held_callers"),
+        ("keypad p50 / p99 / p99.9 ms @100", None),
+        ("keypad p50 / p99 / p99.9 ms @1000", None),
+        ("RSS per held call (bytes)", "rss_per_held_call_bytes"),
+        ("RSS growth per churned call (bytes)", "rss_growth_per_churned_call_bytes"),
+        ("controller CPU ms per call", "cpu_ms_per_call"),
+        ("simulator CPU ms per call", "simulator_cpu_ms_per_call"),
+        ("event drain (events/s)", "drain_events_per_s"),
+    ]
+    lines = [f"fsconf benchmark, mode {doc['mode']}, {doc['machine']['cores']} cores, "
+             f"{doc['wall_s']} s", ""]
+    lines.append(f"{'':48}" + "".join(f"{n:>26}" for n in names))
+    for label, key in rows:
+        cells = []
+        for n in names:
+            h = heads[n]
+            if key is None:
+                want = 100 if label.endswith("@100") else 1000
+                at = h.get(f"keypad_callers_at_{want}")
+                vals = [h.get(f"keypad_{q}_ms_at_{want}") for q in ("p50", "p99", "p99_9")]
+                text = " / ".join(_fmt(v) for v in vals)
+                if at is not None and at != want:
+                    text += f" (@{at})"
+                cells.append(text)
+            else:
+                cells.append(_fmt(h.get(key)))
+        lines.append(f"{label:48}" + "".join(f"{c:>26}" for c in cells))
+    floor = doc["floor"]
+    lines.append("")
+    lines.append(
+        f"floor: loopback TCP round trip p50 {floor['round_trip']['p50_ms']} ms, p99 "
+        f"{floor['round_trip']['p99_ms']} ms; raw socket read "
+        f"{floor['bulk_read']['bytes_per_s'] / 1e6:,.0f} MB/s"
+    )
+    if "ratios" in doc and "vs_greenswitch" in doc["ratios"]:
+        lines.append("")
+        lines.append("fsconf / greenswitch (better?):")
+        for key, r in doc["ratios"]["vs_greenswitch"].items():
+            verdict = {True: "better", False: "WORSE", None: "n/a"}[r["fsconf_better"]]
+            lines.append(f"  {key:40} {_fmt(r['ratio']):>10}  {verdict}")
+    if "targets" in doc:
+        lines.append("")
+        lines.append("targets (fsconf):")
+        for key, t in doc["targets"].items():
+            verdict = {True: "met", False: "MISSED", None: "not measured"}[t["met"]]
+            lines.append(f"  {key:40} {t['target']:>10}  measured {_fmt(t['measured']):>10}  "
+                         f"{verdict}" + (f" ({t['note']})" if t.get("note") else ""))
+    if doc["limits"]:
+        lines.append("")
+        lines.append("what limited the figures:")
+        lines += [f"  - {n}" for n in doc["limits"]]
+    return "\n".join(lines)

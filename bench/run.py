@@ -1,0 +1,338 @@
+"""`make bench` / `make bench-quick`: capacity and latency of the controller.
+
+The simulator, the controller under test and the load generator run as separate
+processes, pinned to different cores where the machine has them. The same schedule is
+then run against a plain greenswitch controller (bench/baseline_greenswitch.py), and a
+loopback TCP probe (bench/echo.py) gives the floor. Results: bench/results/<date>.json
+and a short summary on stdout. bench/results/README.md explains every field.
+
+    python -m bench.run --mode quick|full [--targets fsconf,greenswitch] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.common import make_sounds
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+SPEED = 1000.0  # simulated seconds per wall-clock second: a 1 s prompt takes 1 ms
+ACCESS_NUMBER = "0201234567"
+MODERATOR_PIN, PARTICIPANT_PIN = "135790", "246810"
+ROOM_SIZE = 10  # participants per held conference (the default maximum)
+
+MODES: dict[str, dict[str, Any]] = {
+    # A few calls through every phase: for the smoke test, not for numbers.
+    "tiny": {
+        "warmup_calls": 2, "warmup_rate": 10,
+        "churn_calls": 4, "churn_chunks": 2, "churn_rate": 10,
+        "sweep_rates": [10], "sweep_step_s": 0.5, "min_steady_rate": 5,
+        "held_levels": [5], "held_join_rate": 20,
+        "keypad_min_rate": 10, "keypad_rate_per_caller": 0.1, "keypad_duration_s": 0.5,
+        "flood_events": 300, "call_timeout_s": 10.0,
+        "echo_round_trips": 200, "echo_bulk_mb": 2,
+    },
+    "quick": {
+        "warmup_calls": 10, "warmup_rate": 20,
+        "churn_calls": 60, "churn_chunks": 3, "churn_rate": 100,
+        "sweep_rates": [10, 20, 30, 45, 60, 80, 100, 125, 150], "sweep_step_s": 1.0,
+        "min_steady_rate": 10,
+        "held_levels": [100], "held_join_rate": 100,
+        "keypad_min_rate": 100, "keypad_rate_per_caller": 0.1, "keypad_duration_s": 1.0,
+        "flood_events": 10000, "call_timeout_s": 10.0,
+        "echo_round_trips": 2000, "echo_bulk_mb": 50,
+    },
+    "full": {
+        "warmup_calls": 100, "warmup_rate": 25,
+        "churn_calls": 10000, "churn_chunks": 10, "churn_rate": 100,
+        "sweep_rates": [10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250],
+        "sweep_step_s": 10.0, "min_steady_rate": 10,
+        "held_levels": [100, 500, 1000, 1500, 2000, 3000],
+        "held_join_rate": 100,
+        "keypad_min_rate": 50, "keypad_rate_per_caller": 0.1, "keypad_duration_s": 20.0,
+        "flood_events": 100000, "call_timeout_s": 10.0,
+        "echo_round_trips": 20000, "echo_bulk_mb": 500,
+    },
+}
+
+TARGETS = ("fsconf", "greenswitch")
+
+
+# -- set-up ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process {proc.args!r} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listening on port {port} after {timeout}s")
+
+
+def cores() -> dict[str, int | None]:
+    """controller alone on one core; simulator and load generator on another."""
+    try:
+        avail = sorted(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return {"controller": None, "simulator": None, "loadgen": None, "echo": None}
+    if len(avail) < 2:
+        return {"controller": None, "simulator": None, "loadgen": None, "echo": None}
+    return {
+        "controller": avail[0],
+        "simulator": avail[1],
+        "loadgen": avail[2] if len(avail) > 2 else avail[1],
+        "echo": avail[1],
+    }
+
+
+def spawn(
+    cmd: list[str], core: int | None, log: Path, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    def pin() -> None:
+        if core is not None:
+            os.sched_setaffinity(0, {core})
+
+    fh = open(log, "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        cmd, stdout=fh, stderr=subprocess.STDOUT, env=env, preexec_fn=pin, cwd=ROOT
+    )
+
+
+def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = 15) -> None:
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def provision(db_url: str, churn: int, held: int) -> dict[str, Any]:
+    """One customer, one access number, conferences for short calls and for held rooms."""
+    from fsconf.db.models import AccessNumber, Conference, Customer, Subscription
+    from fsconf.db.session import Database
+
+    db = Database(db_url)
+    numbers = [str(100000 + i) for i in range(churn + held)]
+    with db.unit_of_work() as s:
+        customer = Customer(name="Benchmark customer")
+        s.add(customer)
+        s.flush()
+        s.add(Subscription(customer_id=customer.id, activated_on=dt.date.today()))
+        s.add(AccessNumber(number=ACCESS_NUMBER, customer_id=customer.id))
+        s.add_all(
+            Conference(
+                customer_id=customer.id, number=n, moderator_pin=MODERATOR_PIN,
+                participant_pin=PARTICIPANT_PIN, max_participants=ROOM_SIZE,
+            )
+            for n in numbers
+        )
+    db.dispose()
+    return {"churn_conferences": numbers[:churn], "held_conferences": numbers[churn:]}
+
+
+def controller_config(work: Path, sounds: Path) -> Path:
+    """Controller settings for a simulator running SPEED times faster than real time.
+
+    Digit and recording timeouts are simulated milliseconds/seconds, so they are made
+    long enough that a loaded machine never times a caller out mid-entry (10 s wall).
+    """
+    path = work / "controller.toml"
+    path.write_text(
+        f"""
+[controller]
+host = "127.0.0.1"
+max_calls = 100000
+command_timeout = 30.0
+graceful_stop_timeout = 5.0
+
+[ivr]
+sounds_dir = "{sounds}"
+first_digit_timeout_ms = {int(10 * SPEED * 1000)}
+inter_digit_timeout_ms = {int(10 * SPEED * 1000)}
+name_record_seconds = {int(100 * SPEED)}
+name_silence_seconds = {int(100 * SPEED)}
+
+[freeswitch]
+recordings_dir = "{work / 'recordings'}"
+""",
+        encoding="utf-8",
+    )
+    return path
+
+
+# -- one target ------------------------------------------------------------------------------
+
+
+def run_target(
+    target: str, mode: str, work: Path, env: dict[str, str], config: Path, sounds: Path,
+    confs: dict[str, Any], profile: bool = False,
+) -> dict[str, Any]:
+    pins = cores()
+    ctl_port, sim_port = free_port(), free_port()
+    bindir = Path(sys.executable).parent
+    fsconf_bin = str(bindir / "fsconf") if (bindir / "fsconf").exists() else None
+    if target == "fsconf":
+        cmd = ([fsconf_bin] if fsconf_bin else [sys.executable, "-m", "fsconf.cli.entry"])
+        if profile:
+            cmd = [sys.executable, "-m", "bench.profiled", str(work / "fsconf-controller.prof")]
+        cmd += ["serve", "--config", str(config), "--port", str(ctl_port)]
+    else:
+        cmd = [sys.executable, "-m", "bench.baseline_greenswitch", "--config", str(config),
+               "--port", str(ctl_port)]
+    # The simulator first: the controller opens the switch's inbound socket when it starts.
+    # `python -m fsconf.sim` is what `fsconf sim` runs (it monkey-patches first).
+    sim_cmd = [
+        sys.executable, "-m", "fsconf.sim", "--port", str(sim_port), "--host", "127.0.0.1",
+        "--speed", str(SPEED), "--sounds", str(sounds), "--bench-trace",
+        # FreeSWITCH waits 25 s (wall) for the controller's 'connect'; keep that wall
+        # time rather than 25 s / SPEED.
+        "--connect-timeout", str(25 * SPEED),
+        "--set", f"fsconf_controller=127.0.0.1:{ctl_port}",
+        "--set", "fsconf_controller_backup=127.0.0.1:9",
+    ]
+    sim = spawn(sim_cmd, pins["simulator"], work / f"{target}-sim.log", env)
+    controller = None
+    try:
+        wait_port(sim_port, sim)
+        ctl_env = dict(env, FSCONF_FREESWITCH_PORT=str(sim_port))
+        controller = spawn(cmd, pins["controller"], work / f"{target}-controller.log", ctl_env)
+        wait_port(ctl_port, controller)
+        plan = {
+            "sim_host": "127.0.0.1", "sim_port": sim_port, "access_number": ACCESS_NUMBER,
+            "controller_pid": controller.pid, "sim_pid": sim.pid,
+            "loadgen_core": pins["loadgen"], "participant_pin": PARTICIPANT_PIN,
+            "mode": MODES[mode], "room_size": ROOM_SIZE, **confs,
+        }
+        plan_path = work / f"{target}-plan.json"
+        out_path = work / f"{target}-result.json"
+        plan_path.write_text(json.dumps(plan), encoding="utf-8")
+        print(f"== {target}: controller pid {controller.pid} on core {pins['controller']}, "
+              f"simulator pid {sim.pid} on core {pins['simulator']}", file=sys.stderr, flush=True)
+        loadgen = spawn([sys.executable, "-m", "bench.loadgen", str(plan_path), str(out_path)],
+                        pins["loadgen"], work / f"{target}-loadgen.log", env)
+        tail = _follow(work / f"{target}-loadgen.log", loadgen)
+        if loadgen.returncode != 0 or not out_path.exists():
+            raise RuntimeError(f"load generator for {target} failed:\n{tail}")
+        result = json.loads(out_path.read_text(encoding="utf-8"))
+        result["processes"] = {"cores": pins, "controller_cmd": cmd[1:], "sim_cmd": sim_cmd[1:]}
+        return result
+    finally:
+        if controller is not None:
+            stop(controller, signal.SIGTERM)
+        stop(sim, signal.SIGINT)
+
+
+def _follow(log: Path, proc: subprocess.Popen[bytes]) -> str:
+    """Echo the load generator's progress lines while it runs."""
+    pos = 0
+    lines: list[str] = []
+    while True:
+        done = proc.poll() is not None
+        try:
+            with open(log, encoding="utf-8", errors="replace") as fh:
+                fh.seek(pos)
+                chunk = fh.read()
+                pos = fh.tell()
+        except FileNotFoundError:
+            chunk = ""
+        for line in chunk.splitlines():
+            lines.append(line)
+            print(line, file=sys.stderr, flush=True)
+        if done:
+            return "\n".join(lines[-30:])
+        time.sleep(0.2)
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument("--mode", choices=sorted(MODES), default="quick")
+    parser.add_argument("--targets", default=",".join(TARGETS))
+    parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON")
+    parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
+    parser.add_argument(
+        "--profile", action="store_true",
+        help="run the fsconf controller under cProfile (slower; implies --keep)",
+    )
+    args = parser.parse_args(argv)
+    targets = [t for t in args.targets.split(",") if t]
+    for t in targets:
+        if t not in TARGETS:
+            parser.error(f"unknown target {t!r}")
+
+    from bench import echo, report
+
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix="fsconf-bench-"))
+    try:
+        sounds = make_sounds(work / "sounds")
+        (work / "recordings").mkdir()
+        db_url = f"sqlite:///{work / 'bench.sqlite3'}"
+        env = dict(os.environ, FSCONF_DATABASE_URL=db_url, PYTHONUNBUFFERED="1")
+        env.pop("FSCONF_CONFIG", None)
+        bindir = Path(sys.executable).parent
+        upgrade = [str(bindir / "fsconf"), "db", "upgrade"]
+        subprocess.run(upgrade, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        m = MODES[args.mode]
+        held_rooms = -(-max(m["held_levels"]) // ROOM_SIZE)
+        confs = provision(db_url, churn=max(50, held_rooms // 2), held=held_rooms)
+        config = controller_config(work, sounds)
+
+        results: dict[str, Any] = {}
+        for target in targets:
+            results[target] = run_target(
+                target, args.mode, work, env, config, sounds, confs, profile=args.profile
+            )
+        print("== loopback TCP floor", file=sys.stderr, flush=True)
+        floor = echo.measure(cores(), m["echo_round_trips"], m["echo_bulk_mb"])
+
+        doc = report.build(
+            mode=args.mode, params=m, results=results, floor=floor,
+            machine={
+                "cores": os.cpu_count(), "python": platform.python_version(),
+                "platform": platform.platform(), "speed": SPEED,
+            },
+            wall_s=time.monotonic() - started,
+        )
+        path = report.write(doc, args.out)
+        print(report.summary(doc))
+        print(f"results: {path}")
+    finally:
+        if args.keep or args.profile:
+            print(f"work directory kept: {work}", file=sys.stderr)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
