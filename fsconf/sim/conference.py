@@ -549,32 +549,26 @@ class ConferenceModule:
         self.member_event(m, action, "conference_api_sub_" + ("mute" if on else "unmute"))
         return f"+OK {'mute' if on else 'unmute'} {m.id}\n"
 
-    def _api_mute(self, conf: Conference, rest: list[str]) -> str:
+    def _mute_command(
+        self, conf: Conference, rest: list[str], verb: str, muted: Callable[[Member], bool]
+    ) -> str:
+        """mute / unmute / tmute share targets, usage text and the optional `quiet`."""
         quiet = rest[1:2] == ["quiet"]
         return self._targets(
             conf,
             rest[0] if rest else None,
-            "mute <[member_id|all]|last|non_moderator> [<quiet>]",
-            lambda m: self._mute(m, True, quiet),
+            f"{verb} <[member_id|all]|last|non_moderator> [<quiet>]",
+            lambda m: self._mute(m, muted(m), quiet),
         )
+
+    def _api_mute(self, conf: Conference, rest: list[str]) -> str:
+        return self._mute_command(conf, rest, "mute", lambda m: True)
 
     def _api_unmute(self, conf: Conference, rest: list[str]) -> str:
-        quiet = rest[1:2] == ["quiet"]
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "unmute <[member_id|all]|last|non_moderator> [<quiet>]",
-            lambda m: self._mute(m, False, quiet),
-        )
+        return self._mute_command(conf, rest, "unmute", lambda m: False)
 
     def _api_tmute(self, conf: Conference, rest: list[str]) -> str:
-        quiet = rest[1:2] == ["quiet"]
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "tmute <[member_id|all]|last|non_moderator> [<quiet>]",
-            lambda m: self._mute(m, m.can_speak, quiet),
-        )
+        return self._mute_command(conf, rest, "tmute", lambda m: m.can_speak)
 
     def _deaf(self, m: Member, on: bool) -> str:
         m.can_hear = not on
