@@ -690,33 +690,28 @@ class ConferenceModule:
             apply,
         )
 
-    def _api_lock(self, conf: Conference, rest: list[str]) -> str:
-        conf.locked = True
-        if conf.profile.get("is-locked-sound"):
-            conf.play_room(conf.profile.get("is-locked-sound"), False)
+    def _set_lock(self, conf: Conference, on: bool) -> str:
+        """lock / unlock: the room flag, the profile's sound to the room, the event."""
+        verb = "lock" if on else "unlock"
+        conf.locked = on
+        sound = conf.profile.get(f"is-{verb}ed-sound")
+        if sound:
+            conf.play_room(sound, False)
         self.fire(
             conf,
-            "lock",
+            verb,
             "conference_api.c",
-            "conference_api_sub_lock",
-            lambda: [("Action", "lock")],
+            f"conference_api_sub_{verb}",
+            lambda: [("Action", verb)],
             action_first=True,
         )
-        return f"+OK {conf.name} locked\n"
+        return f"+OK {conf.name} {verb}ed\n"
+
+    def _api_lock(self, conf: Conference, rest: list[str]) -> str:
+        return self._set_lock(conf, True)
 
     def _api_unlock(self, conf: Conference, rest: list[str]) -> str:
-        conf.locked = False
-        if conf.profile.get("is-unlocked-sound"):
-            conf.play_room(conf.profile.get("is-unlocked-sound"), False)
-        self.fire(
-            conf,
-            "unlock",
-            "conference_api.c",
-            "conference_api_sub_unlock",
-            lambda: [("Action", "unlock")],
-            action_first=True,
-        )
-        return f"+OK {conf.name} unlocked\n"
+        return self._set_lock(conf, False)
 
     def _api_play(self, conf: Conference, rest: list[str]) -> str:
         usage = "play <file_path> [async|<member_id> [nomux]]"
