@@ -1,4 +1,4 @@
-"""Run `fsconf serve` under cProfile (bench.run --profile); stats written on exit.
+"""Run `fsconf serve` or `fsconf sim` under cProfile (bench.run --profile); stats on exit.
 
     python -m bench.profiled OUT.prof serve --config ... --port ...
 """

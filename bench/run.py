@@ -208,8 +208,11 @@ def run_target(
                "--port", str(ctl_port)]
     # The simulator first: the controller opens the switch's inbound socket when it starts.
     # `python -m fsconf.sim` is what `fsconf sim` runs (it monkey-patches first).
+    sim_entry = ["-m", "fsconf.sim"]
+    if profile:
+        sim_entry = ["-m", "bench.profiled", str(work / f"{target}-sim.prof"), "sim"]
     sim_cmd = [
-        sys.executable, "-m", "fsconf.sim", "--port", str(sim_port), "--host", "127.0.0.1",
+        sys.executable, *sim_entry, "--port", str(sim_port), "--host", "127.0.0.1",
         "--speed", str(SPEED), "--sounds", str(sounds), "--bench-trace",
         # FreeSWITCH waits 25 s (wall) for the controller's 'connect'; keep that wall
         # time rather than 25 s / SPEED.
@@ -281,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument(
         "--profile", action="store_true",
-        help="run the fsconf controller under cProfile (slower; implies --keep)",
+        help="run the fsconf controller and the simulators under cProfile (slower; implies --keep)",
     )
     args = parser.parse_args(argv)
     targets = [t for t in args.targets.split(",") if t]
