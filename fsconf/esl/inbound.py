@@ -109,7 +109,8 @@ class InboundClient:
                 f"FreeSWITCH at {self.where} refused the Event Socket password ({reply.text})"
             )
         if self.events:
-            sub = conn.command("event plain " + " ".join(self.events))
+            # JSON: parsed in C, unlike plain's URL-encoded lines (see OutboundSession).
+            sub = conn.command("event json " + " ".join(self.events))
             if not sub.ok:
                 conn.close()
                 raise EslError(f"event subscription refused: {sub.text}")

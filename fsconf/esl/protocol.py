@@ -278,8 +278,8 @@ def _parse_json(data: bytes) -> Event:
         if key == "_body":
             body = value if isinstance(value, str) else json.dumps(value)
             continue
-        if isinstance(value, list):  # array headers: keep the last, like a repeated header
-            value = value[-1] if value else ""
+        if isinstance(value, list):  # array header: the same text the plain format carries
+            value = "ARRAY::" + "|:".join(str(item) for item in value)
         headers[str(key)] = value if isinstance(value, str) else json.dumps(value)
     return Event(headers=headers, body=body)
 

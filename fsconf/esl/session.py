@@ -117,10 +117,16 @@ class OutboundSession:
         return self.channel
 
     def subscribe(self) -> None:
-        """myevents for our leg, linger so we see the end, and the events myevents lacks."""
-        self._expect_ok(self.conn.command("myevents"), "myevents")
+        """myevents for our leg, linger so we see the end, and the events myevents lacks.
+
+        JSON rather than plain: a call brings about a hundred events of ~90 headers each,
+        and json.loads reads one in a fifth of the time that splitting and URL-decoding
+        the plain lines takes (the controller's largest CPU cost per call). The format
+        word must be repeated on `event`, which would otherwise switch back to plain.
+        """
+        self._expect_ok(self.conn.command("myevents json"), "myevents")
         self._expect_ok(self.conn.command("linger"), "linger")
-        self._expect_ok(self.conn.command("event plain " + " ".join(EXTRA_EVENTS)), "event")
+        self._expect_ok(self.conn.command("event json " + " ".join(EXTRA_EVENTS)), "event")
 
     def _expect_ok(self, reply, what: str) -> None:  # type: ignore[no-untyped-def]
         # "-ERR command not found" here means the dialplan lacks `async full`.

@@ -19,7 +19,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from fsconf.esl.protocol import encode_event_plain
+from fsconf.esl.protocol import encode_event_json, encode_event_plain
 
 if TYPE_CHECKING:
     from fsconf.sim.core import Simulator
@@ -90,11 +90,13 @@ class BenchTrace:
         else:
             headers += ch.basic_headers()
         headers.append(("Action", "start-talking"))
-        one = encode_event_plain(headers, None)
+        session: EslConnection = ch.session
+        # In the format the socket subscribed in, as FreeSWITCH would queue them.
+        encode = encode_event_json if session.sub.fmt == "json" else encode_event_plain
+        one = encode(headers, None)
         count = int(argv[1])
         record: dict[str, object] = {"uuid": ch.uuid, "count": count, "bytes": len(one) * count}
         self.floods.append(record)
-        session: EslConnection = ch.session
         record["start"] = time.monotonic()
         chunk = one * min(count, 1000)  # the same chunk object, queued again and again
         full, rest = divmod(count, 1000)

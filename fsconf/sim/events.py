@@ -112,6 +112,7 @@ class SimEvent:
         "job_owner",
         "_build",
         "_headers",
+        "_index",
         "_body",
         "_plain",
         "_json",
@@ -133,6 +134,7 @@ class SimEvent:
         self.job_owner = job_owner
         self._build = build
         self._headers: Headers | None = None
+        self._index: dict[str, str] | None = None
         self._body = body
         self._plain: bytes | None = None
         self._json: bytes | None = None
@@ -144,12 +146,11 @@ class SimEvent:
         return self._headers
 
     def header(self, name: str) -> str | None:
-        lowered = name.lower()
-        found = None
-        for key, value in self.headers:
-            if key.lower() == lowered:
-                found = value
-        return found
+        """Case-insensitive; with a repeated header the last one wins."""
+        if self._index is None:
+            # Built once per event: every filtering listener asks for several headers.
+            self._index = {key.lower(): value for key, value in self.headers}
+        return self._index.get(name.lower())
 
     def encoded(self, fmt: str) -> bytes:
         if fmt == "json":

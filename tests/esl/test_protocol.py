@@ -257,6 +257,20 @@ def test_event_json_round_trip() -> None:
     assert json.loads(frame.body)["Content-Length"] == "4"
 
 
+def test_json_array_header_reads_as_the_plain_format_carries_it() -> None:
+    # The same event in both formats must read the same, whichever a socket asked for.
+    body = b'{"Event-Name":"CUSTOM","X-List":["a","b c"],"Unique-ID":"u1"}'
+    frame = FrameParser().feed(
+        b"Content-Length: %d\nContent-Type: text/event-json\n\n" % len(body) + body
+    )[0]
+    plain = parse_event(
+        FrameParser().feed(
+            encode_event_plain([("Event-Name", "CUSTOM"), ("X-List", "ARRAY::a|:b c")])
+        )[0]
+    )
+    assert parse_event(frame).get("X-List") == plain.get("X-List") == "ARRAY::a|:b c"
+
+
 # --- property tests ---------------------------------------------------------------
 
 _header_names = st.text(
