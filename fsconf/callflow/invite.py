@@ -161,9 +161,8 @@ class InviteFlow:
             self.attendance_id = self.ctx.store.open_attendance(
                 call_uuid=self.line.uuid, access_number=None,
                 caller_id_number=attempt.number, caller_id_name=None,
-                invited_by_dialout_id=self.attempt_id,
+                invited_by_dialout_id=self.attempt_id, conference_id=conference.id,
             )
-            self.ctx.store.set_details(self.attendance_id, conference_id=conference.id)
             self.ctx.store.update_dialout(
                 self.attempt_id, answered_at=utcnow(), callee_call_uuid=self.line.uuid,
                 result="answered",

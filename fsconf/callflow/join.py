@@ -15,7 +15,13 @@ from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
 from fsconf.roles import Role
 from fsconf.services.callstore import StoreUnavailable
-from fsconf.services.joining import AccessScope, ConferenceInfo, role_for_pin
+from fsconf.services.joining import (
+    AccessScope,
+    CallStart,
+    ConferenceChoice,
+    ConferenceInfo,
+    role_for_pin,
+)
 
 log = logging.getLogger(__name__)
 
@@ -40,14 +46,16 @@ class JoinFlow:
     def run(self) -> None:
         reason = EndReason.HUNG_UP
         try:
-            self.attendance_id = self.ctx.store.open_attendance(
+            start = self.ctx.store.start_call(
                 call_uuid=self.line.uuid,
-                access_number=self.line.destination or None,
+                dialled=self.line.destination,
                 caller_id_number=clean_caller_text(self.line.caller_id_number, 64),
                 caller_id_name=clean_caller_text(self.line.caller_id_name, 128),
+                lockout_caller=self._caller(),
             )
+            self.attendance_id = start.attendance_id
             self.line.answer()
-            reason = self._steps()
+            reason = self._steps(start)
             if reason is not EndReason.HUNG_UP:
                 self.line.hangup()
         except Rejected as exc:
@@ -66,20 +74,21 @@ class JoinFlow:
             if not self.detached:
                 self._finish(reason)
 
-    def _steps(self) -> EndReason:
-        scope = self.ctx.store.resolve_access_number(self.line.destination)
-        if scope is None:
+    def _steps(self, start: CallStart) -> EndReason:
+        if start.scope is None:
             log.warning("call %s: unknown access number %r", self.line.uuid, self.line.destination)
             self.line.play("unknown_access_number", "goodbye")
             raise Rejected(EndReason.REJECTED_UNKNOWN_ACCESS_NUMBER)
-        self._refuse_if_blocked(conference_id=None)
+        self._refuse(start.blocked, conference_id=None)
         self.line.play("welcome")
-        conference = self._ask_conference(scope)
-        self.ctx.store.set_details(self.attendance_id or 0, conference_id=conference.id)
+        choice = self._ask_conference(start.scope)
+        conference = choice.conference
+        assert conference is not None
         if conference.language != self.line.language:
             self.line.set_language(conference.language)
+        self._refuse(choice.blocked, conference_id=conference.id)
         role = self._ask_pin(conference)
-        self._check_before_name(conference, role)
+        self._check_before_name(choice, role)
         self.membership = Membership(
             self.ctx, self.line, conference, role, self.attendance_id or 0,
             inviter=make_inviter(self.ctx, conference),
@@ -88,18 +97,20 @@ class JoinFlow:
 
     # -- steps ----------------------------------------------------------------------------------
 
-    def _ask_conference(self, scope: AccessScope) -> ConferenceInfo:
+    def _ask_conference(self, scope: AccessScope) -> ConferenceChoice:
         for _ in range(self.ivr.tries):
             number = self.line.collect(
                 "enter_conference_number", self.ivr.conference_number_max_digits
             )
             if number is None:
                 continue
-            conference = self.ctx.store.find_conference(scope, number)
-            if conference is not None:
-                return conference
+            choice = self.ctx.store.choose_conference(
+                scope, number, self.attendance_id or 0, self._caller()
+            )
+            if choice.conference is not None:
+                return choice
             self.ctx.store.record_failure(
-                "conference_number", self.line.uuid, self.line.caller_id_number or None, None
+                "conference_number", self.line.uuid, self._caller(), None
             )
             self.line.play("unknown_conference")
             self._refuse_if_blocked(conference_id=None)
@@ -107,7 +118,6 @@ class JoinFlow:
         raise Rejected(EndReason.REJECTED_BAD_NUMBER)
 
     def _ask_pin(self, conference: ConferenceInfo) -> Role:
-        self._refuse_if_blocked(conference_id=conference.id)
         for _ in range(self.ivr.tries):
             pin = self.line.collect("enter_pin", self.ivr.pin_max_digits)
             if pin is not None:
@@ -115,15 +125,21 @@ class JoinFlow:
                 if role is not None:
                     return role
                 self.ctx.store.record_failure(
-                    "pin", self.line.uuid, self.line.caller_id_number or None, conference.id
+                    "pin", self.line.uuid, self._caller(), conference.id
                 )
             self.line.play("wrong_pin")
             self._refuse_if_blocked(conference_id=conference.id)
         self.line.play("goodbye")
         raise Rejected(EndReason.REJECTED_BAD_PIN)
 
+    def _caller(self) -> str | None:
+        """The caller ID that PIN failures and lockouts are counted against."""
+        return self.line.caller_id_number or None
+
     def _refuse_if_blocked(self, conference_id: int | None) -> None:
-        side = self.ctx.store.lockout(self.line.caller_id_number or None, conference_id)
+        self._refuse(self.ctx.store.lockout(self._caller(), conference_id), conference_id)
+
+    def _refuse(self, side: str | None, conference_id: int | None) -> None:
         if side is None:
             return
         log.warning(
@@ -133,22 +149,20 @@ class JoinFlow:
         self.line.play("pin_entry_blocked", "goodbye")
         raise Rejected(EndReason.REJECTED_LOCKOUT)
 
-    def _check_before_name(self, conference: ConferenceInfo, role: Role) -> None:
+    def _check_before_name(self, choice: ConferenceChoice, role: Role) -> None:
         """Refuse early where we can, so nobody records a name only to be turned away.
 
-        The seat claim after the name is the authoritative check (a race may still fill
-        the last seat meanwhile).
+        The answers were read with the conference number; the seat claim after the name
+        is the authoritative check (a lock or the last seat may still come meanwhile).
         """
-        if conference.status != "active" or self.ctx.store.customer_suspended(
-            conference.customer_id
-        ):
+        conference = choice.conference
+        assert conference is not None
+        if conference.status != "active" or choice.suspended:
             self.line.play("service_suspended", "goodbye")
             raise Rejected(EndReason.REJECTED_SUSPENDED)
-        if role is Role.PARTICIPANT:
-            flags = self.ctx.store.meeting_flags(conference.id)
-            if flags is not None and flags[0]:
-                self.line.play("conference_locked", "goodbye")
-                raise Rejected(EndReason.REJECTED_LOCKED)
+        if role is Role.PARTICIPANT and choice.locked:
+            self.line.play("conference_locked", "goodbye")
+            raise Rejected(EndReason.REJECTED_LOCKED)
 
     # -- endings --------------------------------------------------------------------------------
 

@@ -74,13 +74,12 @@ class Membership:
             fs_conference_name=self.fs_name,
             fs_node=self.ctx.settings.controller.node,
             may_pass_lock=self.may_pass_lock,
+            name_recording_path=self.name_file,
         )
         if seat.outcome is not SeatOutcome.JOINED:
             key, reason = _REFUSALS[seat.outcome]
             self.line.play(key, "goodbye")
             return reason
-        if self.name_file:
-            self.ctx.store.set_details(self.attendance_id, name_recording_path=self.name_file)
         if self.conference.announce_count:
             self._announce_count(seat.present_before)
         muted = self.role is Role.PARTICIPANT and (

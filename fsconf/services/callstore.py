@@ -24,6 +24,8 @@ from fsconf.db.session import Database
 from fsconf.services import joining, reconcile
 from fsconf.services.joining import (
     AccessScope,
+    CallStart,
+    ConferenceChoice,
     ConferenceInfo,
     Departure,
     LockoutLimits,
@@ -90,15 +92,34 @@ class CallStore:
             self.pending_writes -= 1
 
     # -- the join flow's questions -----------------------------------------------------------
+    # A call asks five: start_call, choose_conference, claim_seat, the member id, finish.
+    # Each unit of work costs a transaction (on SQLite, the process-wide writer lock), so
+    # questions asked at the same moment share one.
+
+    def start_call(
+        self, *, call_uuid: str, dialled: str, caller_id_number: str | None,
+        caller_id_name: str | None, lockout_caller: str | None,
+    ) -> CallStart:
+        return self._run(
+            lambda s: joining.start_call(
+                s, limits=self.limits, call_uuid=call_uuid, dialled=dialled,
+                caller_id_number=caller_id_number, caller_id_name=caller_id_name,
+                lockout_caller=lockout_caller,
+            )
+        )
+
+    def choose_conference(
+        self, scope: AccessScope, number: str, attendance_id: int, lockout_caller: str | None
+    ) -> ConferenceChoice:
+        return self._run(
+            lambda s: joining.choose_conference(
+                s, limits=self.limits, scope=scope, number=number,
+                attendance_id=attendance_id, lockout_caller=lockout_caller,
+            )
+        )
 
     def open_attendance(self, **kwargs: object) -> int:
         return self._run(lambda s: joining.open_attendance(s, **kwargs))  # type: ignore[arg-type]
-
-    def resolve_access_number(self, dialled: str) -> AccessScope | None:
-        return self._run(lambda s: joining.resolve_access_number(s, dialled))
-
-    def find_conference(self, scope: AccessScope, number: str) -> ConferenceInfo | None:
-        return self._run(lambda s: joining.find_conference(s, scope, number))
 
     def conference_by_id(self, conference_id: int) -> ConferenceInfo | None:
         return self._run(lambda s: joining.conference_by_id(s, conference_id))
@@ -122,13 +143,6 @@ class CallStore:
                 conference_id=conference_id,
             ),
         )
-
-    def customer_suspended(self, customer_id: int) -> bool:
-        return self._run(lambda s: joining.customer_suspended(s, customer_id))
-
-    def meeting_flags(self, conference_id: int) -> tuple[bool, bool] | None:
-        """(locked, muted_all) of the meeting in progress, or None when there is none."""
-        return self._run(lambda s: joining.open_meeting_flags(s, conference_id))
 
     def claim_seat(self, **kwargs: object) -> Seat:
         return self._run(lambda s: joining.claim_seat(s, **kwargs))  # type: ignore[arg-type]

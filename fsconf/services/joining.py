@@ -79,6 +79,29 @@ class Seat:
 
 
 @dataclass(frozen=True)
+class CallStart:
+    """What the first unit of work of a call learns: its row, where it dialled, a block."""
+
+    attendance_id: int
+    scope: AccessScope | None
+    blocked: str | None  # lockout side ('caller') or None
+
+
+@dataclass(frozen=True)
+class ConferenceChoice:
+    """A keyed conference number, looked up with everything asked before the PIN.
+
+    `suspended` and `locked` answer early so that nobody records a name only to be
+    turned away; `claim_seat` decides again, authoritatively, when the seat is taken.
+    """
+
+    conference: ConferenceInfo | None
+    blocked: str | None = None  # lockout side ('conference' or 'caller') or None
+    suspended: bool = False
+    locked: bool = False
+
+
+@dataclass(frozen=True)
 class Departure:
     meeting_id: int | None
     meeting_closed: bool
@@ -101,6 +124,58 @@ def find_conference(session: Session, scope: AccessScope, number: str) -> Confer
         query = query.where(Conference.customer_id == scope.customer_id)
     conf = session.scalars(query).first()
     return _info(conf) if conf else None
+
+
+def start_call(
+    session: Session,
+    *,
+    limits: LockoutLimits,
+    call_uuid: str,
+    dialled: str,
+    caller_id_number: str | None,
+    caller_id_name: str | None,
+    lockout_caller: str | None,
+) -> CallStart:
+    """Open the call's row, resolve the dialled access number and check the caller's
+    lockout, in one transaction (the first three questions of every call)."""
+    attendance_id = open_attendance(
+        session, call_uuid=call_uuid, access_number=dialled or None,
+        caller_id_number=caller_id_number, caller_id_name=caller_id_name,
+    )
+    scope = resolve_access_number(session, dialled)
+    blocked = None
+    if scope is not None:
+        blocked = lockout_reason(
+            session, limits=limits, caller_id_number=lockout_caller, conference_id=None
+        )
+    return CallStart(attendance_id, scope, blocked)
+
+
+def choose_conference(
+    session: Session,
+    *,
+    limits: LockoutLimits,
+    scope: AccessScope,
+    number: str,
+    attendance_id: int,
+    lockout_caller: str | None,
+) -> ConferenceChoice:
+    """Find the keyed conference; if found, note it on the call's row and answer the
+    lockout, suspension and lock questions in the same transaction."""
+    conference = find_conference(session, scope, number)
+    if conference is None:
+        return ConferenceChoice(None)
+    set_attendance_details(session, attendance_id, conference_id=conference.id)
+    blocked = lockout_reason(
+        session, limits=limits, caller_id_number=lockout_caller, conference_id=conference.id
+    )
+    flags = open_meeting_flags(session, conference.id)
+    return ConferenceChoice(
+        conference,
+        blocked=blocked,
+        suspended=customer_suspended(session, conference.customer_id),
+        locked=bool(flags and flags[0]),
+    )
 
 
 def _info(conf: Conference) -> ConferenceInfo:
@@ -137,6 +212,7 @@ def open_attendance(
     caller_id_number: str | None,
     caller_id_name: str | None,
     invited_by_dialout_id: int | None = None,
+    conference_id: int | None = None,
 ) -> int:
     row = Attendance(
         call_uuid=call_uuid,
@@ -144,6 +220,7 @@ def open_attendance(
         caller_id_number=caller_id_number,
         caller_id_name=caller_id_name,
         invited_by_dialout_id=invited_by_dialout_id,
+        conference_id=conference_id,
     )
     session.add(row)
     session.flush()
@@ -247,9 +324,11 @@ def claim_seat(
     fs_conference_name: str,
     fs_node: str,
     may_pass_lock: bool = False,
+    name_recording_path: str | None = None,
     now: dt.datetime | None = None,
 ) -> Seat:
-    """Decide whether this caller may enter, and if so take the seat, in one transaction."""
+    """Decide whether this caller may enter, and if so take the seat (noting the recorded
+    name with it), in one transaction."""
     now = now or utcnow()
     conf = session.scalars(
         select(Conference).where(Conference.id == conference.id).with_for_update()
@@ -278,7 +357,8 @@ def claim_seat(
         update(Attendance)
         .where(Attendance.id == attendance_id)
         .values(
-            meeting_id=meeting.id, conference_id=conf.id, role=role.value, joined_at=now
+            meeting_id=meeting.id, conference_id=conf.id, role=role.value, joined_at=now,
+            **({"name_recording_path": name_recording_path} if name_recording_path else {}),
         )
     )
     total_before = sum(present.values())
