@@ -56,7 +56,8 @@ class Controller:
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
         self.db = db or Database(
-            settings.database_url, busy_timeout=settings.database.sqlite_busy_timeout
+            settings.database_url, busy_timeout=settings.database.sqlite_busy_timeout,
+            synchronous=settings.database.sqlite_synchronous,
         )
         self.store = CallStore(self.db, settings.security)
         self.ctx = CallContext(settings=settings, store=self.store, policy=dialout_policy(settings))

@@ -31,7 +31,11 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 @contextmanager
 def database(args: argparse.Namespace) -> Iterator[Database]:
-    db = Database(settings_from(args).database_url)
+    settings = settings_from(args)
+    db = Database(
+        settings.database_url, busy_timeout=settings.database.sqlite_busy_timeout,
+        synchronous=settings.database.sqlite_synchronous,
+    )
     try:
         yield db
     finally:

@@ -18,18 +18,24 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from fsconf.config import SQLITE_SYNCHRONOUS
 
-def make_engine(url: str, *, echo: bool = False, busy_timeout: float = 5.0) -> Engine:
+
+def make_engine(
+    url: str, *, echo: bool = False, busy_timeout: float = 5.0, synchronous: str = "NORMAL"
+) -> Engine:
     if url.startswith("sqlite"):
+        if synchronous.upper() not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"SQLite synchronous must be one of {SQLITE_SYNCHRONOUS}")
         engine = create_engine(
             url, echo=echo, connect_args={"timeout": busy_timeout, "check_same_thread": False}
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, synchronous.upper())
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, synchronous: str) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy, not pysqlite, decide when transactions begin.
@@ -37,6 +43,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
+        # Validated against SQLITE_SYNCHRONOUS above; PRAGMA takes no bound parameters.
+        cur.execute(f"PRAGMA synchronous={synchronous}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -47,9 +55,14 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """Owns the engine; hands out short units of work."""
 
-    def __init__(self, url: str, *, echo: bool = False, busy_timeout: float = 5.0) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, busy_timeout: float = 5.0,
+        synchronous: str = "NORMAL",
+    ) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo, busy_timeout=busy_timeout)
+        self.engine = make_engine(
+            url, echo=echo, busy_timeout=busy_timeout, synchronous=synchronous
+        )
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._factory = sessionmaker(self.engine, expire_on_commit=False)
         # threading.RLock is gevent's lock once the entry point has monkey-patched.

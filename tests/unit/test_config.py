@@ -49,6 +49,7 @@ def test_passwords_never_appear_in_the_printable_form() -> None:
         ("[nosuch]\nx = 1\n", "unknown section [nosuch]"),
         ("[controller]\nnosuch = 1\n", "unknown key controller.nosuch"),
         ("[ivr]\ndefault_language = 'de'\n", "ivr.default_language"),
+        ("[database]\nsqlite_synchronous = 'sometimes'\n", "database.sqlite_synchronous"),
         ("[controller\n", "not valid TOML"),
     ],
 )
