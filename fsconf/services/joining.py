@@ -4,16 +4,21 @@ Every function takes the caller's Session and returns plain values; the call flo
 sees SQL. Seats are claimed under a row lock on the conference (PostgreSQL: SELECT ...
 FOR UPDATE; SQLite: the BEGIN IMMEDIATE writer lock), so twenty callers racing for ten
 free seats get exactly ten.
+
+Every call runs these, so they are Core statements built once with bound parameters:
+building an ORM query per call and loading entities cost several times the SQL itself.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Select, Table, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from fsconf.db.models import (
@@ -29,6 +34,27 @@ from fsconf.db.models import (
     utcnow,
 )
 from fsconf.roles import Role
+
+_numbers = cast(Table, AccessNumber.__table__)
+_conferences = cast(Table, Conference.__table__)
+_subscriptions = cast(Table, Subscription.__table__)
+_meetings = cast(Table, Meeting.__table__)
+_attendances = cast(Table, Attendance.__table__)
+_failures = cast(Table, PinFailure.__table__)
+
+_CONFERENCE_COLUMNS = (
+    _conferences.c.id, _conferences.c.number, _conferences.c.customer_id,
+    _conferences.c.moderator_pin, _conferences.c.participant_pin,
+    _conferences.c.max_participants, _conferences.c.language, _conferences.c.status,
+    _conferences.c.record_names, _conferences.c.announce_count,
+    _conferences.c.participants_join_muted,
+)
+_with_subscription = _conferences.outerjoin(
+    _subscriptions, _subscriptions.c.customer_id == _conferences.c.customer_id
+)
+_open_meeting = and_(
+    _meetings.c.conference_id == _conferences.c.id, _meetings.c.ended_at.is_(None)
+)
 
 
 @dataclass(frozen=True)
@@ -108,22 +134,50 @@ class Departure:
     name_files: tuple[str, ...]
 
 
+_ACCESS_NUMBER = select(_numbers.c.number, _numbers.c.customer_id).where(
+    _numbers.c.number == bindparam("dialled")
+)
+
+
 def resolve_access_number(session: Session, dialled: str) -> AccessScope | None:
-    row = session.execute(
-        select(AccessNumber.number, AccessNumber.customer_id).where(AccessNumber.number == dialled)
-    ).first()
+    row = session.execute(_ACCESS_NUMBER, {"dialled": dialled}).first()
     return AccessScope(row.number, row.customer_id) if row else None
+
+
+def _conference_lookup(scoped: bool) -> Select[Any]:
+    """The keyed conference with its customer's subscription and its open meeting's lock."""
+    query = (
+        select(
+            *_CONFERENCE_COLUMNS, _subscriptions.c.state, _subscriptions.c.cancelled_on,
+            _meetings.c.locked,
+        )
+        .select_from(_with_subscription.outerjoin(_meetings, _open_meeting))
+        .where(
+            _conferences.c.number == bindparam("number"),
+            _conferences.c.status != ConferenceStatus.DELETED.value,
+        )
+    )
+    if scoped:
+        query = query.where(_conferences.c.customer_id == bindparam("customer_id"))
+    return query
+
+
+_CONFERENCE_ANY_CUSTOMER = _conference_lookup(scoped=False)
+_CONFERENCE_OF_CUSTOMER = _conference_lookup(scoped=True)
+
+
+def _lookup_conference(session: Session, scope: AccessScope, number: str) -> Row[Any] | None:
+    if scope.customer_id is None:
+        return session.execute(_CONFERENCE_ANY_CUSTOMER, {"number": number}).first()
+    return session.execute(
+        _CONFERENCE_OF_CUSTOMER, {"number": number, "customer_id": scope.customer_id}
+    ).first()
 
 
 def find_conference(session: Session, scope: AccessScope, number: str) -> ConferenceInfo | None:
     """The conference behind a keyed number, if this access number may reach it."""
-    query = select(Conference).where(
-        Conference.number == number, Conference.status != ConferenceStatus.DELETED.value
-    )
-    if scope.customer_id is not None:
-        query = query.where(Conference.customer_id == scope.customer_id)
-    conf = session.scalars(query).first()
-    return _info(conf) if conf else None
+    row = _lookup_conference(session, scope, number)
+    return _info(row) if row else None
 
 
 def start_call(
@@ -159,38 +213,40 @@ def choose_conference(
     number: str,
     attendance_id: int,
     lockout_caller: str | None,
+    today: dt.date | None = None,
 ) -> ConferenceChoice:
     """Find the keyed conference; if found, note it on the call's row and answer the
     lockout, suspension and lock questions in the same transaction."""
-    conference = find_conference(session, scope, number)
-    if conference is None:
+    row = _lookup_conference(session, scope, number)
+    if row is None:
         return ConferenceChoice(None)
+    conference = _info(row)
     set_attendance_details(session, attendance_id, conference_id=conference.id)
     blocked = lockout_reason(
         session, limits=limits, caller_id_number=lockout_caller, conference_id=conference.id
     )
-    flags = open_meeting_flags(session, conference.id)
     return ConferenceChoice(
         conference,
         blocked=blocked,
-        suspended=customer_suspended(session, conference.customer_id),
-        locked=bool(flags and flags[0]),
+        suspended=_suspended(row.state, row.cancelled_on, today),
+        locked=bool(row.locked),
     )
 
 
-def _info(conf: Conference) -> ConferenceInfo:
+def _info(row: Conference | Row[Any]) -> ConferenceInfo:
+    """From a Conference or a row of _CONFERENCE_COLUMNS."""
     return ConferenceInfo(
-        id=conf.id,
-        number=conf.number,
-        customer_id=conf.customer_id,
-        moderator_pin=conf.moderator_pin,
-        participant_pin=conf.participant_pin,
-        max_participants=conf.max_participants,
-        language=conf.language,
-        status=conf.status,
-        record_names=conf.record_names,
-        announce_count=conf.announce_count,
-        participants_join_muted=conf.participants_join_muted,
+        id=row.id,
+        number=row.number,
+        customer_id=row.customer_id,
+        moderator_pin=row.moderator_pin,
+        participant_pin=row.participant_pin,
+        max_participants=row.max_participants,
+        language=row.language,
+        status=row.status,
+        record_names=row.record_names,
+        announce_count=row.announce_count,
+        participants_join_muted=row.participants_join_muted,
     )
 
 
@@ -204,6 +260,9 @@ def role_for_pin(conference: ConferenceInfo, pin: str) -> Role | None:
     return None
 
 
+_NEW_ATTENDANCE = insert(_attendances)
+
+
 def open_attendance(
     session: Session,
     *,
@@ -214,17 +273,18 @@ def open_attendance(
     invited_by_dialout_id: int | None = None,
     conference_id: int | None = None,
 ) -> int:
-    row = Attendance(
-        call_uuid=call_uuid,
-        access_number=access_number,
-        caller_id_number=caller_id_number,
-        caller_id_name=caller_id_name,
-        invited_by_dialout_id=invited_by_dialout_id,
-        conference_id=conference_id,
+    result = session.execute(
+        _NEW_ATTENDANCE,
+        {
+            "call_uuid": call_uuid,
+            "access_number": access_number,
+            "caller_id_number": caller_id_number,
+            "caller_id_name": caller_id_name,
+            "invited_by_dialout_id": invited_by_dialout_id,
+            "conference_id": conference_id,
+        },
     )
-    session.add(row)
-    session.flush()
-    return row.id
+    return int(result.inserted_primary_key[0])  # type: ignore[union-attr]
 
 
 def record_pin_failure(
@@ -247,6 +307,22 @@ def record_pin_failure(
     )
 
 
+# Both sides' recent failures in one query; `= NULL` matches nothing, so a missing
+# side simply contributes no rows.
+_RECENT_FAILURES = (
+    select(_failures.c.at, _failures.c.conference_id, _failures.c.caller_id_number)
+    .where(
+        _failures.c.at >= bindparam("since"),
+        _failures.c.at <= bindparam("now"),
+        or_(
+            _failures.c.conference_id == bindparam("conference_id"),
+            _failures.c.caller_id_number == bindparam("caller"),
+        ),
+    )
+    .order_by(_failures.c.at)
+)
+
+
 def lockout_reason(
     session: Session,
     *,
@@ -260,27 +336,35 @@ def lockout_reason(
     A block lasts `limits.block` after the failure that crossed the limit: we look back
     window + block and require `limit` failures inside one window ending within the block.
     """
+    caller = caller_id_number or None
+    if conference_id is None and caller is None:
+        return None
+    # Autoflush first: failures added to this session must count.
+    session.flush()
     now = now or utcnow()
-    since = now - limits.window - limits.block
+    rows = session.execute(
+        _RECENT_FAILURES,
+        {
+            "since": now - limits.window - limits.block, "now": now,
+            "conference_id": conference_id, "caller": caller,
+        },
+    ).all()
     if conference_id is not None and _over_limit(
-        session, PinFailure.conference_id == conference_id, limits.max_per_conference, since,
-        now, limits,
+        [r.at for r in rows if r.conference_id == conference_id],
+        limits.max_per_conference, now, limits,
     ):
         return "conference"
-    if caller_id_number and _over_limit(
-        session, PinFailure.caller_id_number == caller_id_number, limits.max_per_caller, since,
-        now, limits,
+    if caller is not None and _over_limit(
+        [r.at for r in rows if r.caller_id_number == caller],
+        limits.max_per_caller, now, limits,
     ):
         return "caller"
     return None
 
 
-def _over_limit(session, condition, limit, since, now, limits) -> bool:  # type: ignore[no-untyped-def]
-    times = session.scalars(
-        select(PinFailure.at)
-        .where(condition, PinFailure.at >= since, PinFailure.at <= now)
-        .order_by(PinFailure.at)
-    ).all()
+def _over_limit(
+    times: Sequence[dt.datetime], limit: int, now: dt.datetime, limits: LockoutLimits
+) -> bool:
     if limit <= 0 or len(times) < limit:
         return False
     # Slide a window of `limit` consecutive failures; blocked if one fits inside `window`
@@ -291,28 +375,56 @@ def _over_limit(session, condition, limit, since, now, limits) -> bool:  # type:
     return False
 
 
+_SUBSCRIPTION = select(_subscriptions.c.state, _subscriptions.c.cancelled_on).where(
+    _subscriptions.c.customer_id == bindparam("customer_id")
+)
+
+
 def customer_suspended(
     session: Session, customer_id: int, today: dt.date | None = None
 ) -> bool:
-    """True when callers must hear "service unavailable".
+    """True when callers must hear "service unavailable"."""
+    row = session.execute(_SUBSCRIPTION, {"customer_id": customer_id}).first()
+    return _suspended(row.state if row else None, row.cancelled_on if row else None, today)
 
-    Suspended (e.g. unpaid) takes effect at once; a cancellation only after the end of
-    the month it was made in, matching how it is billed.
-    """
-    row = session.execute(
-        select(Subscription.state, Subscription.cancelled_on).where(
-            Subscription.customer_id == customer_id
-        )
-    ).first()
-    if row is None:
-        return True  # no subscription, no service
-    if row.state == SubscriptionState.SUSPENDED.value:
+
+def _suspended(state: str | None, cancelled_on: dt.date | None, today: dt.date | None) -> bool:
+    """Suspended (e.g. unpaid) takes effect at once; a cancellation only after the end of
+    the month it was made in, matching how it is billed. No subscription, no service."""
+    if state is None or state == SubscriptionState.SUSPENDED.value:
         return True
-    if row.state == SubscriptionState.CANCELLED.value:
+    if state == SubscriptionState.CANCELLED.value:
         today = today or utcnow().date()
-        cancelled = row.cancelled_on or today
+        cancelled = cancelled_on or today
         return (today.year, today.month) > (cancelled.year, cancelled.month)
     return False
+
+
+# The conference row is the lock every seat claim for it queues on (PostgreSQL).
+_SEAT_CONFERENCE = (
+    select(
+        _conferences.c.status, _conferences.c.max_participants,
+        _subscriptions.c.state, _subscriptions.c.cancelled_on,
+    )
+    .select_from(_with_subscription)
+    .where(_conferences.c.id == bindparam("conference_id"))
+    .with_for_update(of=_conferences)
+)
+_OPEN_MEETING = select(
+    _meetings.c.id, _meetings.c.locked, _meetings.c.muted_all, _meetings.c.peak_size
+).where(_meetings.c.conference_id == bindparam("conference_id"), _meetings.c.ended_at.is_(None))
+_NEW_MEETING = insert(_meetings)
+_PRESENT = (
+    select(_attendances.c.role, func.count())
+    .where(
+        _attendances.c.meeting_id == bindparam("meeting_id"),
+        _attendances.c.joined_at.is_not(None),
+        _attendances.c.left_at.is_(None),
+    )
+    .group_by(_attendances.c.role)
+)
+_SEATED = update(_attendances).where(_attendances.c.id == bindparam("attendance_id"))
+_PEAK = update(_meetings).where(_meetings.c.id == bindparam("meeting_id"))
 
 
 def claim_seat(
@@ -330,55 +442,49 @@ def claim_seat(
     """Decide whether this caller may enter, and if so take the seat (noting the recorded
     name with it), in one transaction."""
     now = now or utcnow()
-    conf = session.scalars(
-        select(Conference).where(Conference.id == conference.id).with_for_update()
-    ).one()
-    if conf.status != ConferenceStatus.ACTIVE.value or customer_suspended(
-        session, conf.customer_id
+    conf = session.execute(_SEAT_CONFERENCE, {"conference_id": conference.id}).one()
+    if conf.status != ConferenceStatus.ACTIVE.value or _suspended(
+        conf.state, conf.cancelled_on, None
     ):
         return Seat(SeatOutcome.SUSPENDED)
-    meeting = session.scalars(
-        select(Meeting).where(Meeting.conference_id == conf.id, Meeting.ended_at.is_(None))
-    ).first()
+    meeting = session.execute(_OPEN_MEETING, {"conference_id": conference.id}).first()
     present = _present(session, meeting.id) if meeting else {}
     if role is Role.PARTICIPANT and meeting is not None:
         if meeting.locked and not may_pass_lock:
             return Seat(SeatOutcome.LOCKED, meeting.id, locked=True)
         if present.get(Role.PARTICIPANT.value, 0) >= conf.max_participants:
             return Seat(SeatOutcome.FULL, meeting.id)
-    if meeting is None:
-        meeting = Meeting(
-            conference_id=conf.id, started_at=now, fs_conference_name=fs_conference_name,
-            fs_node=fs_node, peak_size=0,
-        )
-        session.add(meeting)
-        session.flush()
-    session.execute(
-        update(Attendance)
-        .where(Attendance.id == attendance_id)
-        .values(
-            meeting_id=meeting.id, conference_id=conf.id, role=role.value, joined_at=now,
-            **({"name_recording_path": name_recording_path} if name_recording_path else {}),
-        )
-    )
     total_before = sum(present.values())
-    meeting.peak_size = max(meeting.peak_size, total_before + 1)
+    if meeting is None:
+        result = session.execute(
+            _NEW_MEETING,
+            {
+                "conference_id": conference.id, "started_at": now,
+                "fs_conference_name": fs_conference_name, "fs_node": fs_node,
+                "peak_size": 1,
+            },
+        )
+        meeting_id = int(result.inserted_primary_key[0])  # type: ignore[union-attr]
+        locked = muted_all = False
+    else:
+        meeting_id, locked, muted_all = meeting.id, meeting.locked, meeting.muted_all
+        if total_before + 1 > meeting.peak_size:
+            session.execute(_PEAK, {"meeting_id": meeting_id, "peak_size": total_before + 1})
+    seated = {
+        "attendance_id": attendance_id, "meeting_id": meeting_id,
+        "conference_id": conference.id, "role": role.value, "joined_at": now,
+    }
+    if name_recording_path:
+        seated["name_recording_path"] = name_recording_path
+    session.execute(_SEATED, seated)
     return Seat(
-        SeatOutcome.JOINED, meeting.id, present_before=total_before,
-        muted_all=meeting.muted_all, locked=meeting.locked,
+        SeatOutcome.JOINED, meeting_id, present_before=total_before,
+        muted_all=bool(muted_all), locked=bool(locked),
     )
 
 
 def _present(session: Session, meeting_id: int) -> dict[str, int]:
-    rows = session.execute(
-        select(Attendance.role, func.count())
-        .where(
-            Attendance.meeting_id == meeting_id,
-            Attendance.joined_at.is_not(None),
-            Attendance.left_at.is_(None),
-        )
-        .group_by(Attendance.role)
-    ).all()
+    rows = session.execute(_PRESENT, {"meeting_id": meeting_id}).all()
     return {role: count for role, count in rows}
 
 
@@ -401,7 +507,33 @@ def set_attendance_details(
     if member_id is not None:
         values["member_id"] = member_id
     if values:
-        session.execute(update(Attendance).where(Attendance.id == attendance_id).values(**values))
+        # The SET list follows the parameters given (compiled once per combination).
+        session.execute(_SEATED, {"attendance_id": attendance_id, **values})
+
+
+_LEAVING = select(
+    _attendances.c.meeting_id, _attendances.c.left_at, _attendances.c.name_recording_path
+).where(_attendances.c.id == bindparam("attendance_id")).with_for_update()
+_MEETING_FOR_CLOSE = select(_meetings.c.ended_at).where(
+    _meetings.c.id == bindparam("meeting_id")
+).with_for_update()
+_STILL_HERE = select(func.count()).where(
+    _attendances.c.meeting_id == bindparam("meeting_id"),
+    _attendances.c.joined_at.is_not(None),
+    _attendances.c.left_at.is_(None),
+)
+_CLOSE_MEETING = (
+    update(_meetings)
+    .where(_meetings.c.id == bindparam("meeting_id"))
+    .values(
+        ended_at=bindparam("at"),
+        end_reason=func.coalesce(_meetings.c.end_reason, bindparam("reason")),
+    )
+)
+_NAME_FILES = select(_attendances.c.name_recording_path).where(
+    _attendances.c.meeting_id == bindparam("meeting_id"),
+    _attendances.c.name_recording_path.is_not(None),
+)
 
 
 def finish_attendance(
@@ -409,34 +541,24 @@ def finish_attendance(
 ) -> Departure:
     """Close the call's row; the last one out closes the meeting."""
     at = at or utcnow()
-    row = session.get(Attendance, attendance_id, with_for_update=True)
+    row = session.execute(_LEAVING, {"attendance_id": attendance_id}).first()
     if row is None or row.left_at is not None:
         return Departure(None, False, ())
-    row.left_at = at
-    row.end_reason = reason.value
+    session.execute(
+        _SEATED, {"attendance_id": attendance_id, "left_at": at, "end_reason": reason.value}
+    )
     if row.meeting_id is None:
         return Departure(None, False, _files(row.name_recording_path))
-    meeting = session.scalars(
-        select(Meeting).where(Meeting.id == row.meeting_id).with_for_update()
-    ).one()
-    session.flush()
-    still_here = session.scalar(
-        select(func.count()).where(
-            Attendance.meeting_id == meeting.id,
-            Attendance.joined_at.is_not(None),
-            Attendance.left_at.is_(None),
-        )
-    )
+    meeting = session.execute(_MEETING_FOR_CLOSE, {"meeting_id": row.meeting_id}).one()
+    still_here = session.execute(_STILL_HERE, {"meeting_id": row.meeting_id}).scalar()
     if still_here or meeting.ended_at is not None:
-        return Departure(meeting.id, False, ())
-    meeting.ended_at = at
-    meeting.end_reason = meeting.end_reason or _meeting_end(reason)
-    names = session.scalars(
-        select(Attendance.name_recording_path).where(
-            Attendance.meeting_id == meeting.id, Attendance.name_recording_path.is_not(None)
-        )
-    ).all()
-    return Departure(meeting.id, True, tuple(n for n in names if n))
+        return Departure(row.meeting_id, False, ())
+    session.execute(
+        _CLOSE_MEETING,
+        {"meeting_id": row.meeting_id, "at": at, "reason": _meeting_end(reason)},
+    )
+    names = session.execute(_NAME_FILES, {"meeting_id": row.meeting_id}).scalars().all()
+    return Departure(row.meeting_id, True, tuple(n for n in names if n))
 
 
 def _files(path: str | None) -> tuple[str, ...]:
