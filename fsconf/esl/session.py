@@ -32,6 +32,11 @@ log = logging.getLogger(__name__)
 
 # Events the call flow needs beyond `myevents` (which has DTMF, EXECUTE*, HANGUP*).
 EXTRA_EVENTS = ("BACKGROUND_JOB", "CUSTOM", "conference::maintenance")
+# The only event types the call flow acts on. `myevents` also brings CHANNEL_EXECUTE,
+# CHANNEL_STATE, CHANNEL_UNPARK, ... (a third of a call's events); one regex filter
+# (PCRE, `/.../` as in switch_regex_perform) keeps them off the wire.
+EVENTS_USED = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "DTMF", "CUSTOM", "BACKGROUND_JOB")
+EVENT_FILTER = "filter Event-Name /^(" + "|".join(EVENTS_USED) + ")$/"
 # A caller can press keys faster than anybody should act on them; keep the newest.
 DTMF_BUFFER = 64
 _VALID_DTMF = frozenset("0123456789*#ABCD")
@@ -127,6 +132,7 @@ class OutboundSession:
         self._expect_ok(self.conn.command("myevents json"), "myevents")
         self._expect_ok(self.conn.command("linger"), "linger")
         self._expect_ok(self.conn.command("event json " + " ".join(EXTRA_EVENTS)), "event")
+        self._expect_ok(self.conn.command(EVENT_FILTER), "filter")
 
     def _expect_ok(self, reply, what: str) -> None:  # type: ignore[no-untyped-def]
         # "-ERR command not found" here means the dialplan lacks `async full`.

@@ -1,0 +1,39 @@
+"""What a call's socket subscribes to: only the event types the controller acts on."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import gevent
+import pytest
+
+from fsconf.esl import session as esl_session
+from fsconf.esl.protocol import Event
+from tests.integration.conftest import Rig, provision
+
+
+def test_call_socket_receives_only_the_events_the_call_flow_uses(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: Counter[str] = Counter()
+    original = esl_session.OutboundSession._on_event
+
+    def counting(self: esl_session.OutboundSession, event: Event) -> None:
+        seen[event.name or ""] += 1
+        original(self, event)
+
+    monkeypatch.setattr(esl_session.OutboundSession, "_on_event", counting)
+    p = provision(rig.db)
+    call = rig.join(p, p.moderator_pin)
+    call.hangup()
+    call.wait_hangup(5)
+    with gevent.Timeout(5):
+        while not seen["CHANNEL_HANGUP"]:
+            gevent.sleep(0.01)
+    # The whole flow still ran on what passed the filter: keys, completions, the member
+    # events of its own channel and the hang-up...
+    assert seen["DTMF"] >= 13  # number, '#', PIN, '#', '#' after the name
+    assert seen["CHANNEL_EXECUTE_COMPLETE"] >= 5 and seen["CUSTOM"] >= 1
+    # ...and nothing else reached the socket (myevents alone would add CHANNEL_EXECUTE,
+    # CHANNEL_STATE, CHANNEL_UNPARK and more, about a third of the traffic).
+    assert set(seen) <= set(esl_session.EVENTS_USED)
