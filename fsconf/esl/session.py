@@ -129,10 +129,9 @@ class OutboundSession:
         the plain lines takes (the controller's largest CPU cost per call). The format
         word must be repeated on `event`, which would otherwise switch back to plain.
         """
-        self._expect_ok(self.conn.command("myevents json"), "myevents")
-        self._expect_ok(self.conn.command("linger"), "linger")
-        self._expect_ok(self.conn.command("event json " + " ".join(EXTRA_EVENTS)), "event")
-        self._expect_ok(self.conn.command(EVENT_FILTER), "filter")
+        lines = ["myevents json", "linger", "event json " + " ".join(EXTRA_EVENTS), EVENT_FILTER]
+        for line, reply in zip(lines, self.conn.commands(lines), strict=True):
+            self._expect_ok(reply, line.split(" ", 1)[0])
 
     def _expect_ok(self, reply, what: str) -> None:  # type: ignore[no-untyped-def]
         # "-ERR command not found" here means the dialplan lacks `async full`.

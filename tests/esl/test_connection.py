@@ -100,6 +100,48 @@ def test_injected_newline_is_refused_before_anything_is_sent() -> None:
     _finish(conn, theirs)
 
 
+def _reply(text: str) -> bytes:
+    return f"Content-Type: command/reply\nReply-Text: {text}\n\n".encode()
+
+
+def test_pipelined_commands_go_out_in_one_write_and_replies_pair_in_order() -> None:
+    conn, theirs = _pair([])
+    result = gevent.spawn(conn.commands, ["myevents json", "linger", "event json CUSTOM"])
+    gevent.sleep(0.05)
+    theirs.setblocking(False)
+    sent = theirs.recv(4096)
+    assert sent == b"myevents json\n\nlinger\n\nevent json CUSTOM\n\n"
+    theirs.setblocking(True)
+    theirs.sendall(_reply("+OK Events Enabled") + _reply("+OK will linger")
+                   + _reply("-ERR no keywords supplied"))
+    replies = result.get(timeout=5)
+    assert [r.text for r in replies] == [
+        "+OK Events Enabled", "+OK will linger", "-ERR no keywords supplied"]
+    assert [r.ok for r in replies] == [True, True, False]
+    _finish(conn, theirs)
+
+
+def test_pipelined_commands_missing_a_reply_time_out_and_drop_the_connection() -> None:
+    conn, theirs = _pair([], timeout=0.3)
+    result = gevent.spawn(conn.commands, ["myevents", "linger"])
+    gevent.sleep(0.05)
+    theirs.sendall(_reply("+OK Events Enabled"))
+    with pytest.raises(CommandTimeout, match="linger"):
+        result.get(timeout=5)
+    assert conn.closed
+    theirs.close()
+
+
+def test_pipelined_commands_refuse_an_injected_newline_before_sending_any() -> None:
+    conn, theirs = _pair([])
+    with pytest.raises(ValueError):
+        conn.commands(["linger", "filter Unique-ID x\napi hupall"])
+    theirs.setblocking(False)
+    with pytest.raises(BlockingIOError):
+        theirs.recv(10)
+    _finish(conn, theirs)
+
+
 def test_dtmf_flood_is_bounded_per_call() -> None:
     ours, theirs = socket.socketpair()
     session = OutboundSession(ours, timeout=2)
