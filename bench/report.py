@@ -247,8 +247,9 @@ def summary(doc: dict[str, Any]) -> str:
         ("simulator CPU ms per call", "simulator_cpu_ms_per_call"),
         ("event drain (events/s)", "drain_events_per_s"),
     ]
+    database = doc["machine"].get("database", "sqlite")
     lines = [f"fsconf benchmark, mode {doc['mode']}, {doc['machine']['cores']} cores, "
-             f"{doc['wall_s']} s", ""]
+             f"fsconf on {database}, {doc['wall_s']} s", ""]
     lines.append(f"{'':48}" + "".join(f"{n:>26}" for n in names))
     for label, key in rows:
         cells = []

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import platform
+import secrets
 import shutil
 import signal
 import socket
@@ -157,6 +158,37 @@ def provision(db_url: str, churn: int, held: int) -> dict[str, Any]:
     return {"churn_conferences": numbers[:churn], "held_conferences": numbers[churn:]}
 
 
+def prepare_database(url: str, env: dict[str, str], counts: dict[str, int]) -> dict[str, Any]:
+    """Migrate with the CLI (as an operator would) and provision the benchmark's rows."""
+    bindir = Path(sys.executable).parent
+    subprocess.run(
+        [str(bindir / "fsconf"), "db", "upgrade"], env=dict(env, FSCONF_DATABASE_URL=url),
+        check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
+    )
+    return provision(url, churn=counts["churn"], held=counts["held"])
+
+
+def create_schema(base_url: str, schema: str) -> str:
+    """A throwaway PostgreSQL schema; the URL selects it through search_path."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in base_url else "?"
+    return f"{base_url}{sep}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(base_url: str, schema: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(base_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
+
+
 def controller_config(work: Path, sounds: Path) -> Path:
     """Controller settings for a simulator running SPEED times faster than real time.
 
@@ -283,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument(
+        "--database", default="",
+        help="fsconf's database: a postgresql+psycopg:// URL to bench on PostgreSQL (a "
+        "throwaway schema is made and dropped); default a SQLite file. The greenswitch "
+        "peer always reads SQLite.",
+    )
+    parser.add_argument(
         "--profile", action="store_true",
         help="run the fsconf controller and the simulators under cProfile (slower; implies --keep)",
     )
@@ -296,24 +334,30 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="fsconf-bench-"))
+    schema = ""
     try:
         sounds = make_sounds(work / "sounds")
         (work / "recordings").mkdir()
-        db_url = f"sqlite:///{work / 'bench.sqlite3'}"
-        env = dict(os.environ, FSCONF_DATABASE_URL=db_url, PYTHONUNBUFFERED="1")
+        sqlite_url = f"sqlite:///{work / 'bench.sqlite3'}"
+        env = dict(os.environ, FSCONF_DATABASE_URL=sqlite_url, PYTHONUNBUFFERED="1")
         env.pop("FSCONF_CONFIG", None)
-        bindir = Path(sys.executable).parent
-        upgrade = [str(bindir / "fsconf"), "db", "upgrade"]
-        subprocess.run(upgrade, env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
         m = MODES[args.mode]
         held_rooms = -(-max(m["held_levels"]) // ROOM_SIZE)
-        confs = provision(db_url, churn=max(50, held_rooms // 2), held=held_rooms)
+        counts = {"churn": max(50, held_rooms // 2), "held": held_rooms}
+        confs = prepare_database(sqlite_url, env, counts)
+        fsconf_env = env
+        if args.database:
+            schema = f"fsconf_bench_{secrets.token_hex(4)}"
+            pg_url = create_schema(args.database, schema)
+            fsconf_env = dict(env, FSCONF_DATABASE_URL=pg_url)
+            prepare_database(pg_url, fsconf_env, counts)
         config = controller_config(work, sounds)
 
         results: dict[str, Any] = {}
         for target in targets:
             results[target] = run_target(
-                target, args.mode, work, env, config, sounds, confs, profile=args.profile
+                target, args.mode, work, fsconf_env if target == "fsconf" else env, config,
+                sounds, confs, profile=args.profile,
             )
         print("== loopback TCP floor", file=sys.stderr, flush=True)
         floor = echo.measure(cores(), m["echo_round_trips"], m["echo_bulk_mb"])
@@ -323,6 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             machine={
                 "cores": os.cpu_count(), "python": platform.python_version(),
                 "platform": platform.platform(), "speed": SPEED,
+                "database": "postgresql" if args.database else "sqlite",
             },
             wall_s=time.monotonic() - started,
         )
@@ -330,6 +375,8 @@ def main(argv: list[str] | None = None) -> int:
         print(report.summary(doc))
         print(f"results: {path}")
     finally:
+        if schema:
+            drop_schema(args.database, schema)
         if args.keep or args.profile:
             print(f"work directory kept: {work}", file=sys.stderr)
         else:

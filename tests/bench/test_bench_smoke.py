@@ -7,6 +7,7 @@ speed and memory targets live in the benchmark itself, never in tests.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,11 +17,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# On the PostgreSQL pass of the suite, the controller under test runs on PostgreSQL too.
+PG_URL = os.environ.get("FSCONF_TEST_DATABASE_URL", "")
+if not PG_URL.startswith("postgresql"):
+    PG_URL = ""
+
+
 @pytest.fixture(scope="module")
 def document(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("bench-results")
+    extra = ["--database", PG_URL] if PG_URL else []
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--mode", "tiny", "--out", str(out)],
+        [sys.executable, "-m", "bench.run", "--mode", "tiny", "--out", str(out), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -36,6 +44,7 @@ def test_tiny_run_writes_every_section(document: dict) -> None:
                 "ratios", "targets", "limits", "raw"):
         assert key in document
     assert document["mode"] == "tiny"
+    assert document["machine"]["database"] == ("postgresql" if PG_URL else "sqlite")
     assert set(document["headline"]) == {"fsconf", "greenswitch"}
     assert "fsconf / greenswitch" in document["_stdout"]
 
@@ -61,3 +70,17 @@ def test_floor_and_ratios_are_filled_in(document: dict) -> None:
     ratios = document["ratios"]["vs_greenswitch"]
     assert ratios["setups_per_s"]["ratio"] is not None
     assert document["ratios"]["vs_floor"]["keypad_p50_ms_at_100_in_round_trips"] > 0
+
+
+@pytest.mark.skipif(not PG_URL, reason="the PostgreSQL pass checks its own clean-up")
+def test_postgresql_run_drops_its_schema(document: dict) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_URL)
+    with engine.connect() as conn:
+        left = conn.execute(text(
+            "SELECT count(*) FROM information_schema.schemata "
+            "WHERE schema_name LIKE 'fsconf_bench_%'"
+        )).scalar()
+    engine.dispose()
+    assert left == 0
