@@ -133,12 +133,17 @@ class MemberControls:
         self.api.play(prompt(key).file, self.member.member_id)
 
     def perform(self, action: KeyAction) -> None:
-        log.info(
-            "call %s conference %s: %s (%s)",
-            self.member.call_uuid, self.room.number, action.kind.name, self.member.role.value,
-        )
         handler = getattr(self, f"_do_{action.kind.name.lower()}")
-        handler(action)
+        try:
+            handler(action)
+        finally:
+            # Logged after the command went out: the caller waits for the effect, not
+            # for our log line.
+            log.info(
+                "call %s conference %s: %s (%s)",
+                self.member.call_uuid, self.room.number, action.kind.name,
+                self.member.role.value,
+            )
 
     def _do_help(self, action: KeyAction) -> None:
         self.tell("help_participant")
