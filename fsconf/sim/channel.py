@@ -3,6 +3,7 @@ application execution rules of switch_core_session_exec (events, event-lock, nes
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -11,6 +12,7 @@ import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import TYPE_CHECKING
 
 import gevent
@@ -76,6 +78,58 @@ EXTENDED = frozenset(
         "CUSTOM",
     ]
 )
+
+_CODEC_HEADERS: Headers = [
+    ("Channel-Read-Codec-Name", "L16"),
+    ("Channel-Read-Codec-Rate", "8000"),
+    ("Channel-Read-Codec-Bit-Rate", "128000"),
+    ("Channel-Write-Codec-Name", "L16"),
+    ("Channel-Write-Codec-Rate", "8000"),
+    ("Channel-Write-Codec-Bit-Rate", "128000"),
+]
+
+# The caller-profile fields in event order (values: Channel.profile_headers).
+_PROFILE_FIELDS = (
+    "Direction",
+    "Logical-Direction",
+    "Dialplan",
+    "Caller-ID-Name",
+    "Caller-ID-Number",
+    "Orig-Caller-ID-Name",
+    "Orig-Caller-ID-Number",
+    "Callee-ID-Name",
+    "Callee-ID-Number",
+    "ANI",
+    "Destination-Number",
+    "Unique-ID",
+    "Source",
+    "Context",
+    "Channel-Name",
+    "Profile-Index",
+    "Profile-Created-Time",
+    "Channel-Created-Time",
+    "Channel-Answered-Time",
+    "Channel-Progress-Time",
+    "Channel-Progress-Media-Time",
+    "Channel-Hangup-Time",
+    "Channel-Transfer-Time",
+    "Channel-Resurrect-Time",
+    "Channel-Bridged-Time",
+    "Channel-Last-Hold",
+    "Channel-Hold-Accum",
+    "Screen-Bit",
+    "Privacy-Hide-Name",
+    "Privacy-Hide-Number",
+)
+
+_VALUE = itemgetter(1)
+
+
+@functools.lru_cache(maxsize=16)
+def _profile_names(prefix: str) -> tuple[str, ...]:
+    """The names "<prefix>-<field>" of every profile field (they never change)."""
+    return tuple(f"{prefix}-{name}" for name in _PROFILE_FIELDS)
+
 
 _VAR_REF = re.compile(r"\$\{([^${}]+)\}")
 
@@ -164,6 +218,8 @@ class Channel:
         self.on_playback: list[Callable[[str], None]] = []  # hooks: a prompt starts
         self._pending_hangup: str | None = None
         self._race: random.Random | None = None
+        # prefix -> (the values profile_headers read, the headers made from them)
+        self._profile_cache: dict[str, tuple[tuple[str, ...], Headers]] = {}
         self.variables["direction"] = direction
         self.variables["uuid"] = self.uuid
         self.variables["session_id"] = str(sim.next_session_id())
@@ -264,55 +320,56 @@ class Channel:
         ]
         if self.hangup_cause is not None:
             headers.append(("Hangup-Cause", self.hangup_cause))
-        headers += [
-            ("Channel-Read-Codec-Name", "L16"),
-            ("Channel-Read-Codec-Rate", "8000"),
-            ("Channel-Read-Codec-Bit-Rate", "128000"),
-            ("Channel-Write-Codec-Name", "L16"),
-            ("Channel-Write-Codec-Rate", "8000"),
-            ("Channel-Write-Codec-Bit-Rate", "128000"),
-        ]
-        return headers + self.profile_headers("Caller")
+        headers += _CODEC_HEADERS
+        headers += self.profile_headers("Caller")
+        return headers
 
     def profile_headers(self, prefix: str) -> Headers:
         p = self.profile
-        pairs = [
-            ("Direction", self.direction),
-            ("Logical-Direction", self.direction),
-            ("Dialplan", p.dialplan),
-            ("Caller-ID-Name", p.caller_id_name),
-            ("Caller-ID-Number", p.caller_id_number),
-            ("Orig-Caller-ID-Name", p.caller_id_name),
-            ("Orig-Caller-ID-Number", p.caller_id_number),
-            ("Callee-ID-Name", p.callee_id_name),
-            ("Callee-ID-Number", p.callee_id_number),
-            ("ANI", p.ani or p.caller_id_number),
-            ("Destination-Number", p.destination_number),
-            ("Unique-ID", self.uuid),
-            ("Source", p.source),
-            ("Context", p.context),
-            ("Channel-Name", self.name),
-            ("Profile-Index", "1"),
-            ("Profile-Created-Time", str(self.created_us)),
-            ("Channel-Created-Time", str(self.created_us)),
-            ("Channel-Answered-Time", str(self.answered_us)),
-            ("Channel-Progress-Time", "0"),
-            ("Channel-Progress-Media-Time", "0"),
-            ("Channel-Hangup-Time", str(self.hangup_us)),
-            ("Channel-Transfer-Time", "0"),
-            ("Channel-Resurrect-Time", "0"),
-            ("Channel-Bridged-Time", "0"),
-            ("Channel-Last-Hold", "0"),
-            ("Channel-Hold-Accum", "0"),
-            ("Screen-Bit", "true"),
-            ("Privacy-Hide-Name", "false"),
-            ("Privacy-Hide-Number", "false"),
-        ]
-        # Empty values are never added to an event (switch_event_add_header).
-        return [(f"{prefix}-{k}", v) for k, v in pairs if v != ""]
+        values = (
+            self.direction,
+            self.direction,
+            p.dialplan,
+            p.caller_id_name,
+            p.caller_id_number,
+            p.caller_id_name,
+            p.caller_id_number,
+            p.callee_id_name,
+            p.callee_id_number,
+            p.ani or p.caller_id_number,
+            p.destination_number,
+            self.uuid,
+            p.source,
+            p.context,
+            self.name,
+            "1",
+            str(self.created_us),
+            str(self.created_us),
+            str(self.answered_us),
+            "0",
+            "0",
+            str(self.hangup_us),
+            "0",
+            "0",
+            "0",
+            "0",
+            "0",
+            "true",
+            "false",
+            "false",
+        )
+        # Keyed by every input (prefix and values), so a hit is exact: the pairs (immutable
+        # tuples) are reused and only the list is copied.
+        cached = self._profile_cache.get(prefix)
+        if cached is None or cached[0] != values:
+            # Empty values are never added to an event (switch_event_add_header); filter()
+            # on the value keeps the pairs whose value is not "".
+            pairs = list(filter(_VALUE, zip(_profile_names(prefix), values, strict=True)))
+            cached = self._profile_cache[prefix] = (values, pairs)
+        return list(cached[1])
 
     def variable_headers(self) -> Headers:
-        return [(f"variable_{k}", v) for k, v in self.variables.items() if v != ""]
+        return [("variable_" + k, v) for k, v in self.variables.items() if v != ""]
 
     def event_headers(self, name: str, extra: Headers | None = None) -> Headers:
         headers = self.basic_headers()

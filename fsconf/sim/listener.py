@@ -106,16 +106,14 @@ class EslConnection:
                     continue
                 # Coalesce what is already queued into one write (same byte stream, far
                 # fewer syscalls under load); markers and the close sentinel end a batch.
+                # qsize() rather than catching Empty: an exception per batch is costly.
                 batch = [data]
-                while len(batch) < 64:
-                    try:
-                        nxt = self._out.peek_nowait()
-                    except gevent.queue.Empty:
-                        break
+                while len(batch) < 64 and self._out.qsize():
+                    nxt = self._out.peek_nowait()
                     if nxt is None or callable(nxt):
                         break
                     batch.append(self._out.get_nowait())
-                self.sock.sendall(data if len(batch) == 1 else b"".join(batch))
+                self._send_all(data if len(batch) == 1 else b"".join(batch))
         except OSError:
             pass
         finally:
@@ -128,6 +126,15 @@ class EslConnection:
             self.sock.close()
             self.closed.set()
             self.on_closed()
+
+    def _send_all(self, data: bytes) -> None:
+        """sock.sendall without gevent's per-call SO_SNDBUF getsockopt and chunking: one
+        send() normally takes it all; a short write loops on the rest (same bytes)."""
+        sent = self.sock.send(data)
+        if sent < len(data):
+            view = memoryview(data)[sent:]
+            while view:
+                view = view[self.sock.send(view) :]
 
     def _read_loop(self) -> None:
         parser = CommandParser()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import array
+import errno
 import functools
 import os
 import re
+import stat
 import sys
 import wave
 from pathlib import Path
@@ -68,6 +70,7 @@ class Located(NamedTuple):
     seconds: float  # simulated duration
     path: str | None  # the real file, when there is one
     energy: int | None  # mean |sample| when known
+    stamp: tuple[int, int] | None = None  # (mtime, size) of `path` when it was located
 
 
 def tone_seconds(spec: str) -> float:
@@ -97,7 +100,9 @@ class Sounds:
         if found.energy is not None:
             return found.energy
         if found.path is not None:
-            energy = wav_energy(found.path)
+            # The stamp of the lookup saves a second stat of the same file.
+            stamp = found.stamp
+            energy = wav_energy(found.path) if stamp is None else _wav_energy(found.path, stamp)
             if energy is not None:
                 return energy
         return self.default_energy
@@ -145,28 +150,50 @@ class Sounds:
             display = f"{prefix}/{name}" if prefix else name
         if self.sounds_dir is None and not Path(display).is_absolute():
             return Located(display, self.default_s, None, None)
-        real = _find(display)
-        if real is not None:
-            seconds = wav_seconds(real)
+        found = _find(display)
+        if found is not None:
+            real, stamp = found
+            seconds = _wav_seconds(real, stamp)
             if seconds is None:
                 return Located(display, self.default_s, None, None)
-            return Located(display, seconds, real, None)
+            return Located(display, seconds, real, None, stamp)
         if self.sounds_dir is None and not name.startswith("/"):
             # no sound tree: relative names all exist
             return Located(display, self.default_s, None, None)
         return None
 
 
-def _find(display: str) -> str | None:
-    """mod_sndfile's lookup: <dir>/<rate>/<file>, then the plain path."""
+# Path.is_file treats these as "no such file"; any other error propagates.
+_MISSING_ERRNOS = frozenset([errno.ENOENT, errno.ENOTDIR, errno.EBADF, errno.ELOOP])
+
+
+@functools.lru_cache(maxsize=4096)
+def _candidates(display: str) -> tuple[str, ...]:
+    """mod_sndfile's lookup order for a name: <dir>/<rate>/<file>, then the plain path.
+
+    A pure function of the string (no file system access), so it is safe to cache; which
+    candidate exists is checked anew on every lookup."""
     path = Path(display)
     names = [path.name] if path.suffix else [path.name + ".wav", path.name]
+    out: list[str] = []
     for fname in names:
-        for rate in ("8000", "48000", "32000", "16000"):
-            candidate = path.parent / rate / fname
-            if candidate.is_file():
-                return str(candidate)
-        candidate = path.parent / fname
-        if candidate.is_file():
-            return str(candidate)
+        out += [str(path.parent / rate / fname) for rate in ("8000", "48000", "32000", "16000")]
+        out.append(str(path.parent / fname))
+    return tuple(out)
+
+
+def _find(display: str) -> tuple[str, tuple[int, int]] | None:
+    """The first candidate that is a regular file (as Path.is_file sees it) and its
+    (mtime, size) stamp, from the same stat."""
+    for candidate in _candidates(display):
+        try:
+            st = os.stat(candidate)
+        except OSError as exc:
+            if exc.errno in _MISSING_ERRNOS:
+                continue
+            raise
+        except ValueError:
+            continue
+        if stat.S_ISREG(st.st_mode):
+            return candidate, (st.st_mtime_ns, st.st_size)
     return None
