@@ -174,12 +174,6 @@ def _lookup_conference(session: Session, scope: AccessScope, number: str) -> Row
     ).first()
 
 
-def find_conference(session: Session, scope: AccessScope, number: str) -> ConferenceInfo | None:
-    """The conference behind a keyed number, if this access number may reach it."""
-    row = _lookup_conference(session, scope, number)
-    return _info(row) if row else None
-
-
 def start_call(
     session: Session,
     *,
@@ -373,19 +367,6 @@ def _over_limit(
         if times[i] - times[i - limit + 1] <= limits.window and now - times[i] < limits.block:
             return True
     return False
-
-
-_SUBSCRIPTION = select(_subscriptions.c.state, _subscriptions.c.cancelled_on).where(
-    _subscriptions.c.customer_id == bindparam("customer_id")
-)
-
-
-def customer_suspended(
-    session: Session, customer_id: int, today: dt.date | None = None
-) -> bool:
-    """True when callers must hear "service unavailable"."""
-    row = session.execute(_SUBSCRIPTION, {"customer_id": customer_id}).first()
-    return _suspended(row.state if row else None, row.cancelled_on if row else None, today)
 
 
 def _suspended(state: str | None, cancelled_on: dt.date | None, today: dt.date | None) -> bool:
@@ -592,15 +573,6 @@ def open_meeting_for_conference(session: Session, conference_id: int) -> int | N
             Meeting.conference_id == conference_id, Meeting.ended_at.is_(None)
         )
     )
-
-
-def open_meeting_flags(session: Session, conference_id: int) -> tuple[bool, bool] | None:
-    row = session.execute(
-        select(Meeting.locked, Meeting.muted_all).where(
-            Meeting.conference_id == conference_id, Meeting.ended_at.is_(None)
-        )
-    ).first()
-    return (row.locked, row.muted_all) if row else None
 
 
 def conference_by_id(session: Session, conference_id: int) -> ConferenceInfo | None:

@@ -135,3 +135,21 @@ def test_seat_claim_keeps_the_recorded_name_with_the_seat(session: Session) -> N
     assert row.meeting_id == seat.meeting_id and row.role == "participant"
     departure = joining.finish_attendance(session, start.attendance_id, EndReason.HUNG_UP)
     assert departure.meeting_closed and departure.name_files == ("/rec/515151/u-seat-1.wav",)
+
+
+def test_a_cancelled_customer_keeps_service_to_the_end_of_that_month(session: Session) -> None:
+    customer = _customer(session)
+    start = _start(session, "u-cancel-1")
+    assert start.scope is not None
+    sub = session.scalars(select(Subscription).where(Subscription.customer_id == customer.id)).one()
+    sub.state, sub.cancelled_on = SubscriptionState.CANCELLED.value, dt.date(2026, 11, 10)
+    session.flush()
+
+    def suspended_on(day: dt.date) -> bool:
+        return joining.choose_conference(
+            session, limits=LIMITS, scope=start.scope, number="515151",
+            attendance_id=start.attendance_id, lockout_caller=None, today=day,
+        ).suspended
+
+    assert suspended_on(dt.date(2026, 11, 30)) is False
+    assert suspended_on(dt.date(2026, 12, 1)) is True
