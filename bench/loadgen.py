@@ -34,10 +34,12 @@ from fsconf.esl.connection import EslConnection, EslError  # noqa: E402
 from fsconf.esl.protocol import Event  # noqa: E402
 
 EVENTS = "event json PLAYBACK_START RECORD_START CHANNEL_HANGUP CUSTOM conference::maintenance"
+# Event-Name first: once an event passes, FreeSWITCH skips the remaining positive
+# filters, so the cheap test decides most events.
 FILTERS = (
-    "filter Playback-File-Path /enter-(conference-number|pin)/",
     "filter Event-Name RECORD_START",
     "filter Event-Name CHANNEL_HANGUP",
+    "filter Playback-File-Path /enter-(conference-number|pin)/",
     "filter Action add-member",
 )
 

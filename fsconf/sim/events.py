@@ -180,6 +180,8 @@ class SimEvent:
 
     def header(self, name: str) -> str | None:
         """Case-insensitive; with a repeated header the last one wins."""
+        if name == "Event-Name":
+            return self.name  # the commonest filter, without building the index
         if self._index is None:
             # Built once per event: every filtering listener asks for several headers.
             self._index = {key.lower(): value for key, value in self.headers}
@@ -272,27 +274,58 @@ class Subscription:
         return True
 
     def _pass_filters(self, event: SimEvent) -> bool:
+        """mod_event_socket's event_handler, step for step: with any filter set, an event
+        passes only if a positive filter matches and no negative one vetoes it (so
+        negative filters alone let nothing through); once it passes, further positive
+        filters are not looked at."""
         send = False
-        positive = False
         for name, value in self.filters:
-            actual = event.header(name)
-            if value.startswith("-"):
-                if actual is not None and _filter_match(value[1:], actual):
-                    return False
+            comp, positive, pattern = _parse_filter(value)
+            if send and positive:
                 continue
-            positive = True
-            if actual is not None and _filter_match(value, actual):
+            actual = event.header(name)
+            if actual is None:
+                continue
+            if pattern is not None:
+                matched = pattern is not _BAD_REGEX and pattern.search(actual) is not None
+            else:
+                matched = comp.lower() == actual.lower()  # strcasecmp
+            if matched:
+                if not positive:
+                    return False
                 send = True
-        return send or not positive
+        return send
 
 
-def _filter_match(pattern: str, actual: str) -> bool:
-    if pattern.startswith("/") and pattern.endswith("/") and len(pattern) > 1:
-        try:
-            return re.search(pattern[1:-1], actual) is not None
-        except re.error:
-            return False
-    return pattern.lower() == actual.lower()
+# A filter value that switch_regex_perform refuses: it matches nothing.
+_BAD_REGEX = re.compile("(?!)")
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_filter(value: str) -> tuple[str, bool, re.Pattern[str] | None]:
+    """(text compared, positive?, compiled regex or None) of one filter value.
+
+    Leading '+', '-' and spaces set the sign (the last one wins). Only a value whose very
+    first character is '/' is a regex (so '-/x/' compares the text '/x/'), in
+    switch_regex_perform's '/expression/flags' form with flags i and s.
+    """
+    comp, positive = value, True
+    while comp and comp[0] in "+- ":
+        if comp[0] != " ":
+            positive = comp[0] == "+"
+        comp = comp[1:]
+    if not value.startswith("/"):
+        return comp, positive, None
+    end = comp.rfind("/")
+    if end <= 0:
+        return comp, positive, _BAD_REGEX  # missing closing '/': FreeSWITCH logs an error
+    flags = (re.IGNORECASE if "i" in comp[end + 1 :] else 0) | (
+        re.DOTALL if "s" in comp[end + 1 :] else 0
+    )
+    try:
+        return comp, positive, re.compile(comp[1:end], flags)
+    except re.error:
+        return comp, positive, _BAD_REGEX
 
 
 @functools.lru_cache(maxsize=4)
