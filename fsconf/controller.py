@@ -218,7 +218,7 @@ class Controller:
             finally:
                 room.members.pop(member.member_id, None)
                 self.ctx.rooms.discard_if_empty(room)
-            self._adopted_member_left(kept, line, reason)
+            self._adopted_member_left(kept, line, reason, member.member_id)
 
         return self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout)
 
@@ -238,8 +238,12 @@ class Controller:
         else:
             JoinFlow(self.ctx, line).run()
 
-    def _adopted_member_left(self, kept: KeptMember, line: AdoptedLine, reason: EndReason) -> None:
-        close_attendance(self.store, kept.attendance_id, kept.call_uuid, reason)
+    def _adopted_member_left(
+        self, kept: KeptMember, line: AdoptedLine, reason: EndReason, member_id: int
+    ) -> None:
+        close_attendance(
+            self.store, kept.attendance_id, kept.call_uuid, reason, member_id=member_id
+        )
         if reason is not EndReason.HUNG_UP and not line.gone.is_set():
             try:
                 line.api(f"uuid_kill {kept.call_uuid}")

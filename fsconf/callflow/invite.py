@@ -209,6 +209,7 @@ class InviteFlow:
             close_attendance(
                 self.ctx.store, self.attendance_id, self.line.uuid, reason,
                 unused_name=self.membership.name_file if never_joined else None,
+                member_id=self.membership.member_id if self.membership else None,
             )
         self.ctx.store.finish_dialout(self.attempt_id, self.result)
 

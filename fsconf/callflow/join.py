@@ -184,6 +184,7 @@ class JoinFlow:
         close_attendance(
             self.ctx.store, self.attendance_id, self.line.uuid, reason,
             unused_name=self.membership.name_file if never_joined else None,
+            member_id=self.membership.member_id if self.membership else None,
         )
 
 

@@ -111,7 +111,6 @@ class Membership:
         )
         room.members[member_id] = self.member
         self.ctx.in_conference.add(self.line.uuid)
-        self.ctx.store.set_details(self.attendance_id, member_id=member_id)
         self.line.session.add_listener(self._follow_member_events)
         self._announce_arrival()
         if self.on_joined is not None:
@@ -133,6 +132,11 @@ class Membership:
             stopping=lambda: self.ctx.stopping,
         )
         return controls.run(running)
+
+    @property
+    def member_id(self) -> int | None:
+        """mod_conference's id for this caller, once it is in the conference."""
+        return self.member.member_id if self.member is not None else None
 
     def leave(self) -> None:
         """Forget the member; called whatever way the call ended."""
@@ -215,10 +219,10 @@ class Membership:
 
 def close_attendance(
     store: CallStore, attendance_id: int, call_uuid: str, reason: EndReason,
-    unused_name: str | None = None,
+    unused_name: str | None = None, member_id: int | None = None,
 ) -> None:
     """Record how a call ended; the last one out also takes the meeting's names along."""
-    departure = store.finish(attendance_id, call_uuid, reason)
+    departure = store.finish(attendance_id, call_uuid, reason, member_id)
     if departure is None:
         return  # deferred: the database is away; the retry closes the row later
     if departure.meeting_closed:

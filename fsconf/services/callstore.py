@@ -92,7 +92,8 @@ class CallStore:
             self.pending_writes -= 1
 
     # -- the join flow's questions -----------------------------------------------------------
-    # A call asks five: start_call, choose_conference, claim_seat, the member id, finish.
+    # A call asks four: start_call, choose_conference, claim_seat, finish (which also
+    # notes the member id: only people reading the history use it, never a live call).
     # Each unit of work costs a transaction (on SQLite, the process-wide writer lock), so
     # questions asked at the same moment share one.
 
@@ -153,11 +154,14 @@ class CallStore:
             lambda s: joining.set_attendance_details(s, attendance_id, **kwargs),  # type: ignore[arg-type]
         )
 
-    def finish(self, attendance_id: int, call_uuid: str, reason: EndReason) -> Departure | None:
+    def finish(
+        self, attendance_id: int, call_uuid: str, reason: EndReason,
+        member_id: int | None = None,
+    ) -> Departure | None:
         at = utcnow()
         return self._run_durably(
             f"end of call ({reason.value})", call_uuid,
-            lambda s: joining.finish_attendance(s, attendance_id, reason, at),
+            lambda s: joining.finish_attendance(s, attendance_id, reason, at, member_id),
         )
 
     def meeting_end_reason(self, meeting_id: int) -> str | None:

@@ -518,16 +518,21 @@ _NAME_FILES = select(_attendances.c.name_recording_path).where(
 
 
 def finish_attendance(
-    session: Session, attendance_id: int, reason: EndReason, at: dt.datetime | None = None
+    session: Session, attendance_id: int, reason: EndReason, at: dt.datetime | None = None,
+    member_id: int | None = None,
 ) -> Departure:
-    """Close the call's row; the last one out closes the meeting."""
+    """Close the call's row (with its mod_conference member id, if it got one); the last
+    one out closes the meeting."""
     at = at or utcnow()
     row = session.execute(_LEAVING, {"attendance_id": attendance_id}).first()
     if row is None or row.left_at is not None:
         return Departure(None, False, ())
-    session.execute(
-        _SEATED, {"attendance_id": attendance_id, "left_at": at, "end_reason": reason.value}
-    )
+    leaving: dict[str, object] = {
+        "attendance_id": attendance_id, "left_at": at, "end_reason": reason.value
+    }
+    if member_id:
+        leaving["member_id"] = member_id
+    session.execute(_SEATED, leaving)
     if row.meeting_id is None:
         return Departure(None, False, _files(row.name_recording_path))
     meeting = session.execute(_MEETING_FOR_CLOSE, {"meeting_id": row.meeting_id}).one()

@@ -133,8 +133,13 @@ def test_seat_claim_keeps_the_recorded_name_with_the_seat(session: Session) -> N
     row = session.get(Attendance, start.attendance_id)
     assert row.name_recording_path == "/rec/515151/u-seat-1.wav"
     assert row.meeting_id == seat.meeting_id and row.role == "participant"
-    departure = joining.finish_attendance(session, start.attendance_id, EndReason.HUNG_UP)
+    departure = joining.finish_attendance(
+        session, start.attendance_id, EndReason.HUNG_UP, member_id=7
+    )
     assert departure.meeting_closed and departure.name_files == ("/rec/515151/u-seat-1.wav",)
+    session.expire_all()
+    row = session.get(Attendance, start.attendance_id)
+    assert (row.member_id, row.end_reason) == (7, "hung_up")
 
 
 def test_a_cancelled_customer_keeps_service_to_the_end_of_that_month(session: Session) -> None:

@@ -243,3 +243,12 @@ def test_twenty_callers_for_ten_seats_exactly_ten_get_in(rig: Rig) -> None:
     )
     assert sum(1 for r in rows() if r.joined_at is not None) == 10
     assert sum(1 for r in rows() if r.end_reason == "rejected_full") == 10
+
+
+def test_the_row_keeps_the_member_id_the_caller_had(rig: Rig) -> None:
+    p = provision(rig.db)
+    call = rig.join(p, p.moderator_pin)
+    member_id = call.member_id  # the driver forgets it when the member leaves
+    assert member_id
+    call.hangup()
+    assert _ended(rig, call, "hung_up").member_id == member_id
