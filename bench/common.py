@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import math
 import os
-import wave
 from collections.abc import Sequence
 from pathlib import Path
 
-from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
+from fsconf.sounds.wav import silent_prompt_tree
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PROMPT_MS = 1000  # every stand-in prompt lasts a simulated second
@@ -55,20 +54,6 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
-def write_wav(path: Path, ms: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * (8 * ms))
-
-
 def make_sounds(root: Path) -> Path:
     """Silent WAVs for every prompt and spoken number, in FreeSWITCH's sound layout."""
-    for language in LANGUAGES:
-        for p in CATALOGUE.values():
-            write_wav(root / language / p.file.replace("fsconf/", "fsconf/8000/"), PROMPT_MS)
-        for n in range(0, 101):
-            write_wav(root / language / "digits" / "8000" / f"{n}.wav", DIGIT_MS)
-    return root
+    return silent_prompt_tree(root, PROMPT_MS, DIGIT_MS)

@@ -9,12 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import wave
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
+from fsconf.callflow.prompts import CATALOGUE, Prompt
 from fsconf.config import Settings
 from fsconf.controller import Controller
 from fsconf.db import migrate
@@ -24,6 +23,7 @@ from fsconf.services import conference_admin, customers, numbers
 from fsconf.sim import CalleeBehaviour, SimSettings, Simulator
 from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver, DriverCall
+from fsconf.sounds.wav import silent_prompt_tree
 
 ACCESS_NUMBER = "0201234567"
 INVITEE = "0612345678"
@@ -41,24 +41,10 @@ class DemoConference:
 
 def stand_in_sounds(root: Path) -> Path:
     """Silent WAVs as long as the words would take to say, so the timing feels right."""
-    for language in LANGUAGES:
-        for p in CATALOGUE.values():
-            seconds = max(0.3, len(p.text(language).split()) / _WORDS_PER_SECOND)
-            _silence(root / language / "fsconf" / "8000" / Path(p.file).name, seconds)
-        for n in range(0, 101):
-            _silence(root / language / "digits" / "8000" / f"{n}.wav", 0.4)
-    return root
+    def spoken_ms(language: str, p: Prompt) -> int:
+        return int(1000 * max(0.3, len(p.text(language).split()) / _WORDS_PER_SECOND))
 
-
-def _silence(path: Path, seconds: float) -> None:
-    if path.exists():
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * int(8000 * seconds))
+    return silent_prompt_tree(root, spoken_ms, digit_ms=400)
 
 
 class Transcript:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import itertools
 import secrets
-import wave
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
 
-from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
 from fsconf.config import Settings, load_settings
 from fsconf.controller import Controller
 from fsconf.db.models import AccessNumber, Conference, Customer, Subscription
@@ -26,31 +24,17 @@ from fsconf.db.session import Database
 from fsconf.sim import SimSettings, Simulator
 from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver, DriverCall
+from fsconf.sounds.wav import silent_prompt_tree
 
 SPEED = 20.0  # simulated seconds per wall-clock second
 PROMPT_MS = 400  # every stand-in prompt lasts this long (simulated)
 _numbers = itertools.count(1)
 
 
-def _wav(path: Path, ms: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * (8 * ms))
-
-
 @pytest.fixture(scope="session")
 def sounds_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Tiny silent WAVs under every name the prompt catalogue uses, per language."""
-    root = tmp_path_factory.mktemp("sounds")
-    for language in LANGUAGES:
-        for p in CATALOGUE.values():
-            _wav(root / language / p.file.replace("fsconf/", "fsconf/8000/"), PROMPT_MS)
-        for n in range(0, 101):
-            _wav(root / language / "digits" / "8000" / f"{n}.wav", 200)
-    return root
+    return silent_prompt_tree(tmp_path_factory.mktemp("sounds"), PROMPT_MS, digit_ms=200)
 
 
 def unique_digits(length: int) -> str:

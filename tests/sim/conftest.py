@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import socket
-import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from fsconf.esl.protocol import (
 from fsconf.sim import SimSettings, Simulator
 from fsconf.sim.driver import CallDriver
 from fsconf.sim.settings import REPO_CONF_DIR
+from fsconf.sounds.wav import write_silence
 
 SPEED = 20.0
 
@@ -74,15 +74,6 @@ def conf_dir(tmp_path: Path) -> Path:
     return root
 
 
-def _wav(path: Path, ms: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * (8 * ms))
-
-
 @pytest.fixture
 def sounds_dir(tmp_path: Path) -> Path:
     root = tmp_path / "sounds"
@@ -99,10 +90,10 @@ def sounds_dir(tmp_path: Path) -> Path:
         "conf-is-locked",
         "conf-is-unlocked",
     ):
-        _wav(callie / "conference" / "8000" / f"{name}.wav", 1000)
-    _wav(callie / "ivr" / "8000" / "ivr-long.wav", 20000)
+        write_silence(callie / "conference" / "8000" / f"{name}.wav", 1000)
+    write_silence(callie / "ivr" / "8000" / "ivr-long.wav", 20000)
     for d in range(10):
-        _wav(callie / "digits" / "8000" / f"{d}.wav", 300)
+        write_silence(callie / "digits" / "8000" / f"{d}.wav", 300)
     return root
 
 

@@ -17,6 +17,8 @@ import gevent
 import pytest
 from gevent.event import Event as GEvent
 
+from fsconf.sounds.wav import write_silence
+
 from .conftest import Controller, ControllerConn
 
 SPEED = 10.0
@@ -39,14 +41,6 @@ def _tone(path: Path, ms: int, amplitude: int = 6000) -> Path:
     return path
 
 
-def _silent(path: Path, ms: int) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(8000)
-        w.writeframes(b"\0\0" * (8 * ms))
-    return path
 
 
 class RecordRun:
@@ -179,7 +173,7 @@ def test_pound_ends_recording_and_dtmf_still_flows(make_sim, driver_for, tmp_pat
 def test_quiet_audio_is_recorded_but_counts_as_silence(
     make_sim, driver_for, tmp_path: Path
 ) -> None:
-    hum = _silent(tmp_path / "voice" / "hum.wav", 5000)  # energy 0 < threshold 200
+    hum = write_silence(tmp_path / "voice" / "hum.wav", 5000)  # energy 0 < threshold 200
     out = tmp_path / "hum_rec.wav"
     run = RecordRun(make_sim, driver_for, f"{out} 20 200 1")
     run.call.speak(str(hum))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-import wave
 from pathlib import Path
 
 import gevent
@@ -19,6 +18,7 @@ from fsconf.sim.events import EventBus, SimEvent, encode_json, encode_plain
 from fsconf.sim.outbound import _connect
 from fsconf.sim.settings import SimSettings
 from fsconf.sim.sounds import Sounds
+from fsconf.sounds.wav import write_silence
 
 VALUES = ["", "plain", "a b:c", 'quo"te', "back\\slash", "tab\there", "line\nbreak", "Zoë ✓"]
 
@@ -123,28 +123,19 @@ def test_channel_headers_carry_changed_values() -> None:
     assert dict(ch.channel_data_headers())["Channel-Channel-Answered-Time"] == "1700000000000001"
 
 
-def _wav(path: Path, frames: int) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(8000)
-        wav.writeframes(b"\0\0" * frames)
-
-
 def test_sound_lookup_sees_files_appear_change_and_go(tmp_path: Path) -> None:
     """Recorded names come and go during a call: nothing about their existence is cached."""
     sounds = Sounds(tmp_path, frozenset(), 1000)
     name = str(tmp_path / "names" / "caller")
     assert sounds.locate(None, name) is None
-    _wav(tmp_path / "names" / "caller.wav", 8000)
+    write_silence(tmp_path / "names" / "caller.wav", 1000)
     found = sounds.locate(None, name)
     assert found is not None and found.path == str(tmp_path / "names" / "caller.wav")
     assert found.seconds == 1.0
-    _wav(tmp_path / "names" / "caller.wav", 16000)  # rewritten: longer
+    write_silence(tmp_path / "names" / "caller.wav", 2000)  # rewritten: longer
     found = sounds.locate(None, name)
     assert found is not None and found.seconds == 2.0
-    _wav(tmp_path / "names" / "8000" / "caller.wav", 4000)  # a rate directory wins
+    write_silence(tmp_path / "names" / "8000" / "caller.wav", 500)  # a rate directory wins
     found = sounds.locate(None, name)
     assert found is not None and found.path == str(tmp_path / "names" / "8000" / "caller.wav")
     os.remove(tmp_path / "names" / "8000" / "caller.wav")
