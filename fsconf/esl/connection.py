@@ -130,21 +130,7 @@ class EslConnection:
         data = encode_command(line, headers, body)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s -> %s", self.name, describe_command(line, headers))
-        waiter = AsyncResult()
-        with self._write_lock:
-            if self.closed:
-                raise ConnectionClosed(f"{self.name}: connection closed")
-            self._waiters.append(waiter)
-            try:
-                self._sock.sendall(data)
-            except OSError as exc:
-                self._shutdown(f"write failed: {exc}")
-        try:
-            return waiter.get(timeout=self.timeout if timeout is None else timeout)
-        except gevent.Timeout:
-            # The reply stream is now out of step with our waiters: drop the connection.
-            self._shutdown(f"no reply to {line.split(' ', 1)[0]!r}")
-            raise CommandTimeout(f"{self.name}: no reply to {line!r}") from None
+        return self._exchange(data, [line], timeout)[0]
 
     def commands(self, lines: Sequence[str], timeout: float | None = None) -> list[Reply]:
         """Send several header-less commands in one write and collect their replies.
@@ -157,6 +143,12 @@ class EslConnection:
         if log.isEnabledFor(logging.DEBUG):
             for line in lines:
                 log.debug("%s -> %s", self.name, describe_command(line, ()))
+        return self._exchange(data, lines, timeout)
+
+    def _exchange(
+        self, data: bytes, lines: Sequence[str], timeout: float | None
+    ) -> list[Reply]:
+        """Write `data` (the encoded `lines`) at once, then wait for one reply per line."""
         waiters = [AsyncResult() for _ in lines]
         with self._write_lock:
             if self.closed:
@@ -171,6 +163,7 @@ class EslConnection:
             for waiter in waiters:
                 replies.append(waiter.get())
         if len(replies) < len(lines):
+            # The reply stream is now out of step with our waiters: drop the connection.
             missing = lines[len(replies)]
             self._shutdown(f"no reply to {missing.split(' ', 1)[0]!r}")
             raise CommandTimeout(f"{self.name}: no reply to {missing!r}")
