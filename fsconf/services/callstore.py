@@ -148,12 +148,6 @@ class CallStore:
     def claim_seat(self, **kwargs: object) -> Seat:
         return self._run(lambda s: joining.claim_seat(s, **kwargs))  # type: ignore[arg-type]
 
-    def set_details(self, attendance_id: int, **kwargs: object) -> None:
-        self._run_durably(
-            "attendance details", str(attendance_id),
-            lambda s: joining.set_attendance_details(s, attendance_id, **kwargs),  # type: ignore[arg-type]
-        )
-
     def finish(
         self, attendance_id: int, call_uuid: str, reason: EndReason,
         member_id: int | None = None,

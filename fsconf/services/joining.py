@@ -215,7 +215,9 @@ def choose_conference(
     if row is None:
         return ConferenceChoice(None)
     conference = _info(row)
-    set_attendance_details(session, attendance_id, conference_id=conference.id)
+    session.execute(
+        _UPDATE_ATTENDANCE, {"attendance_id": attendance_id, "conference_id": conference.id}
+    )
     blocked = lockout_reason(
         session, limits=limits, caller_id_number=lockout_caller, conference_id=conference.id
     )
@@ -404,7 +406,10 @@ _PRESENT = (
     )
     .group_by(_attendances.c.role)
 )
-_SEATED = update(_attendances).where(_attendances.c.id == bindparam("attendance_id"))
+# The SET list follows the parameters each call passes (compiled once per combination).
+_UPDATE_ATTENDANCE = update(_attendances).where(
+    _attendances.c.id == bindparam("attendance_id")
+)
 _PEAK = update(_meetings).where(_meetings.c.id == bindparam("meeting_id"))
 
 
@@ -457,7 +462,7 @@ def claim_seat(
     }
     if name_recording_path:
         seated["name_recording_path"] = name_recording_path
-    session.execute(_SEATED, seated)
+    session.execute(_UPDATE_ATTENDANCE, seated)
     return Seat(
         SeatOutcome.JOINED, meeting_id, present_before=total_before,
         muted_all=bool(muted_all), locked=bool(locked),
@@ -467,29 +472,6 @@ def claim_seat(
 def _present(session: Session, meeting_id: int) -> dict[str, int]:
     rows = session.execute(_PRESENT, {"meeting_id": meeting_id}).all()
     return {role: count for role, count in rows}
-
-
-def set_attendance_details(
-    session: Session,
-    attendance_id: int,
-    *,
-    conference_id: int | None = None,
-    role: Role | None = None,
-    name_recording_path: str | None = None,
-    member_id: int | None = None,
-) -> None:
-    values: dict[str, object] = {}
-    if conference_id is not None:
-        values["conference_id"] = conference_id
-    if role is not None:
-        values["role"] = role.value
-    if name_recording_path is not None:
-        values["name_recording_path"] = name_recording_path
-    if member_id is not None:
-        values["member_id"] = member_id
-    if values:
-        # The SET list follows the parameters given (compiled once per combination).
-        session.execute(_SEATED, {"attendance_id": attendance_id, **values})
 
 
 _LEAVING = select(
@@ -532,7 +514,7 @@ def finish_attendance(
     }
     if member_id:
         leaving["member_id"] = member_id
-    session.execute(_SEATED, leaving)
+    session.execute(_UPDATE_ATTENDANCE, leaving)
     if row.meeting_id is None:
         return Departure(None, False, _files(row.name_recording_path))
     meeting = session.execute(_MEETING_FOR_CLOSE, {"meeting_id": row.meeting_id}).one()
