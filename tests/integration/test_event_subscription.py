@@ -1,4 +1,4 @@
-"""What a call's socket subscribes to: only the event types the controller acts on."""
+"""What a call's socket subscribes to: JSON events, only the types the controller acts on."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ def test_call_socket_receives_only_the_events_the_call_flow_uses(
     monkeypatch.setattr(esl_session.OutboundSession, "_on_event", counting)
     p = provision(rig.db)
     call = rig.join(p, p.moderator_pin)
+    # The switch side of the call's socket: JSON, the format the controller asked for.
+    assert rig.sim.channels[call.b_uuid].session.sub.fmt == "json"
     call.hangup()
     call.wait_hangup(5)
     with gevent.Timeout(5):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import gevent
+from sqlalchemy import event, select
 
 from fsconf.db.models import Attendance, Meeting
 from tests.integration.conftest import Rig, provision
@@ -252,3 +253,24 @@ def test_the_row_keeps_the_member_id_the_caller_had(rig: Rig) -> None:
     assert member_id
     call.hangup()
     assert _ended(rig, call, "hung_up").member_id == member_id
+
+
+def test_a_caller_who_joins_and_leaves_costs_four_transactions(rig: Rig) -> None:
+    # Each one takes the database's writer lock on SQLite: the call's row, the conference,
+    # the seat, the ending. More would show as a lower set-up rate (bench/).
+    p = provision(rig.db)
+    ours = {gevent.getcurrent(), rig.controller._heartbeat}  # the test's reads, heartbeats
+    begins: list[int] = []
+
+    def on_begin(*_: object) -> None:
+        if gevent.getcurrent() not in ours:
+            begins.append(1)
+
+    event.listen(rig.db.engine, "begin", on_begin)
+    try:
+        call = rig.join(p, p.participant_pin)
+        call.hangup()
+        _ended(rig, call, "hung_up")
+    finally:
+        event.remove(rig.db.engine, "begin", on_begin)
+    assert len(begins) == 4
