@@ -218,8 +218,6 @@ class Channel:
         self.on_playback: list[Callable[[str], None]] = []  # hooks: a prompt starts
         self._pending_hangup: str | None = None
         self._race: random.Random | None = None
-        # prefix -> (the values profile_headers read, the headers made from them)
-        self._profile_cache: dict[str, tuple[tuple[str, ...], Headers]] = {}
         self.variables["direction"] = direction
         self.variables["uuid"] = self.uuid
         self.variables["session_id"] = str(sim.next_session_id())
@@ -326,7 +324,7 @@ class Channel:
 
     def profile_headers(self, prefix: str) -> Headers:
         p = self.profile
-        values = (
+        values = (  # in _PROFILE_FIELDS order
             self.direction,
             self.direction,
             p.dialplan,
@@ -358,15 +356,9 @@ class Channel:
             "false",
             "false",
         )
-        # Keyed by every input (prefix and values), so a hit is exact: the pairs (immutable
-        # tuples) are reused and only the list is copied.
-        cached = self._profile_cache.get(prefix)
-        if cached is None or cached[0] != values:
-            # Empty values are never added to an event (switch_event_add_header); filter()
-            # on the value keeps the pairs whose value is not "".
-            pairs = list(filter(_VALUE, zip(_profile_names(prefix), values, strict=True)))
-            cached = self._profile_cache[prefix] = (values, pairs)
-        return list(cached[1])
+        # Empty values are never added to an event (switch_event_add_header); filter() on
+        # the value keeps the pairs whose value is not "".
+        return list(filter(_VALUE, zip(_profile_names(prefix), values, strict=True)))
 
     def variable_headers(self) -> Headers:
         return [("variable_" + k, v) for k, v in self.variables.items() if v != ""]
