@@ -372,15 +372,20 @@ def encode_event_plain(headers: Sequence[tuple[str, str]], body: bytes | None = 
     return b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(inner) + inner
 
 
+# One encoder, built once: the simulator encodes every event it delivers with it.
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode_event_json(headers: Sequence[tuple[str, str]], body: bytes | None = None) -> bytes:
-    """An event frame as text/event-json (values not URL-encoded, unformatted JSON)."""
-    obj: dict[str, str] = {}
-    for name, value in headers:
-        obj[name] = value
+    """An event frame as text/event-json (values not URL-encoded, unformatted JSON).
+
+    dict() keeps a repeated header at its first position with its last value.
+    """
+    obj = dict(headers)
     if body is not None:
         obj["Content-Length"] = str(len(body))
         obj["_body"] = body.decode("utf-8", errors="replace")
-    inner = json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    inner = _JSON.encode(obj).encode("utf-8")
     return b"Content-Length: %d\nContent-Type: text/event-json\n\n" % len(inner) + inner
 
 

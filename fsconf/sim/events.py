@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import json
 import math
 import re
 import time
@@ -16,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import TYPE_CHECKING, Protocol
 
-from fsconf.esl.protocol import url_encode
+from fsconf.esl.protocol import encode_event_json, url_encode
 
 if TYPE_CHECKING:
     from fsconf.sim.settings import SimSettings
@@ -64,22 +63,6 @@ def encode_plain(headers: Sequence[tuple[str, str]], body: bytes | None = None) 
         head = (text + "\n").encode("utf-8") if headers else b""
         inner = head + b"Content-Length: %d\n\n" % len(body) + body
     return b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(inner) + inner
-
-
-# What json.dumps(obj, separators=(",", ":"), ensure_ascii=False) builds on every call.
-_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
-
-
-def encode_json(headers: Sequence[tuple[str, str]], body: bytes | None = None) -> bytes:
-    """fsconf.esl.protocol.encode_event_json, byte for byte (tested), without its Python
-    loop: dict() keeps a repeated header at its first position with its last value, as
-    that loop does."""
-    obj = dict(headers)
-    if body is not None:
-        obj["Content-Length"] = str(len(body))
-        obj["_body"] = body.decode("utf-8", errors="replace")
-    inner = _JSON.encode(obj).encode("utf-8")
-    return b"Content-Length: %d\nContent-Type: text/event-json\n\n" % len(inner) + inner
 
 
 # mod_event_socket.c: the fixed list 'myevents' subscribes to.
@@ -190,7 +173,7 @@ class SimEvent:
     def encoded(self, fmt: str) -> bytes:
         if fmt == "json":
             if self._json is None:
-                self._json = encode_json(self.headers, self._body)
+                self._json = encode_event_json(self.headers, self._body)
             return self._json
         if self._plain is None:
             self._plain = encode_plain(self.headers, self._body)
