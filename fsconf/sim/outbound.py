@@ -12,9 +12,10 @@ from gevent.event import Event as GEvent
 from fsconf.esl.protocol import (
     Command,
     encode_disconnect_notice,
+    url_encode,
 )
 from fsconf.sim.channel import QueuedCommand
-from fsconf.sim.events import MYEVENTS, SimEvent, fast_url_encode
+from fsconf.sim.events import MYEVENTS, SimEvent
 from fsconf.sim.listener import EslConnection
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ class OutboundSession(EslConnection):
             "CHANNEL_DATA", ("mod_event_socket.c", "parse_command", 2021)
         )
         headers += self.ch.channel_data_headers()
-        lines = [f"{k}: {fast_url_encode(v) or '_undef_'}" for k, v in headers]
+        lines = [f"{k}: {url_encode(v) or '_undef_'}" for k, v in headers]
         lines += [
             "Content-Type: command/reply",
             "Reply-Text: %2BOK%0A",

@@ -1,12 +1,11 @@
-"""The simulator's fast event encoder writes exactly the bytes of the shared protocol
-module (fsconf.esl.protocol.encode_event_plain / url_encode)."""
+"""The fast paths of the event encoder (used for every event the simulator writes) give
+exactly the bytes of the plain per-byte rule and the plain line format."""
 
 from __future__ import annotations
 
 import pytest
 
-from fsconf.esl.protocol import encode_event_plain, url_encode
-from fsconf.sim.events import encode_plain, fast_url_encode
+from fsconf.esl.protocol import _url_encode_bytes, encode_event_plain, url_encode
 
 VALUES = [
     "",
@@ -33,10 +32,13 @@ VALUES = [
 
 @pytest.mark.parametrize("value", VALUES)
 def test_fast_url_encode_matches(value: str) -> None:
-    assert fast_url_encode(value) == url_encode(value)
+    assert url_encode(value) == _url_encode_bytes(value)
 
 
 @pytest.mark.parametrize("body", [None, b"+OK 1234\n", "Zoë\n".encode()])
 def test_encode_plain_matches(body: bytes | None) -> None:
     headers = [(f"H-{i}", v) for i, v in enumerate(VALUES)]
-    assert encode_plain(headers, body) == encode_event_plain(headers, body)
+    inner = "".join(f"{k}: {_url_encode_bytes(v) or '_undef_'}\n" for k, v in headers).encode()
+    inner += b"\n" if body is None else b"Content-Length: %d\n\n" % len(body) + body
+    expected = b"Content-Length: %d\nContent-Type: text/event-plain\n\n" % len(inner) + inner
+    assert encode_event_plain(headers, body) == expected
