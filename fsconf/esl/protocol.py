@@ -118,7 +118,7 @@ class _BlockParser:
         self._pending: tuple[list[str], int] | None = None  # header lines awaiting a body
         self._scanned = 0  # bytes of _buf already searched for the end of a header block
 
-    def feed(self, data: bytes) -> list[tuple[list[str], bytes]]:
+    def feed(self, data: bytes | memoryview) -> list[tuple[list[str], bytes]]:
         self._buf += data
         out: list[tuple[list[str], bytes]] = []
         while True:
@@ -185,7 +185,7 @@ class FrameParser:
     def __init__(self, max_body: int = DEFAULT_MAX_BODY) -> None:
         self._blocks = _BlockParser(max_body)
 
-    def feed(self, data: bytes) -> list[Frame]:
+    def feed(self, data: bytes | memoryview) -> list[Frame]:
         frames = []
         for lines, body in self._blocks.feed(data):
             headers: dict[str, str] = {}
