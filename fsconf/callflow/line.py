@@ -51,9 +51,6 @@ class PhoneLine:
     def destination(self) -> str:
         return self.session.channel.get("Caller-Destination-Number", "")
 
-    def var(self, name: str) -> str | None:
-        return self.session.var(name)
-
     # -- media ----------------------------------------------------------------------------
 
     def answer(self) -> None:

@@ -38,6 +38,12 @@ EXTRA_EVENTS = ("BACKGROUND_JOB", "CUSTOM", "conference::maintenance")
 # (PCRE, `/.../` as in switch_regex_perform) keeps them off the wire.
 EVENTS_USED = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "DTMF", "CUSTOM", "BACKGROUND_JOB")
 EVENT_FILTER = "filter Event-Name /^(" + "|".join(EVENTS_USED) + ")$/"
+# What `connect` keeps of the channel's data (see OutboundSession.connect).
+CHANNEL_FIELDS = frozenset({
+    "Unique-ID", "Channel-Name", "Caller-Caller-ID-Number", "Caller-Caller-ID-Name",
+    "Caller-Destination-Number", "Caller-Network-Addr",
+})
+_OWN_VARIABLES = "variable_fsconf_"
 # A caller can press keys faster than anybody should act on them; keep the newest.
 DTMF_BUFFER = 64
 _VALID_DTMF = frozenset("0123456789*#ABCD")
@@ -123,9 +129,19 @@ class OutboundSession:
     # -- set-up -------------------------------------------------------------------------
 
     def connect(self) -> dict[str, str]:
-        """`connect`: FreeSWITCH answers with the channel's data."""
+        """`connect`: FreeSWITCH answers with the channel's data; we keep what we read.
+
+        The reply carries ~150 headers (every channel variable), about 17 KB of strings
+        held for as long as the call lasts, of which the call flow reads a handful:
+        `channel` keeps the caller profile fields in CHANNEL_FIELDS and our own
+        `fsconf_*` variables.
+        """
         reply = self.conn.command("connect")
-        self.channel = reply.headers
+        self.channel = {
+            name: value
+            for name, value in reply.headers.items()
+            if name in CHANNEL_FIELDS or name.startswith(_OWN_VARIABLES)
+        }
         self.uuid = reply.headers.get("Unique-ID", "")
         if not self.uuid:
             raise ConnectionClosed("connect reply without Unique-ID")
@@ -150,7 +166,7 @@ class OutboundSession:
             raise EslError(f"{what} refused: {reply.text} (is the socket app 'async full'?)")
 
     def var(self, name: str) -> str | None:
-        """A channel variable as it was when the call reached us."""
+        """One of our `fsconf_*` channel variables as it was when the call reached us."""
         return self.channel.get(f"variable_{name}")
 
     # -- applications -----------------------------------------------------------------

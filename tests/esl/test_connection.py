@@ -151,3 +151,46 @@ def test_dtmf_flood_is_bounded_per_call() -> None:
     assert session.dtmf_dropped == 1000 - DTMF_BUFFER
     assert len(list(session.drain_dtmf())) == DTMF_BUFFER
     theirs.close()
+
+
+def test_connections_sharing_the_receive_buffer_keep_their_own_bytes() -> None:
+    """All readers of a thread read into one buffer; interleaved partial frames on many
+    sockets must still come out whole and on the right connection."""
+    pairs = []
+    for n in range(20):
+        events: list[Event] = []
+        conn, theirs = _pair(events)
+        frame = encode_event_plain([("Event-Name", "DTMF"), ("DTMF-Digit", str(n % 10)),
+                                    ("Unique-ID", f"call-{n}")], b"b" * (n * 500))
+        pairs.append((conn, theirs, events, frame))
+    for cut in range(0, max(len(p[3]) for p in pairs), 97):
+        for _, theirs, _, frame in pairs:
+            if cut < len(frame):
+                theirs.sendall(frame[cut : cut + 97])
+        gevent.sleep(0)
+    gevent.sleep(0.2)
+    for n, (conn, theirs, events, _) in enumerate(pairs):
+        assert [(e.get("Unique-ID"), e.get("DTMF-Digit"), len(e.body or "")) for e in events] == [
+            (f"call-{n}", str(n % 10), n * 500)
+        ]
+        _finish(conn, theirs)
+
+
+def test_connect_keeps_the_caller_fields_and_our_own_variables_only() -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=2)
+    reply = [("Content-Type", "command/reply"), ("Reply-Text", "+OK"),
+             ("Unique-ID", "u-1"), ("Caller-Caller-ID-Number", "0612345678"),
+             ("Caller-Caller-ID-Name", "Jan%20Jansen"), ("Caller-Destination-Number", "0201234567"),
+             ("variable_fsconf_attendance_id", "42"), ("variable_sip_user_agent", "phone"),
+             ("Channel-Read-Codec-Name", "PCMA")]
+    theirs.sendall(b"".join(f"{k}: {v}\n".encode() for k, v in reply) + b"\n")
+    channel = session.connect()
+    assert session.uuid == "u-1"
+    assert channel == {"Unique-ID": "u-1", "Caller-Caller-ID-Number": "0612345678",
+                       "Caller-Caller-ID-Name": "Jan Jansen",
+                       "Caller-Destination-Number": "0201234567",
+                       "variable_fsconf_attendance_id": "42"}
+    assert session.var("fsconf_attendance_id") == "42"
+    assert session.var("sip_user_agent") is None
+    theirs.close()
