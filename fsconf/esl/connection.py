@@ -18,6 +18,7 @@ import socket
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import gevent
 from gevent.event import AsyncResult
@@ -101,6 +102,15 @@ def describe_command(line: str, headers: Sequence[tuple[str, str]] = ()) -> str:
     return line
 
 
+class ReplyRoute(Protocol):
+    """Where a reply goes: an AsyncResult someone waits on, or a callback object that the
+    reader greenlet calls (it must not block)."""
+
+    def set(self, value: Reply) -> None: ...
+
+    def set_exception(self, exception: BaseException) -> None: ...
+
+
 EventHandler = Callable[[Event], None]
 NoticeHandler = Callable[[DisconnectNotice], None]
 CloseHandler = Callable[[], None]
@@ -124,7 +134,7 @@ class EslConnection:
         self.timeout = timeout
         self.name = name
         self._parser = FrameParser()
-        self._waiters: deque[AsyncResult] = deque()
+        self._waiters: deque[ReplyRoute] = deque()
         self._write_lock = Semaphore()
         self._reader: gevent.Greenlet | None = None
         self.closed = False
@@ -185,6 +195,27 @@ class EslConnection:
             self._shutdown(f"no reply to {missing.split(' ', 1)[0]!r}")
             raise CommandTimeout(f"{self.name}: no reply to {missing!r}")
         return replies
+
+    def command_routed(
+        self, line: str, headers: Sequence[tuple[str, str]], route: ReplyRoute
+    ) -> None:
+        """Send one command without waiting; its reply goes to `route` when it comes.
+
+        For `sendmsg execute`: its +OK only says the application was queued, and the
+        caller waits for the application's CHANNEL_EXECUTE_COMPLETE anyway. Waiting for
+        the reply first woke the call's greenlet twice per application.
+        """
+        data = encode_command(line, headers)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s -> %s", self.name, describe_command(line, headers))
+        with self._write_lock:
+            if self.closed:
+                raise ConnectionClosed(f"{self.name}: connection closed")
+            self._waiters.append(route)
+            try:
+                self._sock.sendall(data)
+            except OSError as exc:
+                self._shutdown(f"write failed: {exc}")
 
     def api(self, command: str, timeout: float | None = None) -> str:
         """`api <command>`; returns the response body."""

@@ -26,6 +26,7 @@ from fsconf.esl.connection import (
     DisconnectNotice,
     EslConnection,
     EslError,
+    Reply,
 )
 from fsconf.esl.protocol import Event
 
@@ -99,6 +100,25 @@ class RunningApp:
             return self._waiter.get(timeout=timeout)
         except gevent.Timeout:
             raise CommandTimeout(f"application {self.app_uuid} did not complete") from None
+
+
+class _AppQueued:
+    """Routes the reply to an application's sendmsg: +OK needs nothing (the completion
+    event follows); a refusal fails the application at once instead of at its timeout."""
+
+    __slots__ = ("_app", "_waiter")
+
+    def __init__(self, app: str, waiter: AsyncResult) -> None:
+        self._app = app
+        self._waiter = waiter
+
+    def set(self, value: Reply) -> None:
+        if not value.ok and not self._waiter.ready():
+            self._waiter.set_exception(EslError(f"{self._app} refused: {value.text}"))
+
+    def set_exception(self, exception: BaseException) -> None:
+        if not self._waiter.ready():
+            self._waiter.set_exception(CallGone(str(exception)))
 
 
 EventListener = Callable[[Event], None]
@@ -182,7 +202,7 @@ class OutboundSession:
             headers.append(("execute-app-arg", arg))
         headers += [("event-lock", "true"), ("Event-UUID", app_uuid)]
         try:
-            self.conn.command("sendmsg", headers)
+            self.conn.command_routed("sendmsg", headers, _AppQueued(app, waiter))
         except BaseException:
             self._apps.pop(app_uuid, None)
             raise
@@ -193,6 +213,9 @@ class OutboundSession:
         running = self.start(app, arg)
         try:
             result = running.wait(self.timeout if timeout is None else timeout)
+        except EslError:
+            self.raise_if_gone()  # refused because the caller hung up: that is CallGone
+            raise
         finally:
             self._apps.pop(running.app_uuid, None)
         self.raise_if_gone()

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import gevent
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fsconf.esl.connection import CommandTimeout, ConnectionClosed, EslConnection
+from fsconf.esl.connection import CommandTimeout, ConnectionClosed, EslConnection, EslError
 from fsconf.esl.protocol import Event, encode_api_response, encode_event_plain
-from fsconf.esl.session import DTMF_BUFFER, OutboundSession
+from fsconf.esl.session import DTMF_BUFFER, CallGone, OutboundSession
 
 
 def _pair(events: list[Event], timeout: float = 2.0) -> tuple[EslConnection, socket.socket]:
@@ -194,3 +195,54 @@ def test_connect_keeps_the_caller_fields_and_our_own_variables_only() -> None:
     assert session.var("fsconf_attendance_id") == "42"
     assert session.var("sip_user_agent") is None
     theirs.close()
+
+
+def _fake_switch(theirs: socket.socket, answer) -> gevent.Greenlet:  # type: ignore[no-untyped-def]
+    """Reads commands off the socket and writes whatever `answer(command)` returns."""
+    from fsconf.esl.protocol import CommandParser
+
+    def run() -> None:
+        parser = CommandParser()
+        while data := theirs.recv(65536):
+            for command in parser.feed(data):
+                theirs.sendall(answer(command))
+
+    return gevent.spawn(run)
+
+
+def _execute_complete(app_uuid: str) -> bytes:
+    return encode_event_plain([("Event-Name", "CHANNEL_EXECUTE_COMPLETE"),
+                               ("Application-UUID", app_uuid),
+                               ("Application-Response", "FILE PLAYED")])
+
+
+def test_refused_application_fails_at_once_and_later_replies_stay_paired() -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=5)
+
+    def answer(command) -> bytes:  # type: ignore[no-untyped-def]
+        if command.line == "sendmsg":
+            app = command.headers["execute-app-name"]
+            if app == "bogus":
+                return _reply("-ERR no such application")
+            return _reply("+OK") + _execute_complete(command.headers["Event-UUID"])
+        return encode_api_response(f"+OK answer to {command.line}".encode())
+
+    switch = _fake_switch(theirs, answer)
+    started = time.monotonic()
+    with pytest.raises(EslError, match="bogus refused: -ERR no such application"):
+        session.execute("bogus", timeout=5)
+    assert time.monotonic() - started < 1  # not at the application's timeout
+    assert session.execute("playback", "x.wav").response == "FILE PLAYED"
+    assert session.api("status") == "+OK answer to api status"
+    theirs.close()
+    switch.kill()
+
+
+def test_application_on_a_closed_connection_is_call_gone() -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=5)
+    running = session.start("playback", "x.wav")  # queued; the switch goes away unanswered
+    theirs.close()
+    with pytest.raises(CallGone):
+        running.wait(timeout=2)
