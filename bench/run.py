@@ -60,7 +60,7 @@ MODES: dict[str, dict[str, Any]] = {
     "full": {
         "warmup_calls": 100, "warmup_rate": 25,
         "churn_calls": 10000, "churn_chunks": 10, "churn_rate": 100,
-        "sweep_rates": [10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250],
+        "sweep_rates": [10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 200, 250, 300, 400],
         "sweep_step_s": 10.0, "min_steady_rate": 10,
         "held_levels": [100, 500, 1000, 1500, 2000, 3000],
         "held_join_rate": 100,
