@@ -190,6 +190,7 @@ class Membership:
         # Should this controller go away, the call re-enters the dialplan's socket action
         # when it leaves the conference; this variable tells the next controller who it is.
         self.line.session.execute("set", f"fsconf_attendance_id={int(self.attendance_id)}")
+        self.line.session.listen_for_keys()
         self.line.session.clear_dtmf()
         self.line.session.add_listener(on_add)
         try:

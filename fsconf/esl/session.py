@@ -38,7 +38,13 @@ EXTRA_EVENTS = ("BACKGROUND_JOB", "CUSTOM", "conference::maintenance")
 # CHANNEL_STATE, CHANNEL_UNPARK, ... (a third of a call's events); one regex filter
 # (PCRE, `/.../` as in switch_regex_perform) keeps them off the wire.
 EVENTS_USED = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "DTMF", "CUSTOM", "BACKGROUND_JOB")
-EVENT_FILTER = "filter Event-Name /^(" + "|".join(EVENTS_USED) + ")$/"
+# Key presses matter only once the caller is in the meeting: before that the digits go to
+# play_and_get_digits and record, which collect them inside FreeSWITCH. The ~15 DTMF events
+# of the number, PIN and name steps were half of a call's events; `listen_for_keys` adds a
+# second positive filter (filters are OR-ed) just before the conference starts.
+EVENTS_BEFORE_KEYS = tuple(name for name in EVENTS_USED if name != "DTMF")
+EVENT_FILTER = "filter Event-Name /^(" + "|".join(EVENTS_BEFORE_KEYS) + ")$/"
+KEYS_FILTER = "filter Event-Name DTMF"
 # What `connect` keeps of the channel's data (see OutboundSession.connect).
 CHANNEL_FIELDS = frozenset({
     "Unique-ID", "Channel-Name", "Caller-Caller-ID-Number", "Caller-Caller-ID-Name",
@@ -179,6 +185,14 @@ class OutboundSession:
         lines = ["myevents json", "linger", "event json " + " ".join(EXTRA_EVENTS), EVENT_FILTER]
         for line, reply in zip(lines, self.conn.commands(lines), strict=True):
             self._expect_ok(reply, line.split(" ", 1)[0])
+
+    def listen_for_keys(self) -> None:
+        """From now on the call's DTMF events reach us (for the keypad in the meeting).
+
+        FreeSWITCH handles the socket's commands in order, so every key pressed after an
+        application queued behind this command is delivered.
+        """
+        self._expect_ok(self.conn.command(KEYS_FILTER), "filter")
 
     def _expect_ok(self, reply, what: str) -> None:  # type: ignore[no-untyped-def]
         # "-ERR command not found" here means the dialplan lacks `async full`.
