@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import signal
 from dataclasses import replace
@@ -36,6 +37,12 @@ def run(args: argparse.Namespace) -> int:
     settings = replace(settings, controller=controller_settings)
     controller = Controller(settings)
     controller.start()
+    # Everything made so far (modules, SQLAlchemy's metadata and caches, settings) lives
+    # as long as the process. Out of the collector's sight, it no longer lengthens every
+    # full collection: with 1,000 callers held a full pass took up to 50 ms, a pause every
+    # call in the process hears as a late key press.
+    gc.collect()
+    gc.freeze()
     stopping = Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(sig, stopping.set)
