@@ -111,6 +111,18 @@ def cores() -> dict[str, int | None]:
     }
 
 
+def cpu_model() -> str:
+    """The processor's name: figures from two machines only compare when this matches."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
 def spawn(
     cmd: list[str], core: int | None, log: Path, env: dict[str, str] | None = None
 ) -> subprocess.Popen[bytes]:
@@ -365,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = report.build(
             mode=args.mode, params=m, results=results, floor=floor,
             machine={
-                "cores": os.cpu_count(), "python": platform.python_version(),
+                "cores": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
                 "platform": platform.platform(), "speed": SPEED,
                 "database": "postgresql" if args.database else "sqlite",
             },

@@ -45,6 +45,7 @@ def test_tiny_run_writes_every_section(document: dict) -> None:
         assert key in document
     assert document["mode"] == "tiny"
     assert document["machine"]["database"] == ("postgresql" if PG_URL else "sqlite")
+    assert document["machine"]["cpu"] not in ("", None)
     assert set(document["headline"]) == {"fsconf", "greenswitch"}
     assert "fsconf / greenswitch" in document["_stdout"]
 
