@@ -177,14 +177,7 @@ class EslConnection:
     ) -> list[Reply]:
         """Write `data` (the encoded `lines`) at once, then wait for one reply per line."""
         waiters = [AsyncResult() for _ in lines]
-        with self._write_lock:
-            if self.closed:
-                raise ConnectionClosed(f"{self.name}: connection closed")
-            self._waiters.extend(waiters)
-            try:
-                self._sock.sendall(data)
-            except OSError as exc:
-                self._shutdown(f"write failed: {exc}")
+        self._send(data, waiters)
         replies = []
         with gevent.Timeout(self.timeout if timeout is None else timeout, False):
             for waiter in waiters:
@@ -208,10 +201,16 @@ class EslConnection:
         data = encode_command(line, headers)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s -> %s", self.name, describe_command(line, headers))
+        self._send(data, [route])
+
+    def _send(self, data: bytes, routes: Sequence[ReplyRoute]) -> None:
+        """Queue one route per command in `data` and write it, under one lock, so a reply
+        can never be matched to the wrong command. A failed write closes the connection,
+        which fails the routes."""
         with self._write_lock:
             if self.closed:
                 raise ConnectionClosed(f"{self.name}: connection closed")
-            self._waiters.append(route)
+            self._waiters.extend(routes)
             try:
                 self._sock.sendall(data)
             except OSError as exc:
