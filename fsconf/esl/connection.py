@@ -3,7 +3,8 @@
 What greenswitch taught us to do differently:
 - a lock is held while the reply waiter is queued *and* the command is written, so a
   reply can never be matched to the wrong command;
-- `sendall`, not `send`;
+- every byte of a command is written (a `send` loop that finishes short writes; gevent's
+  `sendall` would also ask the kernel for SO_SNDBUF on every call);
 - every wait has a timeout;
 - when the peer goes away, every waiter gets `ConnectionClosed`, never an empty reply.
 
@@ -212,7 +213,7 @@ class EslConnection:
                 raise ConnectionClosed(f"{self.name}: connection closed")
             self._waiters.extend(routes)
             try:
-                self._sock.sendall(data)
+                self._write(data)
             except OSError as exc:
                 self._shutdown(f"write failed: {exc}")
 
@@ -226,7 +227,16 @@ class EslConnection:
         with self._write_lock:
             if self.closed:
                 raise ConnectionClosed(f"{self.name}: connection closed")
-            self._sock.sendall(data)
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        """All of `data`, under the write lock. One send() normally takes a whole command;
+        a short write (full socket buffer) goes on with the rest once gevent says it may."""
+        sent = self._sock.send(data)
+        if sent < len(data):
+            view = memoryview(data)[sent:]
+            while view:
+                view = view[self._sock.send(view) :]
 
     def close(self) -> None:
         self._shutdown("closed locally")

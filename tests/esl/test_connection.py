@@ -122,6 +122,29 @@ def test_pipelined_commands_go_out_in_one_write_and_replies_pair_in_order() -> N
     _finish(conn, theirs)
 
 
+def test_a_command_larger_than_the_socket_buffer_goes_out_whole_while_others_run() -> None:
+    conn, theirs = _pair([])
+    theirs.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    body = bytes(range(256)) * 8192  # 2 MiB: many short writes into a full socket
+    sender = gevent.spawn(conn.command, "sendevent CUSTOM", [("Event-Subclass", "x")], body)
+    ticks = 0
+    received = bytearray()
+    theirs.settimeout(5)
+    head = b"sendevent CUSTOM\nEvent-Subclass: x\nContent-Length: %d\n\n" % len(body)
+    while len(received) < len(head) + len(body):
+        chunk = theirs.recv(65536)
+        if not chunk:
+            break  # dropped the connection: fewer bytes than the command
+        received += chunk
+        ticks += 1
+        gevent.sleep(0)  # the writer waits in the hub, it does not spin
+    assert bytes(received) == head + body
+    assert ticks > 1 and not sender.ready()  # it took several writes; the reply is awaited
+    theirs.sendall(_reply("+OK"))
+    assert sender.get(timeout=5).ok
+    _finish(conn, theirs)
+
+
 def test_pipelined_commands_missing_a_reply_time_out_and_drop_the_connection() -> None:
     conn, theirs = _pair([], timeout=0.3)
     result = gevent.spawn(conn.commands, ["myevents", "linger"])
