@@ -43,7 +43,15 @@ EVENTS_USED = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "DTMF", "CUSTOM", "
 # of the number, PIN and name steps were half of a call's events; `listen_for_keys` adds a
 # second positive filter (filters are OR-ed) just before the conference starts.
 EVENTS_BEFORE_KEYS = tuple(name for name in EVENTS_USED if name != "DTMF")
-EVENT_FILTER = "filter Event-Name /^(" + "|".join(EVENTS_BEFORE_KEYS) + ")$/"
+# conference::maintenance events reach the socket by their Action, not by Event-Name
+# (CUSTOM): the member's own join and the state the room follows. A meeting's bulk —
+# start-talking/stop-talking as people speak, play-file-member(-done) for every prompt
+# and announcement, energy and floor changes — never leaves the switch.
+MEMBER_ACTIONS_USED = ("add-member", "mute-member", "unmute-member", "volume-out-member")
+EVENT_FILTER = "filter Event-Name /^(" + "|".join(
+    name for name in EVENTS_BEFORE_KEYS if name != "CUSTOM"
+) + ")$/"
+ACTION_FILTER = "filter Action /^(" + "|".join(MEMBER_ACTIONS_USED) + ")$/"
 KEYS_FILTER = "filter Event-Name DTMF"
 # What `connect` keeps of the channel's data (see OutboundSession.connect).
 CHANNEL_FIELDS = frozenset({
@@ -182,7 +190,10 @@ class OutboundSession:
         the plain lines takes (the controller's largest CPU cost per call). The format
         word must be repeated on `event`, which would otherwise switch back to plain.
         """
-        lines = ["myevents json", "linger", "event json " + " ".join(EXTRA_EVENTS), EVENT_FILTER]
+        lines = [
+            "myevents json", "linger", "event json " + " ".join(EXTRA_EVENTS), EVENT_FILTER,
+            ACTION_FILTER,
+        ]
         for line, reply in zip(lines, self.conn.commands(lines), strict=True):
             self._expect_ok(reply, line.split(" ", 1)[0])
 

@@ -43,3 +43,41 @@ def test_call_socket_receives_only_the_events_the_call_flow_uses(
     # Nothing else reached the socket (myevents alone would add CHANNEL_EXECUTE,
     # CHANNEL_STATE, CHANNEL_UNPARK and more, about a third of the traffic).
     assert set(seen) <= set(esl_session.EVENTS_USED)
+
+
+def test_meeting_chatter_stays_in_the_switch_but_room_changes_arrive(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actions: Counter[str] = Counter()
+    original = esl_session.OutboundSession._on_event
+
+    def counting(self: esl_session.OutboundSession, event: Event) -> None:
+        if event.subclass == "conference::maintenance":
+            actions[event.get("Action") or ""] += 1
+        original(self, event)
+
+    monkeypatch.setattr(esl_session.OutboundSession, "_on_event", counting)
+    p = provision(rig.db)
+    moderator = rig.join(p, p.moderator_pin)
+    participant = rig.join(p, p.participant_pin, caller="0698765432")
+    moderator.wait_prompt("has-joined")  # the announcement of the second caller
+    moderator.send_dtmf("*1")
+    moderator.wait_prompt("/muted.wav")
+    room = f"fsconf-{p.conference_number}"
+    # An operator's mute through the inbound socket: the room must learn of it.
+    assert rig.driver.api(f"conference {room} mute {participant.member_id}").startswith("+OK")
+    live = rig.controller.ctx.rooms.get(room)
+    assert live is not None
+    with gevent.Timeout(5):
+        while not live.members[participant.member_id].muted:
+            gevent.sleep(0.01)
+    # The switch played prompts to members (play-file-member, play-file-member-done) ...
+    fired = Counter(
+        e.get("Action") for e in rig.driver.events if e.subclass == "conference::maintenance"
+    )
+    assert fired["play-file-member"] >= 3 and fired["play-file-member-done"] >= 1
+    # ... none of which reached a call's socket; the joins and the mutes did.
+    assert set(actions) <= set(esl_session.MEMBER_ACTIONS_USED)
+    assert actions["add-member"] == 2 and actions["mute-member"] == 2
+    moderator.hangup()
+    participant.hangup()
