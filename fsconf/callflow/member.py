@@ -204,14 +204,14 @@ class Membership:
 
     def _announce_arrival(self) -> None:
         assert self.room is not None and self.member is not None
-        api = ConferenceApi(self.line.session.api, self.fs_name)
-        listeners = [m for m in self.room.others(self.member.member_id) if m.announcements]
-        for other in listeners:
-            if self.name_file:
-                api.play(self.name_file, other.member_id)
-            else:
-                api.play(_file("unnamed_caller"), other.member_id)
-            api.play(_file("has_joined"), other.member_id)
+        session = self.line.session
+        api = ConferenceApi(session.api, self.fs_name, session.api_many)
+        name = self.name_file or _file("unnamed_caller")
+        plays = []
+        for other in self.room.others(self.member.member_id):
+            if other.announcements:
+                plays += [(name, other.member_id), (_file("has_joined"), other.member_id)]
+        api.play_each(plays)
 
     def _follow_member_events(self, event: Event) -> None:
         if event.subclass == "conference::maintenance" and self.room is not None:

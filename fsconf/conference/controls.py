@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import gevent
@@ -44,6 +44,7 @@ class MemberLine(Protocol):
     gone: Flag
 
     def api(self, command: str, timeout: float | None = None) -> str: ...
+    def api_many(self, commands: Sequence[str], timeout: float | None = None) -> list[str]: ...
     def bgapi(self, command: str, job_uuid: str | None = None) -> str: ...
     def new_job_uuid(self) -> str: ...
     def add_listener(self, listener: Callable[[Event], None]) -> None: ...
@@ -74,7 +75,7 @@ class MemberControls:
         self.room = room
         self.member = member
         self.session = session
-        self.api = ConferenceApi(session.api, room.fs_name)
+        self.api = ConferenceApi(session.api, room.fs_name, session.api_many)
         self.grammar = KeypadGrammar(member.role, grammar_settings)
         self.inviter = inviter
         self.store = store
@@ -128,9 +129,13 @@ class MemberControls:
 
     # -- actions -----------------------------------------------------------------------------
 
-    def tell(self, key: str) -> None:
-        """A confirmation for this member only."""
-        self.api.play(prompt(key).file, self.member.member_id)
+    def tell(self, *keys: str) -> None:
+        """Confirmations for this member only, in order, in one write."""
+        me = self.member.member_id
+        if len(keys) == 1:
+            self.api.play(prompt(keys[0]).file, me)
+        else:
+            self.api.play_each([(prompt(key).file, me) for key in keys])
 
     def perform(self, action: KeyAction) -> None:
         handler = getattr(self, f"_do_{action.kind.name.lower()}")
@@ -146,9 +151,10 @@ class MemberControls:
             )
 
     def _do_help(self, action: KeyAction) -> None:
-        self.tell("help_participant")
         if self.member.role is Role.MODERATOR:
-            self.tell("help_moderator")
+            self.tell("help_participant", "help_moderator")
+        else:
+            self.tell("help_participant")
 
     def _do_toggle_mute(self, action: KeyAction) -> None:
         muted = self.api.toggle_mute(self.member.member_id)
@@ -162,14 +168,13 @@ class MemberControls:
         self.tell("announcements_on" if self.member.announcements else "announcements_off")
 
     def _do_roll_call(self, action: KeyAction) -> None:
-        self.tell("roll_call")
+        me = self.member.member_id
+        files = [prompt("roll_call").file]
         for other in self.room.present():
-            if other.name_file:
-                self.api.play(other.name_file, self.member.member_id)
-            else:
-                self.tell("unnamed_caller")
+            files.append(other.name_file or prompt("unnamed_caller").file)
             if other.role is Role.MODERATOR:
-                self.tell("moderator_marker")
+                files.append(prompt("moderator_marker").file)
+        self.api.play_each([(file, me) for file in files])
 
     def _volume(self, step: str) -> None:
         before = self.member.volume_out

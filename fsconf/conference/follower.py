@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import gevent
 from gevent.event import Event as Flag
@@ -50,6 +50,9 @@ class AdoptedLine:
     # the MemberControls surface
     def api(self, command: str, timeout: float | None = None) -> str:
         return self.inbound.api(command, timeout=timeout)
+
+    def api_many(self, commands: Sequence[str], timeout: float | None = None) -> list[str]:
+        return self.inbound.api_many(commands, timeout=timeout)
 
     def bgapi(self, command: str, job_uuid: str | None = None) -> str:
         return self.inbound.bgapi(command, job_uuid)

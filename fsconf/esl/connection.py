@@ -221,6 +221,12 @@ class EslConnection:
         """`api <command>`; returns the response body."""
         return self.command(f"api {command}", timeout=timeout).text
 
+    def api_many(self, commands: Sequence[str], timeout: float | None = None) -> list[str]:
+        """Several `api` commands in one write; their response bodies, in order."""
+        if not commands:
+            return []
+        return [r.text for r in self.commands([f"api {c}" for c in commands], timeout)]
+
     def send_no_reply(self, line: str) -> None:
         """For the few commands FreeSWITCH never answers; nothing waits."""
         data = encode_command(line)

@@ -128,6 +128,12 @@ class InboundClient:
             )
         return conn.api(command, timeout=timeout)
 
+    def api_many(self, commands: Sequence[str], timeout: float | None = None) -> list[str]:
+        conn = self._conn
+        if conn is None or conn.closed:
+            raise NotConnected(f"FreeSWITCH's Event Socket at {self.where} is not connected")
+        return conn.api_many(commands, timeout=timeout)
+
     def command(self, line: str, headers: Sequence[tuple[str, str]] = ()) -> str:
         """A plain Event Socket command (filter, bgapi, ...); returns the reply text."""
         conn = self._conn

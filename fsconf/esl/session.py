@@ -13,7 +13,7 @@ import socket
 import time
 import uuid as uuidlib
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import gevent
@@ -248,6 +248,9 @@ class OutboundSession:
 
     def api(self, command: str, timeout: float | None = None) -> str:
         return self.conn.api(command, timeout=timeout)
+
+    def api_many(self, commands: Sequence[str], timeout: float | None = None) -> list[str]:
+        return self.conn.api_many(commands, timeout=timeout)
 
     @staticmethod
     def new_job_uuid() -> str:
