@@ -18,7 +18,20 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Row, Select, Table, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    CursorResult,
+    Executable,
+    Row,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from fsconf.db.models import (
@@ -134,13 +147,25 @@ class Departure:
     name_files: tuple[str, ...]
 
 
+def _execute(
+    session: Session, statement: Executable, params: dict[str, Any]
+) -> CursorResult[Any]:
+    """Run one of this module's Core statements on the unit of work's connection.
+
+    Same transaction as the Session's; skips what Session.execute adds for ORM
+    statements (about a tenth of a call's database time), which these never need.
+    Nothing here relies on autoflush: lockout_reason flushes explicitly.
+    """
+    return session.connection().execute(statement, params)
+
+
 _ACCESS_NUMBER = select(_numbers.c.number, _numbers.c.customer_id).where(
     _numbers.c.number == bindparam("dialled")
 )
 
 
 def resolve_access_number(session: Session, dialled: str) -> AccessScope | None:
-    row = session.execute(_ACCESS_NUMBER, {"dialled": dialled}).first()
+    row = _execute(session, _ACCESS_NUMBER, {"dialled": dialled}).first()
     return AccessScope(row.number, row.customer_id) if row else None
 
 
@@ -168,9 +193,9 @@ _CONFERENCE_OF_CUSTOMER = _conference_lookup(scoped=True)
 
 def _lookup_conference(session: Session, scope: AccessScope, number: str) -> Row[Any] | None:
     if scope.customer_id is None:
-        return session.execute(_CONFERENCE_ANY_CUSTOMER, {"number": number}).first()
-    return session.execute(
-        _CONFERENCE_OF_CUSTOMER, {"number": number, "customer_id": scope.customer_id}
+        return _execute(session, _CONFERENCE_ANY_CUSTOMER, {"number": number}).first()
+    return _execute(
+        session, _CONFERENCE_OF_CUSTOMER, {"number": number, "customer_id": scope.customer_id}
     ).first()
 
 
@@ -215,9 +240,8 @@ def choose_conference(
     if row is None:
         return ConferenceChoice(None)
     conference = _info(row)
-    session.execute(
-        _UPDATE_ATTENDANCE, {"attendance_id": attendance_id, "conference_id": conference.id}
-    )
+    noted = {"attendance_id": attendance_id, "conference_id": conference.id}
+    _execute(session, _UPDATE_ATTENDANCE, noted)
     blocked = lockout_reason(
         session, limits=limits, caller_id_number=lockout_caller, conference_id=conference.id
     )
@@ -269,8 +293,8 @@ def open_attendance(
     invited_by_dialout_id: int | None = None,
     conference_id: int | None = None,
 ) -> int:
-    result = session.execute(
-        _NEW_ATTENDANCE,
+    result = _execute(
+        session, _NEW_ATTENDANCE,
         {
             "call_uuid": call_uuid,
             "access_number": access_number,
@@ -338,8 +362,8 @@ def lockout_reason(
     # Autoflush first: failures added to this session must count.
     session.flush()
     now = now or utcnow()
-    rows = session.execute(
-        _RECENT_FAILURES,
+    rows = _execute(
+        session, _RECENT_FAILURES,
         {
             "since": now - limits.window - limits.block, "now": now,
             "conference_id": conference_id, "caller": caller,
@@ -428,12 +452,12 @@ def claim_seat(
     """Decide whether this caller may enter, and if so take the seat (noting the recorded
     name with it), in one transaction."""
     now = now or utcnow()
-    conf = session.execute(_SEAT_CONFERENCE, {"conference_id": conference.id}).one()
+    conf = _execute(session, _SEAT_CONFERENCE, {"conference_id": conference.id}).one()
     if conf.status != ConferenceStatus.ACTIVE.value or _suspended(
         conf.state, conf.cancelled_on, None
     ):
         return Seat(SeatOutcome.SUSPENDED)
-    meeting = session.execute(_OPEN_MEETING, {"conference_id": conference.id}).first()
+    meeting = _execute(session, _OPEN_MEETING, {"conference_id": conference.id}).first()
     present = _present(session, meeting.id) if meeting else {}
     if role is Role.PARTICIPANT and meeting is not None:
         if meeting.locked and not may_pass_lock:
@@ -442,8 +466,8 @@ def claim_seat(
             return Seat(SeatOutcome.FULL, meeting.id)
     total_before = sum(present.values())
     if meeting is None:
-        result = session.execute(
-            _NEW_MEETING,
+        result = _execute(
+            session, _NEW_MEETING,
             {
                 "conference_id": conference.id, "started_at": now,
                 "fs_conference_name": fs_conference_name, "fs_node": fs_node,
@@ -455,14 +479,14 @@ def claim_seat(
     else:
         meeting_id, locked, muted_all = meeting.id, meeting.locked, meeting.muted_all
         if total_before + 1 > meeting.peak_size:
-            session.execute(_PEAK, {"meeting_id": meeting_id, "peak_size": total_before + 1})
+            _execute(session, _PEAK, {"meeting_id": meeting_id, "peak_size": total_before + 1})
     seated = {
         "attendance_id": attendance_id, "meeting_id": meeting_id,
         "conference_id": conference.id, "role": role.value, "joined_at": now,
     }
     if name_recording_path:
         seated["name_recording_path"] = name_recording_path
-    session.execute(_UPDATE_ATTENDANCE, seated)
+    _execute(session, _UPDATE_ATTENDANCE, seated)
     return Seat(
         SeatOutcome.JOINED, meeting_id, present_before=total_before,
         muted_all=bool(muted_all), locked=bool(locked),
@@ -470,7 +494,7 @@ def claim_seat(
 
 
 def _present(session: Session, meeting_id: int) -> dict[str, int]:
-    rows = session.execute(_PRESENT, {"meeting_id": meeting_id}).all()
+    rows = _execute(session, _PRESENT, {"meeting_id": meeting_id}).all()
     return {role: count for role, count in rows}
 
 
@@ -506,7 +530,7 @@ def finish_attendance(
     """Close the call's row (with its mod_conference member id, if it got one); the last
     one out closes the meeting."""
     at = at or utcnow()
-    row = session.execute(_LEAVING, {"attendance_id": attendance_id}).first()
+    row = _execute(session, _LEAVING, {"attendance_id": attendance_id}).first()
     if row is None or row.left_at is not None:
         return Departure(None, False, ())
     leaving: dict[str, object] = {
@@ -514,18 +538,18 @@ def finish_attendance(
     }
     if member_id:
         leaving["member_id"] = member_id
-    session.execute(_UPDATE_ATTENDANCE, leaving)
+    _execute(session, _UPDATE_ATTENDANCE, leaving)
     if row.meeting_id is None:
         return Departure(None, False, _files(row.name_recording_path))
-    meeting = session.execute(_MEETING_FOR_CLOSE, {"meeting_id": row.meeting_id}).one()
-    still_here = session.execute(_STILL_HERE, {"meeting_id": row.meeting_id}).scalar()
+    meeting = _execute(session, _MEETING_FOR_CLOSE, {"meeting_id": row.meeting_id}).one()
+    still_here = _execute(session, _STILL_HERE, {"meeting_id": row.meeting_id}).scalar()
     if still_here or meeting.ended_at is not None:
         return Departure(row.meeting_id, False, ())
-    session.execute(
-        _CLOSE_MEETING,
+    _execute(
+        session, _CLOSE_MEETING,
         {"meeting_id": row.meeting_id, "at": at, "reason": _meeting_end(reason)},
     )
-    names = session.execute(_NAME_FILES, {"meeting_id": row.meeting_id}).scalars().all()
+    names = _execute(session, _NAME_FILES, {"meeting_id": row.meeting_id}).scalars().all()
     return Departure(row.meeting_id, True, tuple(n for n in names if n))
 
 
