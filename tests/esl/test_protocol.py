@@ -224,6 +224,14 @@ def test_command_parser_reads_line_headers_and_body() -> None:
     assert cmds[1].line == "api status"
 
 
+def test_a_command_line_is_never_read_as_a_header() -> None:
+    # mod_event_socket's read_packet takes the first line as the command and looks for
+    # Content-Length only among the lines after it.
+    cmds = CommandParser().feed(b"Content-Length: 5\n\napi status\n\n")
+    assert [(c.line, c.headers, c.body) for c in cmds] == [
+        ("Content-Length: 5", {}, b""), ("api status", {}, b"")]
+
+
 def test_replies_and_notices_framing() -> None:
     assert (
         encode_command_reply("+OK bye") == b"Content-Type: command/reply\nReply-Text: +OK bye\n\n"
