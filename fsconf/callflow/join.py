@@ -80,7 +80,7 @@ class JoinFlow:
             self.line.play("unknown_access_number", "goodbye")
             raise Rejected(EndReason.REJECTED_UNKNOWN_ACCESS_NUMBER)
         self._refuse(start.blocked, conference_id=None)
-        self.line.play("welcome")
+        self.line.play("welcome", wait=False)  # the number prompt follows it
         choice = self._ask_conference(start.scope)
         conference = choice.conference
         assert conference is not None

@@ -55,7 +55,7 @@ class PhoneLine:
 
     def answer(self) -> None:
         """Answer; point the sounds at the default language; let '#' end a recording."""
-        self.session.execute("answer")
+        self.session.queue("answer")  # the multiset after it is the one we wait for
         self.answered = True
         settings = ["playback_terminators=#"]
         if self.ivr.sounds_dir:
@@ -67,24 +67,36 @@ class PhoneLine:
         """Point FreeSWITCH's sound prefix at the language's folder (prompts and `say`)."""
         self.language = language
         if self.ivr.sounds_dir:
-            self.session.execute("set", self._prefix(language))
+            self.session.queue("set", self._prefix(language))  # prompts follow it anyway
 
     def _prefix(self, language: str) -> str:
         base = safe_arg(self.ivr.sounds_dir.rstrip("/"))
         return f"sound_prefix={base}/{safe_arg(language)}"
 
-    def play(self, *keys: str) -> None:
-        """Play prompts back to back (one playlist: one round trip, no gaps)."""
+    def play(self, *keys: str, wait: bool = True) -> None:
+        """Play prompts back to back (one playlist: one round trip, no gaps).
+
+        wait=False queues the playback behind what is playing and returns: for a prompt
+        that only leads into the next step, which then waits for both.
+        """
         files = [prompt(key).file for key in keys]
         target = files[0] if len(files) == 1 else "file_string://" + "!".join(files)
-        self.session.execute("playback", target, timeout=self._play_timeout() * len(files))
+        timeout = self._play_timeout() * len(files)
+        if wait:
+            self.session.execute("playback", target, timeout=timeout)
+        else:
+            self.session.queue("playback", target, timeout=timeout)
 
     def play_file(self, path: str) -> None:
         self.session.execute("playback", safe_arg(path), timeout=self._play_timeout())
 
-    def say_number(self, number: int) -> None:
+    def say_number(self, number: int, wait: bool = True) -> None:
         module = "nl" if self.language == "nl" else "en"
-        self.session.execute("say", f"{module} NUMBER pronounced {int(number)}")
+        arg = f"{module} NUMBER pronounced {int(number)}"
+        if wait:
+            self.session.execute("say", arg)
+        else:
+            self.session.queue("say", arg)
 
     def collect(self, key: str, max_digits: int) -> str | None:
         """One try: play the prompt, gather digits ended by '#'. None when nothing usable."""

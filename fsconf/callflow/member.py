@@ -151,7 +151,7 @@ class Membership:
         folder = Path(self.ctx.settings.freeswitch.recordings_dir) / self.conference.number
         folder.mkdir(parents=True, exist_ok=True)
         path = str(folder / f"{self.line.uuid}.wav")
-        self.line.play("record_name", "tone")
+        self.line.play("record_name", "tone", wait=False)  # `record` starts when it ends
         recording = self.line.record(path)
         if recording.milliseconds > 0 and os.path.exists(path):
             return path
@@ -159,14 +159,15 @@ class Membership:
         return None
 
     def _announce_count(self, present: int) -> None:
-        self.line.play("entering_conference")
+        """Played before the keypad is heard: the last prompt is waited for, so keys
+        pressed while the caller listens never reach the meeting's keypad."""
         if present == 0:
-            self.line.play("you_are_first")
+            self.line.play("entering_conference", "you_are_first")
         elif present == 1:
-            self.line.play("one_participant_present")
+            self.line.play("entering_conference", "one_participant_present")
         else:
-            self.line.play("participants_present_before")
-            self.line.say_number(present)
+            self.line.play("entering_conference", "participants_present_before", wait=False)
+            self.line.say_number(present, wait=False)
             self.line.play("participants_present_after")
 
     def _join(self, muted: bool) -> tuple[RunningApp, int | None]:
@@ -189,7 +190,7 @@ class Membership:
 
         # Should this controller go away, the call re-enters the dialplan's socket action
         # when it leaves the conference; this variable tells the next controller who it is.
-        self.line.session.execute("set", f"fsconf_attendance_id={int(self.attendance_id)}")
+        self.line.session.queue("set", f"fsconf_attendance_id={int(self.attendance_id)}")
         self.line.session.listen_for_keys()
         self.line.session.clear_dtmf()
         self.line.session.add_listener(on_add)

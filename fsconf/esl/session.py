@@ -120,14 +120,18 @@ class _AppQueued:
     """Routes the reply to an application's sendmsg: +OK needs nothing (the completion
     event follows); a refusal fails the application at once instead of at its timeout."""
 
-    __slots__ = ("_app", "_waiter")
+    __slots__ = ("_app", "_waiter", "_nobody_waits")
 
-    def __init__(self, app: str, waiter: AsyncResult) -> None:
+    def __init__(self, app: str, waiter: AsyncResult, nobody_waits: str = "") -> None:
         self._app = app
         self._waiter = waiter
+        self._nobody_waits = nobody_waits  # the call's UUID, for an application `queue`d
 
     def set(self, value: Reply) -> None:
         if not value.ok and not self._waiter.ready():
+            if self._nobody_waits:
+                log.warning("call %s: queued %s refused: %s", self._nobody_waits, self._app,
+                            value.text)
             self._waiter.set_exception(EslError(f"{self._app} refused: {value.text}"))
 
     def set_exception(self, exception: BaseException) -> None:
@@ -154,6 +158,9 @@ class OutboundSession:
         self.hangup_cause: str | None = None
         self.gone = Flag()
         self._apps: dict[str, AsyncResult] = {}
+        # Applications queued without a wait (see `queue`), and how long they may take.
+        self._unawaited: set[str] = set()
+        self._queued_seconds = 0.0
         self._dtmf: deque[tuple[str, float]] = deque(maxlen=DTMF_BUFFER)
         self._dtmf_ready = Flag()
         self.dtmf_dropped = 0
@@ -216,7 +223,7 @@ class OutboundSession:
 
     # -- applications -----------------------------------------------------------------
 
-    def start(self, app: str, arg: str = "") -> RunningApp:
+    def start(self, app: str, arg: str = "", *, awaited: bool = True) -> RunningApp:
         """Queue an application and return at once; `RunningApp.wait` collects its result."""
         self.raise_if_gone()
         app_uuid = _next_uuid()
@@ -227,17 +234,35 @@ class OutboundSession:
             headers.append(("execute-app-arg", arg))
         headers += [("event-lock", "true"), ("Event-UUID", app_uuid)]
         try:
-            self.conn.command_routed("sendmsg", headers, _AppQueued(app, waiter))
+            route = _AppQueued(app, waiter, "" if awaited else self.uuid)
+            self.conn.command_routed("sendmsg", headers, route)
         except BaseException:
             self._apps.pop(app_uuid, None)
             raise
         return RunningApp(self, app_uuid, waiter)
 
+    def queue(self, app: str, arg: str = "", timeout: float | None = None) -> None:
+        """Queue an application and do not wait for it.
+
+        For steps nothing depends on (answer, a prompt before a question): FreeSWITCH runs
+        a socket's applications one after another, so the next application we `execute`
+        completes after this one, and we wake once instead of twice. Its `timeout` is
+        added to that next wait. A refusal is logged; a hang-up surfaces at the next wait.
+        """
+        running = self.start(app, arg, awaited=False)
+        self._unawaited.add(running.app_uuid)
+        self._queued_seconds += self.timeout if timeout is None else timeout
+
     def execute(self, app: str, arg: str = "", timeout: float | None = None) -> AppResult:
-        """Run an application to completion; CallGone if the caller hung up meanwhile."""
+        """Run an application to completion; CallGone if the caller hung up meanwhile.
+
+        Applications queued before it run first, so their time counts into the wait.
+        """
         running = self.start(app, arg)
+        wait = (self.timeout if timeout is None else timeout) + self._queued_seconds
+        self._queued_seconds = 0.0
         try:
-            result = running.wait(self.timeout if timeout is None else timeout)
+            result = running.wait(wait)
         except EslError:
             self.raise_if_gone()  # refused because the caller hung up: that is CallGone
             raise
@@ -323,7 +348,12 @@ class OutboundSession:
     def _on_event(self, event: Event) -> None:
         name = event.name
         if name == "CHANNEL_EXECUTE_COMPLETE":
-            waiter = self._apps.get(event.get("Application-UUID") or "")
+            app_uuid = event.get("Application-UUID") or ""
+            if app_uuid in self._unawaited:
+                self._unawaited.discard(app_uuid)
+                waiter = self._apps.pop(app_uuid, None)
+            else:
+                waiter = self._apps.get(app_uuid)
             if waiter is not None and not waiter.ready():
                 waiter.set(AppResult(event))
                 # Wake a member loop waiting for keys: its conference app may have ended.
@@ -339,6 +369,9 @@ class OutboundSession:
             self.hangup_cause = event.get("Hangup-Cause") or "NORMAL_CLEARING"
             self.gone.set()
             self._dtmf_ready.set()
+            # Applications queued behind the one playing never start on a dead channel
+            # (no completion will come); whatever completes, the caller is gone.
+            self._fail_apps("hung up")
         for listener in list(self._listeners):
             try:
                 listener(event)

@@ -269,3 +269,77 @@ def test_application_on_a_closed_connection_is_call_gone() -> None:
     theirs.close()
     with pytest.raises(CallGone):
         running.wait(timeout=2)
+
+
+def _sequential_switch(theirs: socket.socket, seconds: dict[str, float], sent: list[str]):  # type: ignore[no-untyped-def]
+    """Answers each sendmsg at once and runs the applications one after another, as a
+    channel does, each taking seconds[app]; completion events follow in that order."""
+    from gevent.queue import Queue
+
+    runs: Queue = Queue()
+
+    def runner() -> None:
+        for app, app_uuid in runs:
+            gevent.sleep(seconds.get(app, 0.0))
+            theirs.sendall(_execute_complete(app_uuid))
+
+    def answer(command) -> bytes:  # type: ignore[no-untyped-def]
+        app = command.headers["execute-app-name"]
+        sent.append(app)
+        runs.put((app, command.headers["Event-UUID"]))
+        return _reply("+OK")
+
+    return _fake_switch(theirs, answer), gevent.spawn(runner)
+
+
+def test_queued_application_runs_first_and_its_time_counts_into_the_next_wait() -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=5)
+    sent: list[str] = []
+    greenlets = _sequential_switch(theirs, {"playback": 0.6, "play_and_get_digits": 0.2}, sent)
+    started = time.monotonic()
+    session.queue("playback", "welcome.wav", timeout=1.0)
+    assert time.monotonic() - started < 0.3  # queued, not waited for
+    # Its own 0.5 s would not cover the 0.6 s welcome still playing in front of it.
+    result = session.execute("play_and_get_digits", "1 9 ...", timeout=0.5)
+    assert result.response == "FILE PLAYED"
+    assert sent == ["playback", "play_and_get_digits"]
+    assert 0.7 < time.monotonic() - started < 2
+    theirs.close()
+    gevent.killall(greenlets)
+
+
+def test_hang_up_fails_applications_queued_behind_the_playing_one() -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=5)
+    sent: list[str] = []
+    greenlets = _sequential_switch(theirs, {"playback": 30.0}, sent)  # never completes
+    session.queue("playback", "record-name.wav")
+    waiting = gevent.spawn(session.execute, "record", "/rec/x.wav 5 200 2", timeout=5)
+    gevent.sleep(0.1)
+    started = time.monotonic()
+    theirs.sendall(encode_event_plain([("Event-Name", "CHANNEL_HANGUP"),
+                                       ("Hangup-Cause", "NORMAL_CLEARING")]))
+    with pytest.raises(CallGone):
+        waiting.get(timeout=3)
+    assert time.monotonic() - started < 1  # at the hang-up, not at the record's timeout
+    theirs.close()
+    gevent.killall(greenlets)
+
+
+def test_a_refused_queued_application_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=5)
+    session.uuid = "0f1e2d3c"
+
+    def answer(command) -> bytes:  # type: ignore[no-untyped-def]
+        if command.headers["execute-app-name"] == "bogus":
+            return _reply("-ERR no such application")
+        return _reply("+OK") + _execute_complete(command.headers["Event-UUID"])
+
+    switch = _fake_switch(theirs, answer)
+    session.queue("bogus")
+    assert session.execute("playback", "x.wav").response == "FILE PLAYED"
+    assert "call 0f1e2d3c: queued bogus refused: -ERR no such application" in caplog.text
+    theirs.close()
+    switch.kill()
