@@ -16,6 +16,8 @@ from operator import itemgetter
 from typing import NamedTuple
 from urllib.parse import unquote
 
+import orjson
+
 __all__ = [
     "GOODBYE_BODY",
     "Command",
@@ -271,11 +273,13 @@ def _parse_plain(data: bytes) -> Event:
 
 def _parse_json(data: bytes) -> Event:
     try:
-        obj = json.loads(data)  # bytes straight in: no decoded copy for the common case
-    except UnicodeDecodeError:
-        obj = _loads_lenient(data.decode("utf-8", errors="replace"))
-    except ValueError as exc:
-        raise ProtocolError(f"invalid JSON event: {exc}") from None
+        # orjson reads a call's ~3.5 KB events in well under half the time json does;
+        # the JSON events are most of what the controller parses.
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # What orjson refuses and json takes: invalid UTF-8 (replaced), lone surrogate
+        # escapes, NaN, integers beyond 64 bits. Anything else is not JSON.
+        obj = _loads_lenient(data)
     if type(obj) is not dict:
         raise ProtocolError("JSON event is not an object")
     raw_body = obj.pop("_body", None)
@@ -291,9 +295,12 @@ def _parse_json(data: bytes) -> Event:
     return Event(headers=obj, body=body)
 
 
-def _loads_lenient(text: str) -> object:
+def _loads_lenient(data: bytes) -> object:
     try:
-        return json.loads(text)
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            return json.loads(data.decode("utf-8", errors="replace"))
     except ValueError as exc:
         raise ProtocolError(f"invalid JSON event: {exc}") from None
 

@@ -279,6 +279,22 @@ def test_json_array_header_reads_as_the_plain_format_carries_it() -> None:
     assert parse_event(frame).get("X-List") == plain.get("X-List") == "ARRAY::a|:b c"
 
 
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"Event-Name":"DTMF","Caller-Caller-ID-Name":"Jos\xe9"}', "Jos\ufffd"),  # not UTF-8
+        (b'{"Event-Name":"DTMF","Caller-Caller-ID-Name":"a\\ud800b"}', "a\ud800b"),
+        (b'{"Event-Name":"DTMF","Caller-Caller-ID-Name":"\xc3\xa9\\n"}', "\u00e9\n"),
+    ],
+)
+def test_json_events_a_strict_decoder_refuses_still_read(body: bytes, expected: str) -> None:
+    frame = FrameParser().feed(
+        b"Content-Length: %d\nContent-Type: text/event-json\n\n" % len(body) + body
+    )[0]
+    event = parse_event(frame)
+    assert event.name == "DTMF" and event.get("Caller-Caller-ID-Name") == expected
+
+
 # --- property tests ---------------------------------------------------------------
 
 _header_names = st.text(
