@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 import gevent
 from gevent.event import AsyncResult
@@ -148,9 +147,9 @@ class Membership:
     # -- steps ----------------------------------------------------------------------------------
 
     def _record_name(self) -> str | None:
-        folder = Path(self.ctx.settings.freeswitch.recordings_dir) / self.conference.number
-        folder.mkdir(parents=True, exist_ok=True)
-        path = str(folder / f"{self.line.uuid}.wav")
+        folder = os.path.join(self.ctx.settings.freeswitch.recordings_dir, self.conference.number)
+        _ensure_folder(folder)
+        path = os.path.join(folder, f"{self.line.uuid}.wav")
         self.line.play("record_name", "tone", wait=False)  # `record` starts when it ends
         recording = self.line.record(path)
         if recording.milliseconds > 0 and os.path.exists(path):
@@ -236,6 +235,17 @@ def close_attendance(
 
 def _file(key: str) -> str:
     return prompt(key).file
+
+
+def _ensure_folder(folder: str) -> None:
+    """Checked on every call (FreeSWITCH hangs up a `record` it cannot open, so a folder
+    a clean-up job removed must come back), in one mkdir for the usual case."""
+    try:
+        os.mkdir(folder)
+    except FileExistsError:
+        pass
+    except FileNotFoundError:
+        os.makedirs(folder, exist_ok=True)
 
 
 def remove_quietly(path: str | None) -> None:

@@ -196,6 +196,21 @@ def test_hangup_while_recording_name_leaves_consistent_rows_and_no_file(rig: Rig
                         "name recording removed")
 
 
+def test_a_name_folder_removed_meanwhile_is_made_again_for_the_next_caller(rig: Rig) -> None:
+    import os
+    import shutil
+
+    p = provision(rig.db)
+    rig.join(p, p.moderator_pin)
+    folder = os.path.join(rig.settings.freeswitch.recordings_dir, p.conference_number)
+    assert os.path.isdir(folder)
+    shutil.rmtree(folder)  # a clean-up job on the recordings share
+    # FreeSWITCH hangs up a `record` it cannot open: the folder must be back in time.
+    second = rig.join(p, p.participant_pin, caller="0687654321")
+    assert any("one-participant-present" in h for h in second.heard)
+    assert os.path.isdir(folder)
+
+
 def test_hangup_at_each_join_step_closes_the_attendance(rig: Rig) -> None:
     p = provision(rig.db)
     steps = ["enter-conference-number", "enter-pin", "record-name"]
