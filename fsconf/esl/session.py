@@ -116,6 +116,21 @@ class RunningApp:
             raise CommandTimeout(f"application {self.app_uuid} did not complete") from None
 
 
+class _IgnoredReply:
+    """A reply nobody needs (to `exit`): taken off the queue and dropped."""
+
+    __slots__ = ()
+
+    def set(self, value: Reply) -> None:
+        pass
+
+    def set_exception(self, exception: BaseException) -> None:
+        pass
+
+
+_IGNORED_REPLY = _IgnoredReply()
+
+
 class _AppQueued:
     """Routes the reply to an application's sendmsg: +OK needs nothing (the completion
     event follows); a refusal fails the application at once instead of at its timeout."""
@@ -300,10 +315,14 @@ class OutboundSession:
             pass
 
     def close(self) -> None:
-        """Tell FreeSWITCH we are done (we linger, so it waits for this), then close."""
+        """Tell FreeSWITCH we are done (we linger, so it waits for this), then close.
+
+        Its `+OK bye` is not waited for: FreeSWITCH ends the socket on `exit` or on the
+        close that follows, whichever it sees first.
+        """
         if not self.conn.closed:
             try:
-                self.conn.command("exit", timeout=2)
+                self.conn.command_routed("exit", (), _IGNORED_REPLY)
             except (EslError, ValueError):
                 pass
         self.conn.close()

@@ -343,3 +343,14 @@ def test_a_refused_queued_application_is_logged(caplog: pytest.LogCaptureFixture
     assert "call 0f1e2d3c: queued bogus refused: -ERR no such application" in caplog.text
     theirs.close()
     switch.kill()
+
+
+def test_close_says_exit_and_does_not_wait_for_the_goodbye() -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=5)
+    started = time.monotonic()
+    session.close()  # this switch never answers
+    assert time.monotonic() - started < 1
+    theirs.settimeout(2)
+    assert theirs.recv(100) == b"exit\n\n"
+    assert theirs.recv(100) == b""  # and the socket is closed
