@@ -7,6 +7,8 @@ free seats get exactly ten.
 
 Every call runs these, so they are Core statements built once with bound parameters:
 building an ORM query per call and loading entities cost several times the SQL itself.
+The SELECTs and UPDATEs are also compiled once (fsconf.db.prepared): SQLAlchemy's
+per-execution work was ten times what SQLite needed for them.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from fsconf.db.models import (
     SubscriptionState,
     utcnow,
 )
+from fsconf.db.prepared import Prepared
 from fsconf.roles import Role
 
 _numbers = cast(Table, AccessNumber.__table__)
@@ -150,22 +153,24 @@ class Departure:
 def _execute(
     session: Session, statement: Executable, params: dict[str, Any]
 ) -> CursorResult[Any]:
-    """Run one of this module's Core statements on the unit of work's connection.
+    """Run one of this module's INSERTs on the unit of work's connection.
 
     Same transaction as the Session's; skips what Session.execute adds for ORM
-    statements (about a tenth of a call's database time), which these never need.
-    Nothing here relies on autoflush: lockout_reason flushes explicitly.
+    statements, which these never need. Nothing here relies on autoflush:
+    lockout_reason flushes explicitly. SELECTs and UPDATEs go through `Prepared`.
     """
     return session.connection().execute(statement, params)
 
 
-_ACCESS_NUMBER = select(_numbers.c.number, _numbers.c.customer_id).where(
-    _numbers.c.number == bindparam("dialled")
+_ACCESS_NUMBER = Prepared(
+    select(_numbers.c.number, _numbers.c.customer_id).where(
+        _numbers.c.number == bindparam("dialled")
+    )
 )
 
 
 def resolve_access_number(session: Session, dialled: str) -> AccessScope | None:
-    row = _execute(session, _ACCESS_NUMBER, {"dialled": dialled}).first()
+    row = _ACCESS_NUMBER.run(session, {"dialled": dialled}).first()
     return AccessScope(row.number, row.customer_id) if row else None
 
 
@@ -187,15 +192,15 @@ def _conference_lookup(scoped: bool) -> Select[Any]:
     return query
 
 
-_CONFERENCE_ANY_CUSTOMER = _conference_lookup(scoped=False)
-_CONFERENCE_OF_CUSTOMER = _conference_lookup(scoped=True)
+_CONFERENCE_ANY_CUSTOMER = Prepared(_conference_lookup(scoped=False))
+_CONFERENCE_OF_CUSTOMER = Prepared(_conference_lookup(scoped=True))
 
 
-def _lookup_conference(session: Session, scope: AccessScope, number: str) -> Row[Any] | None:
+def _lookup_conference(session: Session, scope: AccessScope, number: str) -> Any | None:
     if scope.customer_id is None:
-        return _execute(session, _CONFERENCE_ANY_CUSTOMER, {"number": number}).first()
-    return _execute(
-        session, _CONFERENCE_OF_CUSTOMER, {"number": number, "customer_id": scope.customer_id}
+        return _CONFERENCE_ANY_CUSTOMER.run(session, {"number": number}).first()
+    return _CONFERENCE_OF_CUSTOMER.run(
+        session, {"number": number, "customer_id": scope.customer_id}
     ).first()
 
 
@@ -241,7 +246,7 @@ def choose_conference(
         return ConferenceChoice(None)
     conference = _info(row)
     noted = {"attendance_id": attendance_id, "conference_id": conference.id}
-    _execute(session, _UPDATE_ATTENDANCE, noted)
+    _UPDATE_ATTENDANCE.run(session, noted)
     blocked = lockout_reason(
         session, limits=limits, caller_id_number=lockout_caller, conference_id=conference.id
     )
@@ -329,7 +334,7 @@ def record_pin_failure(
 
 # Both sides' recent failures in one query; `= NULL` matches nothing, so a missing
 # side simply contributes no rows.
-_RECENT_FAILURES = (
+_RECENT_FAILURES = Prepared(
     select(_failures.c.at, _failures.c.conference_id, _failures.c.caller_id_number)
     .where(
         _failures.c.at >= bindparam("since"),
@@ -362,8 +367,8 @@ def lockout_reason(
     # Autoflush first: failures added to this session must count.
     session.flush()
     now = now or utcnow()
-    rows = _execute(
-        session, _RECENT_FAILURES,
+    rows = _RECENT_FAILURES.run(
+        session,
         {
             "since": now - limits.window - limits.block, "now": now,
             "conference_id": conference_id, "caller": caller,
@@ -408,7 +413,7 @@ def _suspended(state: str | None, cancelled_on: dt.date | None, today: dt.date |
 
 
 # The conference row is the lock every seat claim for it queues on (PostgreSQL).
-_SEAT_CONFERENCE = (
+_SEAT_CONFERENCE = Prepared(
     select(
         _conferences.c.status, _conferences.c.max_participants,
         _subscriptions.c.state, _subscriptions.c.cancelled_on,
@@ -417,11 +422,13 @@ _SEAT_CONFERENCE = (
     .where(_conferences.c.id == bindparam("conference_id"))
     .with_for_update(of=_conferences)
 )
-_OPEN_MEETING = select(
-    _meetings.c.id, _meetings.c.locked, _meetings.c.muted_all, _meetings.c.peak_size
-).where(_meetings.c.conference_id == bindparam("conference_id"), _meetings.c.ended_at.is_(None))
+_OPEN_MEETING = Prepared(
+    select(
+        _meetings.c.id, _meetings.c.locked, _meetings.c.muted_all, _meetings.c.peak_size
+    ).where(_meetings.c.conference_id == bindparam("conference_id"), _meetings.c.ended_at.is_(None))
+)
 _NEW_MEETING = insert(_meetings)
-_PRESENT = (
+_PRESENT = Prepared(
     select(_attendances.c.role, func.count())
     .where(
         _attendances.c.meeting_id == bindparam("meeting_id"),
@@ -431,10 +438,14 @@ _PRESENT = (
     .group_by(_attendances.c.role)
 )
 # The SET list follows the parameters each call passes (compiled once per combination).
-_UPDATE_ATTENDANCE = update(_attendances).where(
-    _attendances.c.id == bindparam("attendance_id")
+_UPDATE_ATTENDANCE = Prepared(
+    update(_attendances).where(
+        _attendances.c.id == bindparam("attendance_id")
+    )
 )
-_PEAK = update(_meetings).where(_meetings.c.id == bindparam("meeting_id"))
+_PEAK = Prepared(
+    update(_meetings).where(_meetings.c.id == bindparam("meeting_id"))
+)
 
 
 def claim_seat(
@@ -452,12 +463,12 @@ def claim_seat(
     """Decide whether this caller may enter, and if so take the seat (noting the recorded
     name with it), in one transaction."""
     now = now or utcnow()
-    conf = _execute(session, _SEAT_CONFERENCE, {"conference_id": conference.id}).one()
+    conf = _SEAT_CONFERENCE.run(session, {"conference_id": conference.id}).one()
     if conf.status != ConferenceStatus.ACTIVE.value or _suspended(
         conf.state, conf.cancelled_on, None
     ):
         return Seat(SeatOutcome.SUSPENDED)
-    meeting = _execute(session, _OPEN_MEETING, {"conference_id": conference.id}).first()
+    meeting = _OPEN_MEETING.run(session, {"conference_id": conference.id}).first()
     present = _present(session, meeting.id) if meeting else {}
     if role is Role.PARTICIPANT and meeting is not None:
         if meeting.locked and not may_pass_lock:
@@ -479,14 +490,14 @@ def claim_seat(
     else:
         meeting_id, locked, muted_all = meeting.id, meeting.locked, meeting.muted_all
         if total_before + 1 > meeting.peak_size:
-            _execute(session, _PEAK, {"meeting_id": meeting_id, "peak_size": total_before + 1})
+            _PEAK.run(session, {"meeting_id": meeting_id, "peak_size": total_before + 1})
     seated = {
         "attendance_id": attendance_id, "meeting_id": meeting_id,
         "conference_id": conference.id, "role": role.value, "joined_at": now,
     }
     if name_recording_path:
         seated["name_recording_path"] = name_recording_path
-    _execute(session, _UPDATE_ATTENDANCE, seated)
+    _UPDATE_ATTENDANCE.run(session, seated)
     return Seat(
         SeatOutcome.JOINED, meeting_id, present_before=total_before,
         muted_all=bool(muted_all), locked=bool(locked),
@@ -494,22 +505,28 @@ def claim_seat(
 
 
 def _present(session: Session, meeting_id: int) -> dict[str, int]:
-    rows = _execute(session, _PRESENT, {"meeting_id": meeting_id}).all()
+    rows = _PRESENT.run(session, {"meeting_id": meeting_id}).all()
     return {role: count for role, count in rows}
 
 
-_LEAVING = select(
-    _attendances.c.meeting_id, _attendances.c.left_at, _attendances.c.name_recording_path
-).where(_attendances.c.id == bindparam("attendance_id")).with_for_update()
-_MEETING_FOR_CLOSE = select(_meetings.c.ended_at).where(
-    _meetings.c.id == bindparam("meeting_id")
-).with_for_update()
-_STILL_HERE = select(func.count()).where(
-    _attendances.c.meeting_id == bindparam("meeting_id"),
-    _attendances.c.joined_at.is_not(None),
-    _attendances.c.left_at.is_(None),
+_LEAVING = Prepared(
+    select(
+        _attendances.c.meeting_id, _attendances.c.left_at, _attendances.c.name_recording_path
+    ).where(_attendances.c.id == bindparam("attendance_id")).with_for_update()
 )
-_CLOSE_MEETING = (
+_MEETING_FOR_CLOSE = Prepared(
+    select(_meetings.c.ended_at).where(
+        _meetings.c.id == bindparam("meeting_id")
+    ).with_for_update()
+)
+_STILL_HERE = Prepared(
+    select(func.count()).where(
+        _attendances.c.meeting_id == bindparam("meeting_id"),
+        _attendances.c.joined_at.is_not(None),
+        _attendances.c.left_at.is_(None),
+    )
+)
+_CLOSE_MEETING = Prepared(
     update(_meetings)
     .where(_meetings.c.id == bindparam("meeting_id"))
     .values(
@@ -517,9 +534,11 @@ _CLOSE_MEETING = (
         end_reason=func.coalesce(_meetings.c.end_reason, bindparam("reason")),
     )
 )
-_NAME_FILES = select(_attendances.c.name_recording_path).where(
-    _attendances.c.meeting_id == bindparam("meeting_id"),
-    _attendances.c.name_recording_path.is_not(None),
+_NAME_FILES = Prepared(
+    select(_attendances.c.name_recording_path).where(
+        _attendances.c.meeting_id == bindparam("meeting_id"),
+        _attendances.c.name_recording_path.is_not(None),
+    )
 )
 
 
@@ -530,7 +549,7 @@ def finish_attendance(
     """Close the call's row (with its mod_conference member id, if it got one); the last
     one out closes the meeting."""
     at = at or utcnow()
-    row = _execute(session, _LEAVING, {"attendance_id": attendance_id}).first()
+    row = _LEAVING.run(session, {"attendance_id": attendance_id}).first()
     if row is None or row.left_at is not None:
         return Departure(None, False, ())
     leaving: dict[str, object] = {
@@ -538,18 +557,18 @@ def finish_attendance(
     }
     if member_id:
         leaving["member_id"] = member_id
-    _execute(session, _UPDATE_ATTENDANCE, leaving)
+    _UPDATE_ATTENDANCE.run(session, leaving)
     if row.meeting_id is None:
         return Departure(None, False, _files(row.name_recording_path))
-    meeting = _execute(session, _MEETING_FOR_CLOSE, {"meeting_id": row.meeting_id}).one()
-    still_here = _execute(session, _STILL_HERE, {"meeting_id": row.meeting_id}).scalar()
+    meeting = _MEETING_FOR_CLOSE.run(session, {"meeting_id": row.meeting_id}).one()
+    still_here = _STILL_HERE.run(session, {"meeting_id": row.meeting_id}).scalar()
     if still_here or meeting.ended_at is not None:
         return Departure(row.meeting_id, False, ())
-    _execute(
-        session, _CLOSE_MEETING,
+    _CLOSE_MEETING.run(
+        session,
         {"meeting_id": row.meeting_id, "at": at, "reason": _meeting_end(reason)},
     )
-    names = _execute(session, _NAME_FILES, {"meeting_id": row.meeting_id}).scalars().all()
+    names = _NAME_FILES.run(session, {"meeting_id": row.meeting_id}).scalars().all()
     return Departure(row.meeting_id, True, tuple(n for n in names if n))
 
 

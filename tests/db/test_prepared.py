@@ -1,0 +1,132 @@
+"""Prepared statements read and write exactly what SQLAlchemy would, and fail the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from fsconf.db.models import (
+    AccessNumber,
+    Attendance,
+    Conference,
+    Customer,
+    Meeting,
+    PinFailure,
+    Subscription,
+)
+from fsconf.db.session import Database
+from fsconf.services import joining
+
+AT = dt.datetime(2026, 11, 27, 9, 15, 0)  # microsecond 0: the text form SQLite keeps differs
+
+
+def _world(session: Session) -> tuple[Conference, Meeting, list[Attendance]]:
+    customer = Customer(name="Prepared")
+    session.add(customer)
+    session.flush()
+    session.add(Subscription(customer_id=customer.id, activated_on=dt.date(2026, 1, 1)))
+    session.add(AccessNumber(number="0207770000", customer_id=customer.id))
+    conference = Conference(customer_id=customer.id, number="777001", moderator_pin="1111",
+                            participant_pin="2222", record_names=False)
+    session.add(conference)
+    session.flush()
+    meeting = Meeting(conference_id=conference.id, started_at=AT, locked=True,
+                      fs_conference_name="fsconf-777001", fs_node="n1", peak_size=2)
+    session.add(meeting)
+    session.flush()
+    people = [
+        Attendance(call_uuid=f"prep-{i}", conference_id=conference.id, meeting_id=meeting.id,
+                   role=role, joined_at=AT + dt.timedelta(seconds=i),
+                   name_recording_path=f"/rec/{i}.wav" if i else None)
+        for i, role in enumerate(["moderator", "participant", "participant"])
+    ]
+    session.add_all(people)
+    for i in range(3):
+        session.add(PinFailure(kind="pin", call_uuid=f"f{i}", caller_id_number="0611",
+                               conference_id=conference.id,
+                               at=AT + dt.timedelta(seconds=i, microseconds=250_000 * i)))
+    session.flush()
+    return conference, meeting, people
+
+
+def test_selects_give_the_same_rows_and_types_as_sqlalchemy(session: Session) -> None:
+    conference, meeting, people = _world(session)
+    cases = [
+        (joining._CONFERENCE_OF_CUSTOMER,
+         {"number": "777001", "customer_id": conference.customer_id}),
+        (joining._CONFERENCE_ANY_CUSTOMER, {"number": "777001"}),
+        (joining._ACCESS_NUMBER, {"dialled": "0207770000"}),
+        (joining._OPEN_MEETING, {"conference_id": conference.id}),
+        (joining._SEAT_CONFERENCE, {"conference_id": conference.id}),
+        (joining._RECENT_FAILURES, {"since": AT - dt.timedelta(hours=1),
+                                    "now": AT + dt.timedelta(hours=1),
+                                    "conference_id": conference.id, "caller": None}),
+        (joining._PRESENT, {"meeting_id": meeting.id}),
+        (joining._LEAVING, {"attendance_id": people[1].id}),
+        (joining._STILL_HERE, {"meeting_id": meeting.id}),
+        (joining._NAME_FILES, {"meeting_id": meeting.id}),
+        (joining._MEETING_FOR_CLOSE, {"meeting_id": meeting.id}),
+    ]
+    for prepared, params in cases:
+        expected = [tuple(r) for r in session.execute(prepared.statement, params).all()]
+        got = [tuple(r) for r in prepared.run(session, params).all()]
+        assert sorted(got, key=repr) == sorted(expected, key=repr), prepared.statement
+        assert [[type(v) for v in r] for r in sorted(got, key=repr)] == [
+            [type(v) for v in r] for r in sorted(expected, key=repr)
+        ]
+        assert got, prepared.statement  # every case reads something
+    row = joining._CONFERENCE_OF_CUSTOMER.run(
+        session, {"number": "777001", "customer_id": conference.customer_id}).one()
+    assert row.number == "777001" and row.record_names is False and row.locked is True
+    failures = joining._RECENT_FAILURES.run(session, cases[5][1]).all()
+    assert [f.at for f in failures] == [AT + dt.timedelta(seconds=i, microseconds=250_000 * i)
+                                        for i in range(3)]
+
+
+def test_updates_set_only_the_columns_passed(session: Session) -> None:
+    _, meeting, people = _world(session)
+    left = AT + dt.timedelta(minutes=5, microseconds=123)
+    joining._UPDATE_ATTENDANCE.run(
+        session, {"attendance_id": people[2].id, "left_at": left, "end_reason": "hung_up"})
+    joining._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": left,
+                                         "reason": "last_left"})
+    session.expire_all()
+    row = session.get(Attendance, people[2].id)
+    assert (row.left_at, row.end_reason, row.role, row.joined_at) == (
+        left, "hung_up", "participant", AT + dt.timedelta(seconds=2))
+    closed = session.get(Meeting, meeting.id)
+    assert (closed.ended_at, closed.end_reason, closed.locked) == (left, "last_left", True)
+    # Only the closed meeting's own row changed.
+    assert session.scalar(select(Attendance.end_reason).where(
+        Attendance.id == people[1].id)) is None
+
+
+def test_a_driver_error_arrives_as_sqlalchemy_raises_it(session: Session) -> None:
+    _, _, people = _world(session)
+    with pytest.raises(IntegrityError):  # CHECK role IN ('moderator', 'participant')
+        joining._UPDATE_ATTENDANCE.run(session, {"attendance_id": people[0].id, "role": "boss"})
+
+
+def test_a_dead_connection_is_invalidated_and_the_next_unit_of_work_gets_a_new_one(
+    database_url: str, is_postgres: bool
+) -> None:
+    if not is_postgres:
+        pytest.skip("a server-side disconnect needs PostgreSQL")
+    db = Database(database_url)
+    killer = Database(database_url)
+    try:
+        with pytest.raises(DBAPIError) as failure, db.unit_of_work() as s:
+            pid = s.execute(text("SELECT pg_backend_pid()")).scalar()
+            with killer.unit_of_work() as k:
+                k.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            joining._STILL_HERE.run(s, {"meeting_id": 1})
+        assert failure.value.connection_invalidated
+        with db.unit_of_work() as s:  # the pool did not hand the dead one out again
+            assert joining._STILL_HERE.run(s, {"meeting_id": -1}).scalar() == 0
+    finally:
+        db.dispose()
+        killer.dispose()
