@@ -9,8 +9,10 @@ integers). The statement still runs on the unit of work's own connection, inside
 transaction; a driver error is wrapped and the connection invalidated exactly as
 SQLAlchemy does it, so callers see the same exceptions.
 
-Only for statements without Python-side defaults (SELECT, UPDATE with explicit values):
-an INSERT relies on column defaults and the inserted key, which Connection.execute keeps.
+An INSERT names its table's key column (`key=`) and gets the new row's key back
+(RETURNING where the dialect has it, else the cursor's lastrowid, as SQLAlchemy does);
+it must be given every column that has a Python-side default, since nothing here runs
+those defaults (checked when it is compiled).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Executable
+from sqlalchemy import Column, Connection, Dialect, Executable, Insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
@@ -35,8 +37,9 @@ class _Plan:
     positional: bool
     # (bind name, fixed value or _FROM_PARAMS, processor) in the order the SQL wants them.
     binds: tuple[tuple[str, Any, Processor | None], ...]
-    row: type[tuple[Any, ...]] | None  # named row type of a SELECT
+    row: type[tuple[Any, ...]] | None  # named row type of a SELECT (or RETURNING)
     results: tuple[Processor | None, ...]
+    lastrowid: bool  # an INSERT whose key comes from cursor.lastrowid
 
 
 _FROM_PARAMS = object()
@@ -45,10 +48,11 @@ _FROM_PARAMS = object()
 class PreparedResult:
     """The few Result methods the join flow uses, over already converted rows."""
 
-    __slots__ = ("_rows",)
+    __slots__ = ("_rows", "inserted_key")
 
-    def __init__(self, rows: list[Any]) -> None:
+    def __init__(self, rows: list[Any], inserted_key: int | None = None) -> None:
         self._rows = rows
+        self.inserted_key = inserted_key  # the new row's key, for an INSERT
 
     def first(self) -> Any | None:
         return self._rows[0] if self._rows else None
@@ -74,8 +78,11 @@ class PreparedResult:
 class Prepared:
     """One Core statement; `run` executes it on a Session's connection."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: Executable, *, key: Column[Any] | None = None) -> None:
+        if isinstance(statement, Insert) != (key is not None):
+            raise ValueError("an INSERT, and only an INSERT, names its key column")
         self.statement = statement
+        self.key = key
         self._plans: dict[tuple[int, tuple[str, ...]], _Plan] = {}
 
     def run(self, session: Session, params: dict[str, Any]) -> PreparedResult:
@@ -91,19 +98,36 @@ class Prepared:
         try:
             cursor.execute(plan.sql, values)
             raw = cursor.fetchall() if plan.row is not None else []
+            lastrowid = cursor.lastrowid if plan.lastrowid else None
         except dialect.loaded_dbapi.Error as exc:
             raise _wrapped(conn, dialect, plan.sql, values, exc, cursor) from exc
         finally:
             cursor.close()
         if plan.row is None:
-            return PreparedResult([])
+            return PreparedResult([], lastrowid)
         make, procs = plan.row._make, plan.results
         if any(procs):
             raw = [[p(v) if p else v for p, v in zip(procs, r, strict=True)] for r in raw]
-        return PreparedResult([make(r) for r in raw])
+        rows = [make(r) for r in raw]
+        key = rows[0][0] if self.key is not None and rows else lastrowid
+        return PreparedResult(rows, key)
 
     def _compile(self, dialect: Dialect, keys: Sequence[str]) -> _Plan:
-        compiled = self.statement.compile(dialect=dialect, column_keys=list(keys))
+        statement = self.statement
+        returning: list[Any] = []
+        if isinstance(statement, Insert) and self.key is not None:
+            table = statement.table
+            missing = [
+                c.key for c in table.columns  # type: ignore[attr-defined]
+                if c.default is not None and c.key not in keys
+            ]
+            if missing:
+                raise ValueError(f"INSERT into {table}: pass {missing} (their defaults run "
+                                 "in SQLAlchemy's execution, not here)")
+            if dialect.insert_returning:
+                statement = statement.returning(self.key)
+                returning = [self.key]
+        compiled = statement.compile(dialect=dialect, column_keys=list(keys))
         # The names the SQL text uses (anonymous binds get theirs at compile time).
         by_name: dict[str, BindParameter[Any]] = {
             name: bind for bind, name in compiled.bind_names.items()
@@ -118,14 +142,19 @@ class Prepared:
             binds.append((name, fixed, bind.type._cached_bind_processor(dialect)))
         row: type[tuple[Any, ...]] | None = None
         results: tuple[Processor | None, ...] = ()
-        if isinstance(self.statement, SelectBase):
-            columns = list(self.statement.selected_columns)
+        columns = list(statement.selected_columns) if isinstance(statement, SelectBase) else (
+            returning
+        )
+        if columns:
             row = collections.namedtuple(  # type: ignore[misc]
                 "PreparedRow", [c.key or f"col{i}" for i, c in enumerate(columns)],
                 rename=True,
             )
             results = tuple(c.type._cached_result_processor(dialect, None) for c in columns)
-        return _Plan(compiled.string, bool(compiled.positional), tuple(binds), row, results)
+        lastrowid = isinstance(statement, Insert) and not returning
+        return _Plan(
+            compiled.string, bool(compiled.positional), tuple(binds), row, results, lastrowid
+        )
 
 
 def _values(plan: _Plan, params: dict[str, Any]) -> Any:

@@ -7,7 +7,7 @@ free seats get exactly ten.
 
 Every call runs these, so they are Core statements built once with bound parameters:
 building an ORM query per call and loading entities cost several times the SQL itself.
-The SELECTs and UPDATEs are also compiled once (fsconf.db.prepared): SQLAlchemy's
+They are also compiled once (fsconf.db.prepared): SQLAlchemy's
 per-execution work was ten times what SQLite needed for them.
 """
 
@@ -21,8 +21,6 @@ from enum import StrEnum
 from typing import Any, cast
 
 from sqlalchemy import (
-    CursorResult,
-    Executable,
     Row,
     Select,
     Table,
@@ -150,18 +148,6 @@ class Departure:
     name_files: tuple[str, ...]
 
 
-def _execute(
-    session: Session, statement: Executable, params: dict[str, Any]
-) -> CursorResult[Any]:
-    """Run one of this module's INSERTs on the unit of work's connection.
-
-    Same transaction as the Session's; skips what Session.execute adds for ORM
-    statements, which these never need. Nothing here relies on autoflush:
-    lockout_reason flushes explicitly. SELECTs and UPDATEs go through `Prepared`.
-    """
-    return session.connection().execute(statement, params)
-
-
 _ACCESS_NUMBER = Prepared(
     select(_numbers.c.number, _numbers.c.customer_id).where(
         _numbers.c.number == bindparam("dialled")
@@ -285,7 +271,7 @@ def role_for_pin(conference: ConferenceInfo, pin: str) -> Role | None:
     return None
 
 
-_NEW_ATTENDANCE = insert(_attendances)
+_NEW_ATTENDANCE = Prepared(insert(_attendances), key=_attendances.c.id)
 
 
 def open_attendance(
@@ -298,8 +284,8 @@ def open_attendance(
     invited_by_dialout_id: int | None = None,
     conference_id: int | None = None,
 ) -> int:
-    result = _execute(
-        session, _NEW_ATTENDANCE,
+    result = _NEW_ATTENDANCE.run(
+        session,
         {
             "call_uuid": call_uuid,
             "access_number": access_number,
@@ -307,9 +293,10 @@ def open_attendance(
             "caller_id_name": caller_id_name,
             "invited_by_dialout_id": invited_by_dialout_id,
             "conference_id": conference_id,
+            "arrived_at": utcnow(),
         },
     )
-    return int(result.inserted_primary_key[0])  # type: ignore[union-attr]
+    return int(result.inserted_key)  # type: ignore[arg-type]
 
 
 def record_pin_failure(
@@ -427,7 +414,7 @@ _OPEN_MEETING = Prepared(
         _meetings.c.id, _meetings.c.locked, _meetings.c.muted_all, _meetings.c.peak_size
     ).where(_meetings.c.conference_id == bindparam("conference_id"), _meetings.c.ended_at.is_(None))
 )
-_NEW_MEETING = insert(_meetings)
+_NEW_MEETING = Prepared(insert(_meetings), key=_meetings.c.id)
 _PRESENT = Prepared(
     select(_attendances.c.role, func.count())
     .where(
@@ -477,15 +464,15 @@ def claim_seat(
             return Seat(SeatOutcome.FULL, meeting.id)
     total_before = sum(present.values())
     if meeting is None:
-        result = _execute(
-            session, _NEW_MEETING,
+        result = _NEW_MEETING.run(
+            session,
             {
                 "conference_id": conference.id, "started_at": now,
                 "fs_conference_name": fs_conference_name, "fs_node": fs_node,
-                "peak_size": 1,
+                "peak_size": 1, "locked": False, "muted_all": False,
             },
         )
-        meeting_id = int(result.inserted_primary_key[0])  # type: ignore[union-attr]
+        meeting_id = int(result.inserted_key)  # type: ignore[arg-type]
         locked = muted_all = False
     else:
         meeting_id, locked, muted_all = meeting.id, meeting.locked, meeting.muted_all

@@ -130,3 +130,39 @@ def test_a_dead_connection_is_invalidated_and_the_next_unit_of_work_gets_a_new_o
     finally:
         db.dispose()
         killer.dispose()
+
+
+def test_an_insert_gives_back_the_new_key(session: Session) -> None:
+    conference, meeting, _ = _world(session)
+    joining._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": AT, "reason": "x"})
+    key = joining._NEW_MEETING.run(session, {
+        "conference_id": conference.id, "started_at": AT, "fs_conference_name": "fsconf-x",
+        "fs_node": "n2", "peak_size": 1, "locked": False, "muted_all": True,
+    }).inserted_key
+    row = session.get(Meeting, key)
+    assert row is not None and (row.fs_node, row.muted_all, row.locked) == ("n2", True, False)
+
+
+def test_an_insert_missing_a_defaulted_column_is_refused_before_it_runs(session: Session) -> None:
+    before = session.scalar(select(Attendance.id).order_by(Attendance.id.desc()).limit(1))
+    with pytest.raises(ValueError, match="arrived_at"):
+        joining._NEW_ATTENDANCE.run(session, {"call_uuid": "prep-no-time"})
+    assert session.scalar(select(Attendance.id).order_by(Attendance.id.desc()).limit(1)) == before
+
+
+def test_without_returning_the_key_comes_from_lastrowid(
+    database_url: str, is_postgres: bool
+) -> None:
+    if is_postgres:
+        pytest.skip("SQLite builds before 3.35 have no RETURNING; PostgreSQL always has it")
+    db = Database(database_url)
+    db.engine.dialect.insert_returning = False  # as on an old SQLite
+    try:
+        with db.unit_of_work() as s:
+            prepared = joining.Prepared(joining.insert(Attendance.__table__),
+                                        key=Attendance.__table__.c.id)
+            key = prepared.run(s, {"call_uuid": "prep-lastrowid", "arrived_at": AT}).inserted_key
+            assert s.get(Attendance, key).call_uuid == "prep-lastrowid"
+            s.rollback()
+    finally:
+        db.dispose()
