@@ -36,3 +36,26 @@ def test_unknown_sync_level_is_refused_before_anything_runs(tmp_path: Path) -> N
     with pytest.raises(ValueError, match="synchronous"):
         Database(f"sqlite:///{tmp_path / 'x.sqlite3'}", synchronous="NORMAL; DROP TABLE x")
     assert not (tmp_path / "x.sqlite3").exists()
+
+
+def test_a_writer_lock_held_past_the_busy_timeout_is_an_operational_error(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    url = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    holder, waiter = Database(url, busy_timeout=0.1), Database(url, busy_timeout=0.1)
+    try:
+        with holder.unit_of_work() as s:
+            s.connection()  # BEGIN IMMEDIATE: the writer lock is ours
+            # CallStore turns this into "technical problem" for the caller.
+            with (
+                pytest.raises(OperationalError, match="database is locked"),
+                waiter.unit_of_work() as other,
+            ):
+                other.connection()
+        with waiter.unit_of_work() as other:  # free again once the holder commits
+            assert other.execute(text("SELECT 1")).scalar() == 1
+    finally:
+        holder.dispose()
+        waiter.dispose()
