@@ -402,6 +402,31 @@ def cpu_delta(before: dict[str, float], after: dict[str, float], wall: float) ->
     }
 
 
+def cpu_pass(r: Runner, probe: Probe, plan: Plan, timeout: float) -> dict[str, Any]:
+    """Warm up, then one churn of short calls at the given rate: CPU per call."""
+    m = plan.mode
+    r.arrivals(m["warmup_rate"], m["warmup_calls"], plan.churn_conferences, hold=False,
+               timeout=timeout)
+    r.settle()
+    rate = float(m["cpu_pass_rate"])
+    c0, t0 = probe.cpu(), time.monotonic()
+    _, res = r.arrivals(rate, int(m["cpu_pass_calls"]), plan.churn_conferences, hold=False,
+                        timeout=timeout)
+    r.settle()
+    cpu = cpu_delta(c0, probe.cpu(), time.monotonic() - t0)
+    joined = res["joined"]
+    out = {
+        "calls": res["calls"], "joined": joined, "failed": res["failed"], "rate": rate,
+        "setup_p99_ms": res["setup"]["p99_ms"], "cpu": cpu,
+        "cpu_ms_per_call": {
+            name: round(v["cpu_s"] * 1000 / max(1, joined), 3) for name, v in cpu.items()
+        },
+    }
+    print(f"    CPU pass: {joined}/{res['calls']} joined, controller "
+          f"{out['cpu_ms_per_call']['controller']} ms/call", file=sys.stderr, flush=True)
+    return out
+
+
 def run_scenario(plan: Plan) -> dict[str, Any]:
     m = plan.mode
     switch = Switch(plan.sim_host, plan.sim_port)
@@ -416,6 +441,8 @@ def run_scenario(plan: Plan) -> dict[str, Any]:
         print(f"  [{time.monotonic() - started:6.1f}s] {name}", file=sys.stderr, flush=True)
 
     started = time.monotonic()
+    if m.get("cpu_only"):
+        return {"cpu_pass": cpu_pass(r, probe, plan, timeout)}
     # 0. warm-up: pools, imports, SQLite pages
     phase("warm-up")
     _, warm = r.arrivals(m["warmup_rate"], m["warmup_calls"], plan.churn_conferences,

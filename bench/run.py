@@ -46,6 +46,7 @@ MODES: dict[str, dict[str, Any]] = {
         "keypad_min_rate": 10, "keypad_rate_per_caller": 0.1, "keypad_duration_s": 0.5,
         "flood_events": 300, "call_timeout_s": 10.0,
         "echo_round_trips": 200, "echo_bulk_mb": 2,
+        "cpu_passes": 1, "cpu_pass_calls": 4,
     },
     "quick": {
         "warmup_calls": 10, "warmup_rate": 20,
@@ -56,6 +57,7 @@ MODES: dict[str, dict[str, Any]] = {
         "keypad_min_rate": 100, "keypad_rate_per_caller": 0.1, "keypad_duration_s": 1.0,
         "flood_events": 10000, "call_timeout_s": 10.0,
         "echo_round_trips": 2000, "echo_bulk_mb": 50,
+        "cpu_passes": 1, "cpu_pass_calls": 100,
     },
     "full": {
         "warmup_calls": 100, "warmup_rate": 25,
@@ -67,6 +69,9 @@ MODES: dict[str, dict[str, Any]] = {
         "keypad_min_rate": 50, "keypad_rate_per_caller": 0.1, "keypad_duration_s": 20.0,
         "flood_events": 100000, "call_timeout_s": 10.0,
         "echo_round_trips": 20000, "echo_bulk_mb": 500,
+        # CPU per call: after both scenarios, short churn passes alternating fsconf,
+        # peer, fsconf, peer, so a VM whose speed drifts over minutes weighs on both alike.
+        "cpu_passes": 2, "cpu_pass_calls": 3000,
     },
 }
 
@@ -236,7 +241,7 @@ recordings_dir = "{work / 'recordings'}"
 
 def run_target(
     target: str, mode: str, work: Path, env: dict[str, str], config: Path, sounds: Path,
-    confs: dict[str, Any], profile: bool = False,
+    confs: dict[str, Any], profile: bool = False, mode_params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     pins = cores()
     ctl_port, sim_port = free_port(), free_port()
@@ -275,7 +280,7 @@ def run_target(
             "sim_host": "127.0.0.1", "sim_port": sim_port, "access_number": ACCESS_NUMBER,
             "controller_pid": controller.pid, "sim_pid": sim.pid,
             "loadgen_core": pins["loadgen"], "participant_pin": PARTICIPANT_PIN,
-            "mode": MODES[mode], "room_size": ROOM_SIZE, **confs,
+            "mode": mode_params or MODES[mode], "room_size": ROOM_SIZE, **confs,
         }
         plan_path = work / f"{target}-plan.json"
         out_path = work / f"{target}-result.json"
@@ -294,6 +299,35 @@ def run_target(
         if controller is not None:
             stop(controller, signal.SIGTERM)
         stop(sim, signal.SIGINT)
+
+
+def run_cpu_passes(
+    results: dict[str, Any], targets: list[str], mode: str, work: Path, env: dict[str, str],
+    fsconf_env: dict[str, str], config: Path, sounds: Path, confs: dict[str, Any],
+) -> None:
+    """Controller CPU per call from short churn passes, the targets taking turns.
+
+    The scenarios run one target after the other, minutes apart; on a VM whose speed
+    drifts (seen here: the load generator's CPU for the same work differed by 46%
+    between the two targets' churn phases) that alone can decide a ratio. Alternating
+    passes at one common rate make drift weigh on both alike; the headline takes the
+    median of each target's passes. The scenario's own churn figure stays in `raw`.
+    """
+    m = MODES[mode]
+    passes = int(m.get("cpu_passes", 0))
+    if not passes or not targets:
+        return
+    rate = min(float(results[t]["steady_rate_per_s"]) for t in targets)
+    params = {**m, "cpu_only": True, "cpu_pass_rate": rate}
+    for i in range(passes):
+        for target in targets:
+            print(f"== CPU pass {i + 1}/{passes}: {target} at {rate:g}/s", file=sys.stderr,
+                  flush=True)
+            out = run_target(
+                target, mode, work, fsconf_env if target == "fsconf" else env, config, sounds,
+                confs, mode_params=params,
+            )
+            results[target].setdefault("cpu_passes", []).append(out["cpu_pass"])
 
 
 def _follow(log: Path, proc: subprocess.Popen[bytes]) -> str:
@@ -371,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
                 target, args.mode, work, fsconf_env if target == "fsconf" else env, config,
                 sounds, confs, profile=args.profile,
             )
+        run_cpu_passes(results, targets, args.mode, work, env, fsconf_env, config, sounds, confs)
         print("== loopback TCP floor", file=sys.stderr, flush=True)
         floor = echo.measure(cores(), m["echo_round_trips"], m["echo_bulk_mb"])
 

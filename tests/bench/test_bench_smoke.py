@@ -63,6 +63,12 @@ def test_each_target_was_measured(document: dict, target: str) -> None:
     raw = document["raw"][target]
     assert raw["churn"]["joined"] == raw["churn"]["calls"]
     assert raw["after"]["sessions_left"] == 0
+    # CPU per call comes from the alternating passes, each a real churn of its own.
+    (cpu_pass,) = raw["cpu_passes"]
+    assert cpu_pass["joined"] == cpu_pass["calls"] > 0
+    assert h["cpu_passes"] == 1
+    assert h["cpu_ms_per_call"] == cpu_pass["cpu_ms_per_call"]["controller"] > 0
+    assert h["churn_cpu_ms_per_call"] == raw["churn"]["cpu_ms_per_call"]["controller"]
 
 
 def test_floor_and_ratios_are_filled_in(document: dict) -> None:
