@@ -55,9 +55,11 @@ class Controller:
 
     def __init__(self, settings: Settings, db: Database | None = None) -> None:
         self.settings = settings
+        # Checkpoints of the embedded database's log run in a thread of their own: inside
+        # a commit they would stall every call in the process (see WalCheckpointer).
         self.db = db or Database(
             settings.database_url, busy_timeout=settings.database.sqlite_busy_timeout,
-            synchronous=settings.database.sqlite_synchronous,
+            synchronous=settings.database.sqlite_synchronous, background_checkpoint=True,
         )
         self.store = CallStore(self.db, settings.security)
         self.ctx = CallContext(settings=settings, store=self.store, policy=dialout_policy(settings))

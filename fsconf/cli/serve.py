@@ -49,4 +49,5 @@ def run(args: argparse.Namespace) -> int:
     stopping.wait()
     logging.getLogger(__name__).info("stopping: no new calls; waiting for calls in the join flow")
     controller.stop()
+    controller.db.dispose()  # the checkpoint thread writes what the last seconds logged
     return 0

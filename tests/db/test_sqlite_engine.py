@@ -59,3 +59,38 @@ def test_a_writer_lock_held_past_the_busy_timeout_is_an_operational_error(
     finally:
         holder.dispose()
         waiter.dispose()
+
+
+def test_the_controllers_log_is_checkpointed_by_its_own_thread(tmp_path: Path) -> None:
+    import os
+    import time
+
+    path = tmp_path / "x.sqlite3"
+    db = Database(f"sqlite:///{path}", background_checkpoint=True)
+    try:
+        assert db.checkpointer is not None
+        with db.unit_of_work() as s:
+            # No commit ever checkpoints (and syncs the disk) on the caller's greenlet.
+            assert s.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 0
+            s.execute(text("CREATE TABLE t (x BLOB)"))
+            for _ in range(300):
+                s.execute(text("INSERT INTO t VALUES (randomblob(8000))"))
+        # The rows reach the database file itself without anybody committing again.
+        deadline = time.monotonic() + 10
+        while os.path.getsize(path) < 300 * 8000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert os.path.getsize(path) >= 300 * 8000
+        assert db.checkpointer.checkpoints > 0 and db.checkpointer.failures == 0
+    finally:
+        db.dispose()
+    assert not db.checkpointer.running  # stopped with the database
+
+
+def test_other_users_of_the_database_checkpoint_as_sqlite_does(tmp_path: Path) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'x.sqlite3'}")  # the CLI, tests, migrations
+    try:
+        assert db.checkpointer is None
+        with db.unit_of_work() as s:
+            assert s.execute(text("PRAGMA wal_autocheckpoint")).scalar() == 1000
+    finally:
+        db.dispose()
