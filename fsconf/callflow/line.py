@@ -81,22 +81,20 @@ class PhoneLine:
         """
         files = [prompt(key).file for key in keys]
         target = files[0] if len(files) == 1 else "file_string://" + "!".join(files)
-        timeout = self._play_timeout() * len(files)
-        if wait:
-            self.session.execute("playback", target, timeout=timeout)
-        else:
-            self.session.queue("playback", target, timeout=timeout)
+        self._run("playback", target, self._play_timeout() * len(files), wait)
 
     def play_file(self, path: str) -> None:
         self.session.execute("playback", safe_arg(path), timeout=self._play_timeout())
 
     def say_number(self, number: int, wait: bool = True) -> None:
         module = "nl" if self.language == "nl" else "en"
-        arg = f"{module} NUMBER pronounced {int(number)}"
+        self._run("say", f"{module} NUMBER pronounced {int(number)}", None, wait)
+
+    def _run(self, app: str, arg: str, timeout: float | None, wait: bool) -> None:
         if wait:
-            self.session.execute("say", arg)
+            self.session.execute(app, arg, timeout=timeout)
         else:
-            self.session.queue("say", arg)
+            self.session.queue(app, arg, timeout=timeout)
 
     def collect(self, key: str, max_digits: int) -> str | None:
         """One try: play the prompt, gather digits ended by '#'. None when nothing usable."""

@@ -57,18 +57,14 @@ class ConferenceApi:
     def _call(self, args: str) -> str:
         return self._send(f"conference {self.name} {args}")
 
-    def _play_args(self, file: str, member_id: int | None) -> str:
-        suffix = f" {_target(member_id)}" if member_id is not None else ""
-        return f"play {safe_arg(file)}{suffix}"
-
-    def play(self, file: str, member_id: int | None = None) -> bool:
-        return self._call(self._play_args(file, member_id)).startswith("+OK")
-
     def play_each(self, plays: Sequence[tuple[str, int]]) -> list[bool]:
         """(file, member) plays in one write rather than a round trip each: a join
         announced to a room of fifty is a hundred commands. Each member hears its files
         in the order given. Every argument is checked before anything is sent."""
-        commands = [f"conference {self.name} {self._play_args(f, m)}" for f, m in plays]
+        commands = [
+            f"conference {self.name} play {safe_arg(file)} {_target(member)}"
+            for file, member in plays
+        ]
         if self._send_many is None:
             replies = [self._send(c) for c in commands]
         else:

@@ -132,10 +132,7 @@ class MemberControls:
     def tell(self, *keys: str) -> None:
         """Confirmations for this member only, in order, in one write."""
         me = self.member.member_id
-        if len(keys) == 1:
-            self.api.play(prompt(keys[0]).file, me)
-        else:
-            self.api.play_each([(prompt(key).file, me) for key in keys])
+        self.api.play_each([(prompt(key).file, me) for key in keys])
 
     def perform(self, action: KeyAction) -> None:
         handler = getattr(self, f"_do_{action.kind.name.lower()}")

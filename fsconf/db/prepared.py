@@ -18,7 +18,7 @@ those defaults (checked when it is compiled).
 from __future__ import annotations
 
 import collections
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,9 +70,6 @@ class PreparedResult:
 
     def scalars(self) -> PreparedResult:
         return PreparedResult([row[0] for row in self._rows])
-
-    def __iter__(self) -> Iterator[Any]:
-        return iter(self._rows)
 
 
 class Prepared:

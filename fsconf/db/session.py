@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from gevent.monkey import get_original
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,11 +24,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from fsconf.config import SQLITE_SYNCHRONOUS
 
 log = logging.getLogger(__name__)
-# A real OS thread and its primitives even after gevent's monkey-patching (threading's own
-# classes would pick up the patched locks): the checkpoint must not run on the hub.
-_start_os_thread = get_original("_thread", "start_new_thread")
-_os_lock = get_original("_thread", "allocate_lock")
-_os_sleep = get_original("time", "sleep")
 
 
 def make_engine(
@@ -96,17 +90,24 @@ class WalCheckpointer:
         self.failures = 0
         self.running = False
         self._stopping = False
-        self._finished = _os_lock()
+        self._finished: Any = None  # released by the thread as it ends
+        self._sleep: Any = None
         self._report: Any = None  # hands a warning to the hub's thread, where logging lives
 
     def start(self) -> None:
+        # Only `fsconf serve` starts one, and it runs on gevent; the CLI never imports it.
+        # A real OS thread and its primitives even after monkey-patching (threading's own
+        # classes would pick up the patched locks): the checkpoint must not run on the hub.
         import gevent
+        from gevent.monkey import get_original
 
         loop = gevent.get_hub().loop
         self._report = lambda *a: loop.run_callback_threadsafe(log.warning, *a)
+        self._sleep = get_original("time", "sleep")
+        self._finished = get_original("_thread", "allocate_lock")()
         self._finished.acquire()
         self.running = True
-        _start_os_thread(self._run, ())
+        get_original("_thread", "start_new_thread")(self._run, ())
 
     def stop(self) -> None:
         """Ask the thread to make a last checkpoint and end; waits for it (at most 5 s)."""
@@ -122,7 +123,7 @@ class WalCheckpointer:
             try:
                 waited = 0.0
                 while not self._stopping:
-                    _os_sleep(self.TICK)
+                    self._sleep(self.TICK)
                     waited += self.TICK
                     if waited >= self.interval:
                         waited = 0.0

@@ -119,27 +119,24 @@ class InboundClient:
         self.connects += 1
         self.last_error = ""
 
-    def api(self, command: str, timeout: float | None = None) -> str:
+    def _live(self) -> EslConnection:
         conn = self._conn
         if conn is None or conn.closed:
             raise NotConnected(
                 f"FreeSWITCH's Event Socket at {self.where} is not connected"
                 + (f" ({self.last_error})" if self.last_error else "")
             )
-        return conn.api(command, timeout=timeout)
+        return conn
+
+    def api(self, command: str, timeout: float | None = None) -> str:
+        return self._live().api(command, timeout=timeout)
 
     def api_many(self, commands: Sequence[str], timeout: float | None = None) -> list[str]:
-        conn = self._conn
-        if conn is None or conn.closed:
-            raise NotConnected(f"FreeSWITCH's Event Socket at {self.where} is not connected")
-        return conn.api_many(commands, timeout=timeout)
+        return self._live().api_many(commands, timeout=timeout)
 
     def command(self, line: str, headers: Sequence[tuple[str, str]] = ()) -> str:
         """A plain Event Socket command (filter, bgapi, ...); returns the reply text."""
-        conn = self._conn
-        if conn is None or conn.closed:
-            raise NotConnected(f"FreeSWITCH's Event Socket at {self.where} is not connected")
-        return conn.command(line, headers).text
+        return self._live().command(line, headers).text
 
     def add_filter(self, header: str, value: str) -> None:
         """Only events whose `header` equals `value` (OR-ed with other filters) arrive."""

@@ -184,11 +184,10 @@ class _BlockParser:
         headers: dict[str, str] = {}
         length: str | None = None
         for line in lines[1:] if self._first_line else lines:
-            name, sep, value = line.rstrip("\r").partition(":")
-            if not sep:
+            parsed = _split_header(line.rstrip("\r"))
+            if parsed is None:
                 continue
-            name = name.strip()
-            value = value.lstrip(" ")
+            name, value = parsed
             headers[name] = value
             if name[:1] in "Cc" and name.lower() == "content-length":
                 length = value
