@@ -285,24 +285,34 @@ class EventBus:
         self._sequence = itertools.count(1)
         self._global: list[Subscriber] = []
         self._by_uuid: dict[str, list[Subscriber]] = {}
+        # Where each attached subscriber was filed (its my_uuid may change before it is
+        # detached): detaching looks there instead of scanning every channel's list, which
+        # made each of a call's (re)subscriptions cost O(calls) with thousands held.
+        self._filed: dict[int, tuple[Subscriber, str | None]] = {}
         self._identity_key: tuple[str, str, str, str] | None = None
         self._identity_headers: Headers = []
 
     def attach(self, sub: Subscriber) -> None:
         self.detach(sub)
-        if sub.my_uuid is None:
+        key = sub.my_uuid
+        if key is None:
             self._global.append(sub)
         else:
-            self._by_uuid.setdefault(sub.my_uuid, []).append(sub)
+            self._by_uuid.setdefault(key, []).append(sub)
+        self._filed[id(sub)] = (sub, key)
 
     def detach(self, sub: Subscriber) -> None:
-        if sub in self._global:
+        filed = self._filed.pop(id(sub), None)
+        if filed is None:
+            return
+        key = filed[1]
+        if key is None:
             self._global.remove(sub)
-        for key, subs in list(self._by_uuid.items()):
-            if sub in subs:
-                subs.remove(sub)
-                if not subs:
-                    del self._by_uuid[key]
+            return
+        subs = self._by_uuid[key]
+        subs.remove(sub)
+        if not subs:
+            del self._by_uuid[key]
 
     def core_headers(
         self, name: str, calling: tuple[str, str, int], subclass: str | None = None

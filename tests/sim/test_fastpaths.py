@@ -98,6 +98,24 @@ def test_events_nobody_hears_still_take_a_sequence_number() -> None:
     assert int(later.header("Event-Sequence") or 0) == int(first.header("Event-Sequence") or 0) + 4
 
 
+def test_a_listener_that_turns_to_myevents_hears_only_its_channel_until_detached() -> None:
+    bus = EventBus(SimSettings())
+    sink, other = _Sink(), _Sink()
+    sink.my_uuid, other.my_uuid = None, "b"
+    bus.attach(sink)
+    bus.attach(other)
+    sink.my_uuid = "a"  # `myevents`: the listener is filed again, under its channel
+    bus.attach(sink)
+    for uuid in ("a", "b", None):
+        bus.fire("DTMF", ("f.c", "fn", 1), lambda: [], uuid=uuid)
+    bus.detach(sink)
+    bus.detach(sink)  # a second detach (close after the read loop ended) is harmless
+    bus.fire("DTMF", ("f.c", "fn", 1), lambda: [], uuid="a")
+    bus.fire("DTMF", ("f.c", "fn", 1), lambda: [], uuid="b")
+    assert [e.uuid for e in sink.events] == ["a"]
+    assert [e.uuid for e in other.events] == ["b", "b"]
+
+
 class _Sim:
     def next_session_id(self) -> int:
         return 1
