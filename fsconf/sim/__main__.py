@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 from pathlib import Path
+
+# gen-2 threshold: full collections would need a billion young ones first.
+NO_AUTOMATIC_FULL_COLLECTION = 1_000_000_000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
             sounds_dir=args.sounds,
             global_vars=overrides,
             bench_trace=args.bench_trace,
+            collect_when_idle=True,
             **(
                 {"connect_timeout_s": args.connect_timeout}
                 if args.connect_timeout is not None
@@ -69,6 +74,12 @@ def main(argv: list[str] | None = None) -> int:
             ),
         )
     )
+    # No automatic full collections (see SimSettings.collect_when_idle): what the
+    # configuration and imports made lives as long as the process, and young
+    # collections still free short-lived cycles as calls run.
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(700, 10, NO_AUTOMATIC_FULL_COLLECTION)
     sim.start()
     print(f"fsconf simulator on {sim.host}:{sim.port}", flush=True)
     try:

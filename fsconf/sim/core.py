@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import re
@@ -30,6 +31,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Calls often end in bursts (a meeting ending, a benchmark phase): collect once it is over.
+IDLE_COLLECT_DELAY_S = 0.2
 _BPART_APP = re.compile(r"^&([\w-]+)(?:\((.*)\))?$", re.S)
 
 
@@ -72,6 +75,7 @@ class Simulator:
         self.server: InboundServer | None = None
         # Measurement knob for the benchmark only (see fsconf/sim/benchtrace.py).
         self.trace: BenchTrace | None = BenchTrace(self) if settings.bench_trace else None
+        self._collecting = False
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -111,6 +115,14 @@ class Simulator:
 
     def unregister(self, ch: Channel) -> None:
         self.channels.pop(ch.uuid, None)
+        if self.settings.collect_when_idle and not self.channels and not self._collecting:
+            self._collecting = True
+            gevent.spawn_later(IDLE_COLLECT_DELAY_S, self._collect_if_idle)
+
+    def _collect_if_idle(self) -> None:
+        self._collecting = False
+        if not self.channels:
+            gc.collect()
 
     # --- dialplan ---------------------------------------------------------------------
 

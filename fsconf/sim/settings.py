@@ -64,6 +64,11 @@ class SimSettings:
     dtmf_interdigit_ms: int = 0  # spacing of digits sent with uuid_send_dtmf (simulated ms)
     # measurement (benchmark only): keypad timing trace, sim_trace/sim_flood APIs
     bench_trace: bool = False
+    # Full garbage collections only once no channel is up (`fsconf sim` turns automatic
+    # ones off): a real FreeSWITCH has no collector, and a Python switch holding thousands
+    # of calls paused for up to 0.9 s per full collection, which every controller it
+    # served then showed as late key presses and failed joins.
+    collect_when_idle: bool = False
     # Races FreeSWITCH itself has (esl-protocol.md 9.2), resolved per channel by a random
     # generator seeded with (race_seed, session id) so a run is repeatable:
     #  - hang-up during playback/record: PLAYBACK_STOP/RECORD_STOP before or after

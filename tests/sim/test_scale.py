@@ -3,7 +3,9 @@ one conference: all get in and the simulator keeps answering its Event Socket pr
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 
 import gevent
 
@@ -53,3 +55,38 @@ def test_three_hundred_calls_join_and_the_switch_stays_responsive(make_sim, driv
     d.wait_for(lambda: d.api("show channels as json") == '{"row_count": 0}\n', 20, "cleanup")
     assert d.api("conference list") == "+OK No active conferences.\n"
     assert time.monotonic() - started < 20
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+def _hang_up_after_answer(conn: ControllerConn) -> None:
+    conn.command("connect")
+    conn.execute("answer")
+    conn.execute("hangup")
+
+
+def test_the_switch_collects_its_garbage_once_the_last_call_has_ended(
+    make_sim, driver_for
+) -> None:
+    """`fsconf sim` runs no automatic full collection while calls are up (a real switch
+    does not pause); cyclic garbage left in the oldest generation goes once it is idle."""
+    sim = make_sim(Controller(_hang_up_after_answer), collect_when_idle=True)
+    d = driver_for(sim)
+    was_enabled = gc.isenabled()
+    gc.disable()  # only the simulator's own collection may free the cycle
+    try:
+        cycle = _Cycle()
+        gc.collect()  # survivors of a full collection sit in the oldest generation
+        gone = weakref.ref(cycle)
+        del cycle
+        gc.collect(1)
+        assert gone() is not None, "a young collection must not free it"
+        d.place_call("5000")
+        d.wait_for(lambda: not sim.channels, 10, "the switch to be idle")
+        d.wait_for(lambda: gone() is None, 5, "the idle switch to collect")
+    finally:
+        if was_enabled:
+            gc.enable()
