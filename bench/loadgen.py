@@ -51,7 +51,7 @@ class CallFailed(Exception):
 class Call:
     __slots__ = (
         "cid", "conference", "pin", "scheduled", "started", "a_uuid", "b_uuid", "seen",
-        "hung", "joined", "member_id", "_flag", "error", "busy_until", "presses", "stamps",
+        "hung", "joined", "member_id", "_flag", "error", "presses", "stamps",
     )
 
     def __init__(self, cid: str, conference: str, pin: str, scheduled: float) -> None:
@@ -68,7 +68,6 @@ class Call:
         self.member_id = 0
         self._flag = Flag()
         self.error = ""
-        self.busy_until = 0.0
         self.presses = 0
         self.stamps: dict[str, float] = {}
 
@@ -292,7 +291,13 @@ class Runner:
     # -- keypad ------------------------------------------------------------------------
 
     def keypad_probe(self, held: list[Call], rate: float, duration: float) -> dict[str, Any]:
-        """Random held callers key *9 / *7 at `rate` presses/s; latency from the sim trace."""
+        """Held callers key *9 / *7 at `rate` presses/s; latency from the sim trace.
+
+        Callers take turns in a shuffled order, so one caller's presses are len(held) /
+        rate seconds apart: the trace pairs a command with the latest key on its channel,
+        and a second press on a channel while the first is still in flight (a busy
+        switch can take that long to send the keys) would be counted as unanswered.
+        """
         sw = self.switch
         if not held:
             return {**summary_ms([]), "callers": 0, "presses": 0, "answered": 0,
@@ -300,25 +305,19 @@ class Runner:
         sw.trace(reset=True)
         by_b = {c.b_uuid for c in held}
         count = max(1, int(rate * duration))
+        order = list(held)
+        random.Random(7).shuffle(order)
         t0 = time.monotonic()
         sent = 0
-        skipped_busy = 0
-        rng = random.Random(7)
+        skipped_gone = 0
         for i in range(count):
             delay = t0 + i / rate - time.monotonic()
             if delay > 0:
                 gevent.sleep(delay)
-            # Never key a caller whose previous press may still be in flight: the trace
-            # pairs a command with the latest key on that channel.
-            now = time.monotonic()
-            for _ in range(20):
-                call = rng.choice(held)
-                if not call.hung and call.busy_until <= now:
-                    break
-            else:
-                skipped_busy += 1
+            call = order[i % len(order)]
+            if call.hung:
+                skipped_gone += 1
                 continue
-            call.busy_until = now + 0.5
             keys = "*9" if call.presses % 2 == 0 else "*7"
             call.presses += 1
             gevent.spawn(sw.api, f"uuid_send_dtmf {call.a_uuid} {keys}")
@@ -342,7 +341,8 @@ class Runner:
                 "unanswered": sent - len(lat),
                 "rate_per_s": rate,
                 "duration_s": duration,
-                "skipped_busy": skipped_busy,
+                "skipped_gone": skipped_gone,
+                "turn_s": round(len(order) / rate, 3),
             }
         )
         return result
@@ -546,7 +546,9 @@ def run_scenario(plan: Plan) -> dict[str, Any]:
         gevent.sleep(0.5)
         rss = probe.rss()
         rate = max(m["keypad_min_rate"], len(held) * m["keypad_rate_per_caller"])
+        c0, t0 = probe.cpu(), time.monotonic()
         kp = r.keypad_probe(held, rate, m["keypad_duration_s"])
+        kp["cpu"] = cpu_delta(c0, probe.cpu(), time.monotonic() - t0)
         entry = {
             "level": level,
             "held": len(held),
@@ -563,7 +565,9 @@ def run_scenario(plan: Plan) -> dict[str, Any]:
         levels.append(entry)
         print(f"    held {len(held)}: keypad p50 {kp['p50_ms']} p99 {kp['p99_ms']} ms "
               f"({kp['answered']}/{kp['presses']}), rss/call "
-              f"{entry['controller_rss_per_held_call_bytes']} B", file=sys.stderr, flush=True)
+              f"{entry['controller_rss_per_held_call_bytes']} B, cpu controller "
+              f"{kp['cpu']['controller']['utilisation']} sim "
+              f"{kp['cpu']['simulator']['utilisation']}", file=sys.stderr, flush=True)
         if not flood_done and held:
             entry["flood"] = r.flood(held[0], m["flood_events"])
             out["flood"] = entry["flood"]
