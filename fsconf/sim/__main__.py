@@ -15,6 +15,9 @@ def main(argv: list[str] | None = None) -> int:
     from gevent import monkey
 
     monkey.patch_all()  # entry point only; library modules never patch
+    from gevent import config
+
+    config.track_greenlet_tree = False  # as `fsconf serve` (see fsconf/cli/entry.py)
 
     import gevent
 
