@@ -69,6 +69,12 @@ def test_each_target_was_measured(document: dict, target: str) -> None:
     assert h["cpu_passes"] == 1
     assert h["cpu_ms_per_call"] == cpu_pass["cpu_ms_per_call"]["controller"] > 0
     assert h["churn_cpu_ms_per_call"] == raw["churn"]["cpu_ms_per_call"]["controller"]
+    # Keypad latency too: the pass held its callers and probed them after its churn.
+    (probe,) = cpu_pass["keypad"]
+    assert probe["keypad"]["answered"] == probe["keypad"]["presses"] > 0
+    assert h["keypad_passes_at_100"] == 1
+    assert h["keypad_p50_ms_at_100"] == probe["keypad"]["p50_ms"]
+    assert h["ramp_keypad_p50_ms_at_100"] > 0
 
 
 def test_floor_and_ratios_are_filled_in(document: dict) -> None:
