@@ -77,8 +77,8 @@ MODES: dict[str, dict[str, Any]] = {
         "keypad_min_rate": 50, "keypad_rate_per_caller": 0.1, "keypad_duration_s": 20.0,
         "flood_events": 100000, "call_timeout_s": 10.0,
         "echo_round_trips": 20000, "echo_bulk_mb": 500,
-        # CPU per call: after both scenarios, short churn passes alternating fsconf,
-        # peer, fsconf, peer, so a VM whose speed drifts over minutes weighs on both alike.
+        # CPU per call: after both scenarios, short churn passes in ABBA order (fsconf,
+        # peer, peer, fsconf), so a VM whose speed drifts over minutes weighs on both alike.
         "cpu_passes": 2, "cpu_pass_calls": 3000,
         # ... and after its churn each pass holds 100, then 1,000 callers and probes the
         # keypad there: sub-millisecond latencies drift with the VM as CPU time does.
@@ -324,7 +324,7 @@ def run_cpu_passes(
     The scenarios run one target after the other, minutes apart; on a VM whose speed
     drifts (seen here: the peer's controller, making the same 3,000 calls, took 5.29 and
     then 6.16 ms per call in two passes two minutes apart) that alone can decide a
-    ratio. Alternating passes at one common rate make drift weigh on both alike; the
+    ratio. Passes at one common rate, in ABBA order, make drift weigh on both alike; the
     headline takes the median of each target's passes. The scenario's own churn figure
     stays in `raw`.
     """
@@ -335,7 +335,10 @@ def run_cpu_passes(
     rate = min(float(results[t]["steady_rate_per_s"]) for t in targets)
     params = {**m, "cpu_only": True, "cpu_pass_rate": rate}
     for i in range(passes):
-        for target in targets:
+        # ABBA: fsconf, peer, peer, fsconf, ... A VM that speeds up or slows down steadily
+        # over the passes then weighs on both alike; in plain turns the target that
+        # always goes first carries the drift.
+        for target in (targets if i % 2 == 0 else targets[::-1]):
             print(f"== CPU pass {i + 1}/{passes}: {target} at {rate:g}/s", file=sys.stderr,
                   flush=True)
             out = run_target(
