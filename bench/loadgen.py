@@ -17,7 +17,6 @@ if __name__ == "__main__":
     monkey.patch_all()
 
 import argparse  # noqa: E402
-import gc  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
@@ -33,6 +32,7 @@ from gevent.event import Event as Flag  # noqa: E402
 from bench.common import cpu_seconds, percentile, rss_bytes, summary_ms  # noqa: E402
 from fsconf.esl.connection import EslConnection, EslError  # noqa: E402
 from fsconf.esl.protocol import Event  # noqa: E402
+from fsconf.runtime import freeze_start_up  # noqa: E402
 
 EVENTS = "event json PLAYBACK_START RECORD_START CHANNEL_HANGUP CUSTOM conference::maintenance"
 # Event-Name first: once an event passes, FreeSWITCH skips the remaining positive
@@ -289,7 +289,27 @@ class Runner:
         gevent.sleep(0.2)
         return n
 
+    def hold_up_to(
+        self, held: list[Call], level: int, rate: float, timeout: float
+    ) -> dict[str, Any] | None:
+        """Join callers into the held rooms (room_size each, in order) until `level` are
+        held; the join's measurements, or None when none were needed."""
+        need = level - len(held)
+        if need <= 0:
+            return None
+        start = len(held)
+        rooms = self.plan.held_conferences
+        confs = [rooms[(start + i) // self.plan.room_size] for i in range(need)]
+        ok, res = self.arrivals(rate, need, confs, hold=True, timeout=timeout)
+        held.extend(ok)
+        return res
+
     # -- keypad ------------------------------------------------------------------------
+
+    def keypad_rate(self, held: int) -> float:
+        """Presses per second for a probe of `held` callers."""
+        m = self.plan.mode
+        return float(max(m["keypad_min_rate"], held * m["keypad_rate_per_caller"]))
 
     def keypad_probe(self, held: list[Call], rate: float, duration: float) -> dict[str, Any]:
         """Held callers key *9 / *7 at `rate` presses/s; latency from the sim trace.
@@ -433,19 +453,12 @@ def keypad_levels(
     r: Runner, plan: Plan, levels: list[int], join_rate: float, timeout: float
 ) -> list[dict[str, Any]]:
     """Hold callers up to each level in turn and probe the keypad there; hang up after."""
-    m = plan.mode
     held: list[Call] = []
     out = []
     for level in levels:
-        need = level - len(held)
-        if need > 0:
-            start = len(held)
-            confs = [plan.held_conferences[(start + i) // plan.room_size] for i in range(need)]
-            ok, _ = r.arrivals(join_rate, need, confs, hold=True, timeout=timeout)
-            held.extend(ok)
+        r.hold_up_to(held, level, join_rate, timeout)
         gevent.sleep(0.5)
-        rate = max(m["keypad_min_rate"], len(held) * m["keypad_rate_per_caller"])
-        kp = r.keypad_probe(held, rate, m["keypad_duration_s"])
+        kp = r.keypad_probe(held, r.keypad_rate(len(held)), plan.mode["keypad_duration_s"])
         out.append({"level": level, "held": len(held), "keypad": kp})
         print(f"    keypad at {len(held)} held: p50 {kp['p50_ms']} p99 {kp['p99_ms']} p99.9 "
               f"{kp['p99_9_ms']} ms ({kp['answered']}/{kp['presses']})", file=sys.stderr,
@@ -564,21 +577,11 @@ def run_scenario(plan: Plan) -> dict[str, Any]:
     max_ok = 0
     flood_done = False
     for level in m["held_levels"]:
-        need = level - len(held)
-        if need > 0:
-            start = len(held)
-            confs = [plan.held_conferences[(start + i) // plan.room_size] for i in range(need)]
-            ok, res = r.arrivals(min(m["held_join_rate"], steady), need, confs, hold=True,
-                                 timeout=timeout)
-            held.extend(ok)
-            join_res = res
-        else:
-            join_res = None
+        join_res = r.hold_up_to(held, level, min(m["held_join_rate"], steady), timeout)
         gevent.sleep(0.5)
         rss = probe.rss()
-        rate = max(m["keypad_min_rate"], len(held) * m["keypad_rate_per_caller"])
         c0, t0 = probe.cpu(), time.monotonic()
-        kp = r.keypad_probe(held, rate, m["keypad_duration_s"])
+        kp = r.keypad_probe(held, r.keypad_rate(len(held)), m["keypad_duration_s"])
         kp["cpu"] = cpu_delta(c0, probe.cpu(), time.monotonic() - t0)
         entry = {
             "level": level,
@@ -631,9 +634,7 @@ def main(argv: list[str] | None = None) -> int:
     # records, one paused this process for up to 0.2 s, and the key presses it owed
     # meanwhile then went out in one burst, which the probe measured as the
     # controller's queueing. The process lives for one run.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(700, 10, 1_000_000_000)
+    freeze_start_up(full_automatic=False)
     result = run_scenario(plan)
     with open(args.out, "w", encoding="utf-8") as fh:
         json.dump(result, fh, indent=1)

@@ -72,13 +72,11 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
                 mine.append({"held": at_pass, "keypad": kp_pass})
         if mine:
             at = min(e["held"] for e in mine)
-            for q in ("p50", "p99", "p99_9"):
-                out[f"keypad_{q}_ms_at_{want}"] = round(
-                    statistics.median(e["keypad"][f"{q}_ms"] for e in mine), 3
-                )
-        else:
-            for q in ("p50", "p99", "p99_9"):
-                out[f"keypad_{q}_ms_at_{want}"] = kp.get(f"{q}_ms")
+        for q in ("p50", "p99", "p99_9"):
+            out[f"keypad_{q}_ms_at_{want}"] = (
+                round(statistics.median(e["keypad"][f"{q}_ms"] for e in mine), 3)
+                if mine else kp.get(f"{q}_ms")
+            )
         out[f"keypad_callers_at_{want}"] = at
         out[f"keypad_passes_at_{want}"] = len(mine)
     passing = [e for e in levels if e["held"] > 0]

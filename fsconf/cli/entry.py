@@ -15,13 +15,12 @@ GEVENT_COMMANDS = frozenset({"serve", "sim", "demo", "live", "doctor"})
 def main() -> int:
     words = [a for a in sys.argv[1:] if not a.startswith("-")]
     if words and words[0] in GEVENT_COMMANDS:
-        from gevent import config, monkey
+        from gevent import monkey
 
         monkey.patch_all()
-        # gevent records where every greenlet was spawned (seven frame objects each, for
-        # its debugging aids): per held call that is as many objects for every full
-        # collection to walk as the call's own state, and none of it is ever read.
-        config.track_greenlet_tree = False
+        from fsconf.runtime import untrack_greenlet_spawns
+
+        untrack_greenlet_spawns()
     from fsconf.cli.main import main as run
 
     return run()

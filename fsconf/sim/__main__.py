@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 from pathlib import Path
-
-# gen-2 threshold: full collections would need a billion young ones first.
-NO_AUTOMATIC_FULL_COLLECTION = 1_000_000_000
 
 
 def main(argv: list[str] | None = None) -> int:
     from gevent import monkey
 
     monkey.patch_all()  # entry point only; library modules never patch
-    from gevent import config
+    from fsconf.runtime import freeze_start_up, untrack_greenlet_spawns
 
-    config.track_greenlet_tree = False  # as `fsconf serve` (see fsconf/cli/entry.py)
+    untrack_greenlet_spawns()
 
     import gevent
 
@@ -80,9 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     # No automatic full collections (see SimSettings.collect_when_idle): what the
     # configuration and imports made lives as long as the process, and young
     # collections still free short-lived cycles as calls run.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(700, 10, NO_AUTOMATIC_FULL_COLLECTION)
+    freeze_start_up(full_automatic=False)
     sim.start()
     print(f"fsconf simulator on {sim.host}:{sim.port}", flush=True)
     try:
