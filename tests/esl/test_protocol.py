@@ -161,6 +161,37 @@ def test_crlf_and_leading_blank_lines() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"Content-Length: 5\nContent-Type: text/event-json\n\n",  # how events start
+        b"Content-Type: api/response\nContent-Length: 5\n\n",  # how api responses start
+    ],
+)
+def test_common_frame_heads_read_as_the_general_parser_reads_them(head: bytes) -> None:
+    """The one-match reading of the two usual outer headers gives what reading their
+    lines one by one gives (CRLF line ends always take the line-by-line path)."""
+    data = head + b"hello" + b"Content-Type: command/reply\nReply-Text: +OK\n\n"
+    fast = FrameParser().feed(data)
+    general = FrameParser().feed(data.replace(b"\n", b"\r\n", 2))
+    assert fast == general
+    assert list(fast[0].headers) == [line.split(b":")[0].decode() for line in head.split()[::2]]
+    assert fast[0].body == b"hello"
+    assert fast[1] == Frame({"Content-Type": "command/reply", "Reply-Text": "+OK"}, b"")
+
+
+def test_common_frame_head_over_the_body_limit_is_refused() -> None:
+    with pytest.raises(ProtocolError):
+        FrameParser(max_body=1024).feed(b"Content-Length: 1025\nContent-Type: x/y\n\n")
+
+
+def test_common_frame_head_with_odd_spacing_keeps_the_general_reading() -> None:
+    data = b"Content-Length:  3\nContent-Type: api/response \n\nabc"
+    assert FrameParser().feed(data) == [
+        Frame({"Content-Length": "3", "Content-Type": "api/response "}, b"abc")
+    ]
+
+
 @pytest.mark.parametrize("bad", [b"-1", b"abc", b"99999999999", b"1e3", b""])
 def test_bad_content_length_raises_protocol_error(bad: bytes) -> None:
     with pytest.raises(ProtocolError):
