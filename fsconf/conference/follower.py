@@ -19,6 +19,7 @@ import gevent
 from gevent.event import Event as Flag
 
 from fsconf.esl.connection import EslError
+from fsconf.esl.doorbell import Doorbell
 from fsconf.esl.inbound import InboundClient
 from fsconf.esl.protocol import Event
 from fsconf.esl.server import ControllerStopping
@@ -44,7 +45,7 @@ class AdoptedLine:
         self.gone = Flag()
         self.left = Flag()
         self._dtmf: deque[tuple[str, float]] = deque(maxlen=DTMF_BUFFER)
-        self._ready = Flag()
+        self._ready = Doorbell()
         self._listeners: list[Callable[[Event], None]] = []
 
     # the MemberControls surface
@@ -77,7 +78,7 @@ class AdoptedLine:
         return self._dtmf.popleft() if self._dtmf else None
 
     def wake(self) -> None:
-        self._ready.set()
+        self._ready.ring()
 
     @property
     def done(self) -> bool:
@@ -90,13 +91,13 @@ class AdoptedLine:
             digit = (event.get("DTMF-Digit") or "").upper()
             if digit and digit in "0123456789*#ABCD":
                 self._dtmf.append((digit, time.monotonic()))
-                self._ready.set()
+                self._ready.ring()
         elif name == "CHANNEL_HANGUP":
             self.gone.set()
-            self._ready.set()
+            self._ready.ring()
         elif name == "CHANNEL_EXECUTE_COMPLETE" and event.get("Application") == "conference":
             self.left.set()
-            self._ready.set()
+            self._ready.ring()
         for listener in list(self._listeners):
             try:
                 listener(event)

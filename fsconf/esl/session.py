@@ -28,6 +28,7 @@ from fsconf.esl.connection import (
     EslError,
     Reply,
 )
+from fsconf.esl.doorbell import Doorbell
 from fsconf.esl.protocol import Event
 
 log = logging.getLogger(__name__)
@@ -177,7 +178,7 @@ class OutboundSession:
         self._unawaited: set[str] = set()
         self._queued_seconds = 0.0
         self._dtmf: deque[tuple[str, float]] = deque(maxlen=DTMF_BUFFER)
-        self._dtmf_ready = Flag()
+        self._dtmf_ready = Doorbell()
         self.dtmf_dropped = 0
         self._listeners: list[EventListener] = []
         self.conn.start()
@@ -356,7 +357,7 @@ class OutboundSession:
 
     def wake(self) -> None:
         """Make a waiting next_dtmf return now (e.g. the controller is stopping)."""
-        self._dtmf_ready.set()
+        self._dtmf_ready.ring()
 
     def drain_dtmf(self) -> Iterable[tuple[str, float]]:
         while self._dtmf:
@@ -376,18 +377,18 @@ class OutboundSession:
             if waiter is not None and not waiter.ready():
                 waiter.set(AppResult(event))
                 # Wake a member loop waiting for keys: its conference app may have ended.
-                self._dtmf_ready.set()
+                self._dtmf_ready.ring()
         elif name == "DTMF":
             digit = (event.get("DTMF-Digit") or "").upper()
             if digit in _VALID_DTMF:
                 if len(self._dtmf) == DTMF_BUFFER:
                     self.dtmf_dropped += 1
                 self._dtmf.append((digit, time.monotonic()))
-                self._dtmf_ready.set()
+                self._dtmf_ready.ring()
         elif name == "CHANNEL_HANGUP":
             self.hangup_cause = event.get("Hangup-Cause") or "NORMAL_CLEARING"
             self.gone.set()
-            self._dtmf_ready.set()
+            self._dtmf_ready.ring()
             # Applications queued behind the one playing never start on a dead channel
             # (no completion will come); whatever completes, the caller is gone.
             self._fail_apps("hung up")
@@ -408,7 +409,7 @@ class OutboundSession:
         if self.hangup_cause is None:
             self.hangup_cause = reason
         self.gone.set()
-        self._dtmf_ready.set()
+        self._dtmf_ready.ring()
         self._fail_apps(reason)
 
     def _fail_apps(self, reason: str) -> None:
