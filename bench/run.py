@@ -78,8 +78,10 @@ MODES: dict[str, dict[str, Any]] = {
         "flood_events": 100000, "call_timeout_s": 10.0,
         "echo_round_trips": 20000, "echo_bulk_mb": 500,
         # CPU per call: after both scenarios, short churn passes in ABBA order (fsconf,
-        # peer, peer, fsconf), so a VM whose speed drifts over minutes weighs on both alike.
-        "cpu_passes": 2, "cpu_pass_calls": 3000,
+        # peer, peer, fsconf, fsconf, peer), so a VM whose speed drifts over minutes weighs
+        # on both alike. Three each: a median of two is their mean, and one pass's sub-ms
+        # tail moved by a third between passes here.
+        "cpu_passes": 3, "cpu_pass_calls": 3000,
         # ... and after its churn each pass holds 100, then 1,000 callers and probes the
         # keypad there: sub-millisecond latencies drift with the VM as CPU time does.
         "pass_keypad_levels": [100, 1000],
