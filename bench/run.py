@@ -43,6 +43,7 @@ MODES: dict[str, dict[str, Any]] = {
         "warmup_calls": 2, "warmup_rate": 10,
         "churn_calls": 4, "churn_chunks": 2, "churn_rate": 10,
         "sweep_rates": [10], "sweep_step_s": 0.5, "min_steady_rate": 5,
+        "calls_before_churn": 10,
         "held_levels": [5], "held_join_rate": 20,
         "keypad_min_rate": 10, "keypad_rate_per_caller": 0.1, "keypad_duration_s": 0.5,
         "flood_events": 300, "call_timeout_s": 10.0,
@@ -69,6 +70,9 @@ MODES: dict[str, dict[str, Any]] = {
         "sweep_rates": [10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 175, 200, 225, 250, 300,
                         350, 400],
         "sweep_step_s": 10.0, "min_steady_rate": 10,
+        # The leak check's churn starts once this many calls have come and gone (the
+        # sweep's calls count; the rest are made first, unmeasured): see loadgen.
+        "calls_before_churn": 12000,
         # Up to 18,000: each held call is one socket in the controller and one in the
         # simulator, and this machine's hard limit is 20,000 open files per process.
         "held_levels": [100, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000, 10000,

@@ -62,6 +62,8 @@ def test_each_target_was_measured(document: dict, target: str) -> None:
     assert h["drain_events_per_s"] > 0
     raw = document["raw"][target]
     assert raw["churn"]["joined"] == raw["churn"]["calls"]
+    # The leak check's churn starts at the same call count whatever the sweep reached.
+    assert raw["calls_before_churn"] == document["params"]["calls_before_churn"]
     assert raw["after"]["sessions_left"] == 0
     # CPU per call comes from the alternating passes, each a real churn of its own.
     (cpu_pass,) = raw["cpu_passes"]
