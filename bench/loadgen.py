@@ -521,7 +521,7 @@ def run_scenario(plan: Plan) -> dict[str, Any]:
     # The leak check wants a settled heap. fsconf's SQLite connections each keep a page
     # cache (SQLite's default cache_size, 2 MB) that fills as the database grows: measured
     # here, the controller's RSS rose ~5 MB over its first ~8,000 calls and then stopped
-    # (~3 MB with a 64 KB cache). The sweep made 4,700 calls on a slow day and 14,000 on a
+    # (~3 MB with a 64 KB cache). The sweep made 4,700 calls on a slow day and 8,500 on a
     # fast one, so the churn started at a different point of that curve. Top up to the
     # same count first; these calls are not measured.
     made = m["warmup_calls"] + sum(step["calls"] for step in steps)

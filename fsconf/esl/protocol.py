@@ -49,7 +49,7 @@ assert len(GOODBYE_BODY) == 67
 _END_OF_BLOCK = re.compile(rb"\n\r?\n")
 # The outer header block of nearly every frame FreeSWITCH writes: events put
 # Content-Length first, api/response puts Content-Type first. Read in one match instead of
-# line by line (that was a third of what a key press cost the controller); anything
+# line by line (that was a quarter of the controller's part of a key press); anything
 # else — other headers, CR, extra spaces, a block not yet complete — takes the general
 # path, which reads these bytes to the same result.
 _FRAME_HEAD = re.compile(
@@ -201,9 +201,8 @@ class _BlockParser:
         else:
             raw = length_second
             headers = {"Content-Type": type_first.decode(), "Content-Length": raw.decode()}
-        length = int(raw)
-        if length > self._max_body:
-            raise ProtocolError(f"Content-Length {length} exceeds limit {self._max_body}")
+        length = _parse_content_length(headers["Content-Length"], self._max_body)
+        assert length is not None  # the regex matched digits
         return "", headers, length
 
     def _read_block(self, block: bytearray) -> tuple[str, dict[str, str], str | None]:
