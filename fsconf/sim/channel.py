@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import gevent
 from gevent.event import Event as GEvent
 
-from fsconf.sim.events import Headers
+from fsconf.sim.events import IN_FRAME, Headers, InFrame
 
 if TYPE_CHECKING:
     from fsconf.sim.conference import Member
@@ -129,6 +129,27 @@ _VALUE = itemgetter(1)
 def _profile_names(prefix: str) -> tuple[str, ...]:
     """The names "<prefix>-<field>" of every profile field (they never change)."""
     return tuple(f"{prefix}-{name}" for name in _PROFILE_FIELDS)
+
+
+# Every name a channel's own headers can have (basic_headers, profile_headers of any
+# prefix) in lower case; its variables are "variable_<name>". Event filters that ask for
+# anything else (Action, Playback-File-Path) are answered without building them: see
+# SimEvent. tests run with FSCONF_SIM_SELF_CHECK=1, which fails on a name missing here.
+CHANNEL_HEADER_NAMES = frozenset(
+    name.lower()
+    for name in (
+        "Channel-State", "Channel-Call-State", "Channel-State-Number", "Channel-Name",
+        "Unique-ID", "Call-Direction", "Presence-Call-Direction", "Channel-HIT-Dialplan",
+        "Channel-Call-UUID", "Answer-State", "Hangup-Cause",
+        *(name for name, _ in _CODEC_HEADERS),
+        *_profile_names("Caller"), *_profile_names("Channel"), *_profile_names("Other-Leg"),
+    )
+)
+
+
+def in_channel_frame(lname: str) -> bool:
+    """May a channel's headers (state, caller profile, variables) include `lname`?"""
+    return lname in CHANNEL_HEADER_NAMES or lname.startswith("variable_")
 
 
 _VAR_REF = re.compile(r"\$\{([^${}]+)\}")
@@ -383,7 +404,17 @@ class Channel:
             head = prefix() if prefix else []
             return head + self.event_headers(name, extra() if extra else None)
 
-        self.sim.bus.fire(name, calling, build, uuid=self.uuid)
+        def own() -> Headers:
+            return (prefix() if prefix else []) + (extra() if extra else [])
+
+        self.sim.bus.fire(name, calling, build, uuid=self.uuid, own=own, frame=self.frame_lookup)
+
+    def frame_lookup(self, lname: str) -> str | None | InFrame:
+        """A header of this channel's event frame, where cheap (see SimEvent): Unique-ID
+        is what socket filters that follow one call ask every event for."""
+        if lname == "unique-id":
+            return self.uuid
+        return IN_FRAME if in_channel_frame(lname) else None
 
     def channel_data_headers(self) -> Headers:
         """The CHANNEL_DATA body of the outbound 'connect' reply (without reply headers)."""

@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import gevent
 
 from fsconf.sim.apps import play_file
-from fsconf.sim.events import Headers
+from fsconf.sim.channel import in_channel_frame
+from fsconf.sim.events import IN_FRAME, Headers, InFrame
 from fsconf.sim.xmlconf import ConferenceProfile
 
 if TYPE_CHECKING:
@@ -20,6 +21,18 @@ if TYPE_CHECKING:
     from fsconf.sim.core import Simulator
 
 SUBCLASS = "conference::maintenance"
+
+# The names Conference.headers (before its variables) and Member.headers (beyond the
+# member's channel headers) give an event, in lower case: see SimEvent's split.
+CONFERENCE_FRAME_NAMES = frozenset(
+    name.lower()
+    for name in (
+        "Conference-Name", "Conference-Domain", "Conference-Size", "Conference-Ghosts",
+        "Conference-Profile-Name", "Conference-Unique-ID",
+        "Floor", "Video", "Hear", "See", "Speak", "Talking", "Mute-Detect", "Hold",
+        "Member-ID", "Member-Type", "Member-Ghost", "Energy-Level", "Current-Energy",
+    )
+)
 MEMBER_FLAGS = [
     "mute",
     "deaf",
@@ -242,12 +255,30 @@ class ConferenceModule:
             h.append(("Action", action))
             return h + (extra() if extra else [])
 
+        def own() -> Headers:
+            tail = extra() if extra else []
+            return tail if action_first else [("Action", action), *tail]
+
+        def frame(lname: str) -> str | None | InFrame:
+            # conf.headers() ends with the conference's variables, which may be named
+            # anything: a name among them is looked up in the whole event.
+            if any(key.lower() == lname for key in conf.variables):
+                return IN_FRAME
+            with_member = member is not None and not action_first
+            if lname == "unique-id":
+                return member.ch.uuid if with_member and member is not None else None
+            if lname in CONFERENCE_FRAME_NAMES or (with_member and in_channel_frame(lname)):
+                return IN_FRAME
+            return None
+
         self.sim.bus.fire(
             "CUSTOM",
             (file, func, 1),
             build,
             subclass=SUBCLASS,
             uuid=uuid or (member.ch.uuid if member else None),
+            own=own,
+            frame=frame,
         )
 
     def member_event(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import os
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -74,8 +75,57 @@ KNOWN_EVENTS = MYEVENTS | frozenset(
 )
 
 
+# The headers EventBus puts in front of every event (lower case, as lookups compare).
+CORE_HEADER_NAMES = frozenset(
+    name.lower()
+    for name in (
+        "Event-Subclass", "Event-Name", "Core-UUID", "FreeSWITCH-Hostname",
+        "FreeSWITCH-Switchname", "FreeSWITCH-IPv4", "FreeSWITCH-IPv6", "Event-Date-Local",
+        "Event-Date-GMT", "Event-Date-Timestamp", "Event-Calling-File",
+        "Event-Calling-Function", "Event-Calling-Line-Number", "Event-Sequence",
+    )
+)
+
+# Tests set this (FSCONF_SIM_SELF_CHECK=1): every event fired with a split (see SimEvent)
+# is checked against its whole header list, so a frame header missing from the frame's
+# vocabulary fails the test that fires it instead of silently mis-filtering.
+SELF_CHECK = os.environ.get("FSCONF_SIM_SELF_CHECK") == "1"
+
+
+class SplitMismatch(AssertionError):
+    """An event's split disagrees with its whole header list (a simulator bug)."""
+
+
+# Mismatches found, kept for the test run to fail on: the exception itself is raised in
+# whatever greenlet fired the event, where a test might never see it.
+SPLIT_MISMATCHES: list[str] = []
+
+
+class InFrame:
+    def __repr__(self) -> str:
+        return "IN_FRAME"
+
+
+# What a frame lookup answers for a name the frame may carry but cannot give cheaply.
+IN_FRAME = InFrame()
+
+# frame(lower-case name) -> its value in the frame, None if the frame cannot carry it, or
+# IN_FRAME: see SimEvent.
+FrameLookup = Callable[[str], "str | None | InFrame"]
+
+
 class SimEvent:
-    """One fired event; headers materialised lazily, bytes encoded once per format."""
+    """One fired event; headers materialised lazily, bytes encoded once per format.
+
+    Most events are a large, regular *frame* (core headers, a channel's or a member's
+    state, channel variables) around a few headers of their own (Action,
+    Playback-File-Path, ...). A socket's filters mostly ask for the latter or for
+    Unique-ID, and most events they look at are turned away. With a split (`own` builds
+    the event's own headers; `frame(name)` gives a lower-case name's value in the frame
+    when that is cheap, None when the frame cannot carry it, IN_FRAME otherwise), such a
+    lookup never builds the frame. The answer is the same as the whole list's:
+    SELF_CHECK (on in tests) compares them for every split event built or looked up.
+    """
 
     __slots__ = (
         "name",
@@ -88,6 +138,9 @@ class SimEvent:
         "_body",
         "_plain",
         "_json",
+        "_own",
+        "_frame",
+        "_own_index",
     )
 
     def __init__(
@@ -99,6 +152,8 @@ class SimEvent:
         subclass: str | None = None,
         job_owner: str | None = None,
         body: bytes | None = None,
+        own: Callable[[], Headers] | None = None,
+        frame: FrameLookup | None = None,
     ) -> None:
         self.name = name
         self.subclass = subclass
@@ -110,21 +165,69 @@ class SimEvent:
         self._body = body
         self._plain: bytes | None = None
         self._json: bytes | None = None
+        self._own = own if frame is not None else None
+        self._frame = frame
+        self._own_index: dict[str, str] | None = None
 
     @property
     def headers(self) -> Headers:
         if self._headers is None:
             self._headers = self._build()
+            if SELF_CHECK and self._own is not None:
+                self._check_split(self._headers)
         return self._headers
 
     def header(self, name: str) -> str | None:
         """Case-insensitive; with a repeated header the last one wins."""
         if name == "Event-Name":
             return self.name  # the commonest filter, without building the index
+        lname = name.lower()
         if self._index is None:
+            if self._own is not None:
+                value = self._split_lookup(lname)
+                if value is not IN_FRAME:
+                    if SELF_CHECK:
+                        _ = self.headers  # builds the whole event and checks the split
+                    return value  # type: ignore[return-value]
             # Built once per event: every filtering listener asks for several headers.
             self._index = {key.lower(): value for key, value in self.headers}
-        return self._index.get(name.lower())
+        return self._index.get(lname)
+
+    def _split_lookup(self, lname: str) -> str | None | InFrame:
+        """The value from the split, or IN_FRAME when only the whole event can tell."""
+        if lname in CORE_HEADER_NAMES:
+            return IN_FRAME
+        assert self._frame is not None
+        framed = self._frame(lname)
+        if framed is IN_FRAME:
+            return IN_FRAME
+        own = self._own_headers().get(lname)
+        if framed is None:
+            return own
+        # In both: which one comes last depends on where the own headers sit.
+        return framed if own is None else IN_FRAME
+
+    def _own_headers(self) -> dict[str, str]:
+        if self._own_index is None:
+            assert self._own is not None
+            self._own_index = {key.lower(): value for key, value in self._own()}
+        return self._own_index
+
+    def _check_split(self, headers: Headers) -> None:
+        """Every name the split answers for gets the whole list's answer."""
+        whole = {key.lower(): value for key, value in headers}
+        names = set(whole) | set(self._own_headers()) | {"unique-id"}
+        problems = []
+        for key in sorted(names):
+            split = self._split_lookup(key)
+            if split is not IN_FRAME and split != whole.get(key):
+                problems.append(
+                    f"{self.name} header {key!r}: the whole event says {whole.get(key)!r}, "
+                    f"the split {split!r}"
+                )
+        if problems:
+            SPLIT_MISMATCHES.extend(problems)
+            raise SplitMismatch("; ".join(problems))
 
     def encoded(self, fmt: str) -> bytes:
         if fmt == "json":
@@ -368,7 +471,11 @@ class EventBus:
         subclass: str | None = None,
         job_owner: str | None = None,
         body: bytes | None = None,
+        own: Callable[[], Headers] | None = None,
+        frame: FrameLookup | None = None,
     ) -> None:
+        """`extra` builds everything after the core headers; `own`/`frame` (optional,
+        together) split it for cheap filtering, as SimEvent describes."""
         # FreeSWITCH numbers every event it fires, whether or not anyone listens.
         sequence = next(self._sequence)
         targets: list[Subscriber] = list(self._global)
@@ -385,7 +492,10 @@ class EventBus:
         def build() -> Headers:
             return self._core_at(name, calling, subclass, now, sequence) + extra()
 
-        event = SimEvent(name, build, uuid=uuid, subclass=subclass, job_owner=job_owner, body=body)
+        event = SimEvent(
+            name, build, uuid=uuid, subclass=subclass, job_owner=job_owner, body=body,
+            own=own, frame=frame,
+        )
         wanted = [t for t in targets if t.wants(event)]
         if not wanted:
             return

@@ -14,8 +14,9 @@ import pytest
 from gevent.server import StreamServer
 
 from fsconf.esl.protocol import encode_event_json, encode_event_plain
+from fsconf.sim import events
 from fsconf.sim.channel import CallerProfile, Channel
-from fsconf.sim.events import EventBus, SimEvent
+from fsconf.sim.events import IN_FRAME, EventBus, SimEvent, Subscription
 from fsconf.sim.outbound import _connect
 from fsconf.sim.settings import SimSettings
 from fsconf.sim.sounds import Sounds
@@ -47,6 +48,51 @@ def test_header_lookup_is_case_insensitive_last_wins() -> None:
     assert event.header("ACTION") == "b"
     assert event.header("x") == "y"
     assert event.header("missing") is None
+
+
+def _split_event(
+    frame: list[tuple[str, str]], own: list[tuple[str, str]], frame_names: set[str]
+) -> tuple[SimEvent, list[int]]:
+    """An event of `frame` then `own` headers; the list counts whole-event builds."""
+    builds: list[int] = []
+
+    def build() -> list[tuple[str, str]]:
+        builds.append(1)
+        return frame + own
+
+    def lookup(lname: str) -> str | None | object:
+        if lname == "unique-id":
+            return dict((k.lower(), v) for k, v in frame).get("unique-id")
+        return IN_FRAME if lname in frame_names else None
+
+    return SimEvent("CUSTOM", build, own=lambda: list(own), frame=lookup), builds
+
+
+def test_a_filter_on_an_event_s_own_header_does_not_build_the_rest(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(events, "SELF_CHECK", False)  # it builds every event to compare
+    frame = [("Unique-ID", "u1"), ("Channel-State", "CS_EXECUTE")]
+    event, builds = _split_event(frame, [("Action", "add-member")], {"unique-id", "channel-state"})
+    sub = Subscription()
+    sub.add("json", ["ALL"])
+    sub.filters = [("Action", "/^(mute-member|unmute-member)$/"), ("Unique-ID", "u2")]
+    # A socket following other calls turns it away without building its ~100 headers.
+    assert not sub.wants(event)
+    assert event.header("action") == "add-member" and event.header("Playback-File-Path") is None
+    assert builds == []
+    sub.filters = [("Unique-ID", "u1")]
+    assert sub.wants(event) and builds == []
+    # A frame header other than Unique-ID is read from the whole event.
+    assert event.header("Channel-State") == "CS_EXECUTE" and builds == [1]
+
+
+def test_a_name_in_both_frame_and_own_headers_is_read_from_the_whole_event() -> None:
+    # The last one wins, and only the whole list knows which one is last.
+    event, builds = _split_event(
+        [("Unique-ID", "u1")], [("Unique-ID", "u9"), ("Action", "x")], {"unique-id"}
+    )
+    assert event.header("Unique-ID") == "u9" and builds == [1]
 
 
 class _Sink:
