@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import gevent
 from gevent.event import Event as GEvent
 
-from fsconf.sim.events import IN_FRAME, Headers, InFrame
+from fsconf.sim.events import IN_FRAME, Headers, InFrame, lower_names
 
 if TYPE_CHECKING:
     from fsconf.sim.conference import Member
@@ -131,19 +131,15 @@ def _profile_names(prefix: str) -> tuple[str, ...]:
     return tuple(f"{prefix}-{name}" for name in _PROFILE_FIELDS)
 
 
-# Every name a channel's own headers can have (basic_headers, profile_headers of any
-# prefix) in lower case; its variables are "variable_<name>". Event filters that ask for
-# anything else (Action, Playback-File-Path) are answered without building them: see
-# SimEvent. tests run with FSCONF_SIM_SELF_CHECK=1, which fails on a name missing here.
-CHANNEL_HEADER_NAMES = frozenset(
-    name.lower()
-    for name in (
-        "Channel-State", "Channel-Call-State", "Channel-State-Number", "Channel-Name",
-        "Unique-ID", "Call-Direction", "Presence-Call-Direction", "Channel-HIT-Dialplan",
-        "Channel-Call-UUID", "Answer-State", "Hangup-Cause",
-        *(name for name, _ in _CODEC_HEADERS),
-        *_profile_names("Caller"), *_profile_names("Channel"), *_profile_names("Other-Leg"),
-    )
+# Every name basic_headers (with the "Caller" profile) can give an event; its variables
+# are "variable_<name>". Event filters that ask for anything else (Action,
+# Playback-File-Path) are answered without building them: see SimEvent. Tests run with
+# FSCONF_SIM_SELF_CHECK=1, which fails on a name missing here.
+CHANNEL_HEADER_NAMES = lower_names(
+    "Channel-State", "Channel-Call-State", "Channel-State-Number", "Channel-Name",
+    "Unique-ID", "Call-Direction", "Presence-Call-Direction", "Channel-HIT-Dialplan",
+    "Channel-Call-UUID", "Answer-State", "Hangup-Cause",
+    *(name for name, _ in _CODEC_HEADERS), *_profile_names("Caller"),
 )
 
 

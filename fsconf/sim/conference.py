@@ -13,7 +13,7 @@ import gevent
 
 from fsconf.sim.apps import play_file
 from fsconf.sim.channel import in_channel_frame
-from fsconf.sim.events import IN_FRAME, Headers, InFrame
+from fsconf.sim.events import IN_FRAME, Headers, InFrame, lower_names
 from fsconf.sim.xmlconf import ConferenceProfile
 
 if TYPE_CHECKING:
@@ -24,14 +24,11 @@ SUBCLASS = "conference::maintenance"
 
 # The names Conference.headers (before its variables) and Member.headers (beyond the
 # member's channel headers) give an event, in lower case: see SimEvent's split.
-CONFERENCE_FRAME_NAMES = frozenset(
-    name.lower()
-    for name in (
-        "Conference-Name", "Conference-Domain", "Conference-Size", "Conference-Ghosts",
-        "Conference-Profile-Name", "Conference-Unique-ID",
-        "Floor", "Video", "Hear", "See", "Speak", "Talking", "Mute-Detect", "Hold",
-        "Member-ID", "Member-Type", "Member-Ghost", "Energy-Level", "Current-Energy",
-    )
+CONFERENCE_FRAME_NAMES = lower_names(
+    "Conference-Name", "Conference-Domain", "Conference-Size", "Conference-Ghosts",
+    "Conference-Profile-Name", "Conference-Unique-ID",
+    "Floor", "Video", "Hear", "See", "Speak", "Talking", "Mute-Detect", "Hold",
+    "Member-ID", "Member-Type", "Member-Ghost", "Energy-Level", "Current-Energy",
 )
 MEMBER_FLAGS = [
     "mute",
@@ -259,15 +256,18 @@ class ConferenceModule:
             tail = extra() if extra else []
             return tail if action_first else [("Action", action), *tail]
 
+        framed_member = None if action_first else member  # whose headers build() adds
+
         def frame(lname: str) -> str | None | InFrame:
             # conf.headers() ends with the conference's variables, which may be named
             # anything: a name among them is looked up in the whole event.
-            if any(key.lower() == lname for key in conf.variables):
+            if conf.variables and any(key.lower() == lname for key in conf.variables):
                 return IN_FRAME
-            with_member = member is not None and not action_first
             if lname == "unique-id":
-                return member.ch.uuid if with_member and member is not None else None
-            if lname in CONFERENCE_FRAME_NAMES or (with_member and in_channel_frame(lname)):
+                return framed_member.ch.uuid if framed_member is not None else None
+            if lname in CONFERENCE_FRAME_NAMES or (
+                framed_member is not None and in_channel_frame(lname)
+            ):
                 return IN_FRAME
             return None
 

@@ -75,15 +75,17 @@ KNOWN_EVENTS = MYEVENTS | frozenset(
 )
 
 
-# The headers EventBus puts in front of every event (lower case, as lookups compare).
-CORE_HEADER_NAMES = frozenset(
-    name.lower()
-    for name in (
-        "Event-Subclass", "Event-Name", "Core-UUID", "FreeSWITCH-Hostname",
-        "FreeSWITCH-Switchname", "FreeSWITCH-IPv4", "FreeSWITCH-IPv6", "Event-Date-Local",
-        "Event-Date-GMT", "Event-Date-Timestamp", "Event-Calling-File",
-        "Event-Calling-Function", "Event-Calling-Line-Number", "Event-Sequence",
-    )
+def lower_names(*names: str) -> frozenset[str]:
+    """A vocabulary of header names, in lower case as header lookups compare them."""
+    return frozenset(name.lower() for name in names)
+
+
+# The headers EventBus puts in front of every event.
+CORE_HEADER_NAMES = lower_names(
+    "Event-Subclass", "Event-Name", "Core-UUID", "FreeSWITCH-Hostname",
+    "FreeSWITCH-Switchname", "FreeSWITCH-IPv4", "FreeSWITCH-IPv6", "Event-Date-Local",
+    "Event-Date-GMT", "Event-Date-Timestamp", "Event-Calling-File",
+    "Event-Calling-Function", "Event-Calling-Line-Number", "Event-Sequence",
 )
 
 # Tests set this (FSCONF_SIM_SELF_CHECK=1): every event fired with a split (see SimEvent)
