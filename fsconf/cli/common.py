@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
+import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -66,17 +68,61 @@ def money(cents: int, currency: str = "EUR") -> str:
     return f"{currency} {sign}{whole}.{rest:02d}"
 
 
+CELL_LIMIT = 60  # characters of caller or customer text shown in a table cell
+# Whole terminal escape sequences (CSI, OSC, two-byte ESC), so no "[2J" debris remains.
+_ESCAPES = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-_])|\x9b[0-?]*[ -/]*[@-~]"
+)
+
+
+def printable(text: str, limit: int = CELL_LIMIT) -> str:
+    """Caller or customer text made safe for a terminal: control and format characters
+    (escape sequences, bidi overrides) dropped, runs of white space folded, cut to
+    `limit` display columns with an ellipsis. Use it wherever such text is printed."""
+    kept = "".join(
+        " " if ch.isspace() else ch
+        for ch in _ESCAPES.sub("", text)
+        if ch.isspace() or unicodedata.category(ch)[0] != "C"
+    )
+    folded = " ".join(kept.split())
+    if display_width(folded) <= limit:
+        return folded
+    out, used = [], 0
+    for ch in folded:
+        w = display_width(ch)
+        if used + w > limit - 1:
+            break
+        out.append(ch)
+        used += w
+    return "".join(out) + "\u2026"
+
+
+def display_width(text: str) -> int:
+    """Terminal columns: wide (East Asian) characters take two, combining marks none."""
+    width = 0
+    for ch in text:
+        if unicodedata.combining(ch):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - display_width(text))
+
+
 def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A plain aligned table for people; scripts use --json."""
+    """A plain aligned table for people; scripts use --json. Every cell goes through
+    `printable`, so caller or customer text cannot move the cursor or stretch the table."""
     cells = [[_cell(v) for v in row] for row in rows]
-    widths = [len(h) for h in headers]
+    widths = [display_width(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
-            widths[i] = max(widths[i], len(value))
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+            widths[i] = max(widths[i], display_width(value))
+    print("  ".join(_pad(h, w) for h, w in zip(headers, widths, strict=True)).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in cells:
-        print("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+        print("  ".join(_pad(v, w) for v, w in zip(row, widths, strict=True)).rstrip())
     if not rows:
         print("(none)")
 
@@ -90,7 +136,7 @@ def _cell(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return str(value)
+    return printable(str(value))
 
 
 def common_parent() -> argparse.ArgumentParser:
