@@ -1,4 +1,4 @@
-"""`fsconf customer add|list|show|suspend|resume|cancel`."""
+"""`fsconf customer add|edit|list|show|suspend|resume|cancel|uncancel`."""
 
 from __future__ import annotations
 
@@ -33,6 +33,14 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     add_json_option(add)
     add.set_defaults(func=_add)
 
+    edit = actions.add_parser("edit", help="change a customer's name or e-mail", parents=[parent])
+    edit.add_argument("customer_id", metavar="ID")
+    edit.add_argument("--name", default=None)
+    edit.add_argument("--email", default=None, help="'' removes the address")
+    add_actor_option(edit)
+    add_json_option(edit)
+    edit.set_defaults(func=_edit)
+
     ls = actions.add_parser("list", help="list customers", parents=[parent])
     ls.add_argument("--state", choices=("active", "suspended", "cancelled"), default=None)
     add_json_option(ls)
@@ -46,6 +54,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     for name, helptext in (
         ("suspend", "suspend (callers hear the service is unavailable; still billed)"),
         ("resume", "resume a suspended customer"),
+        ("uncancel", "withdraw a cancellation before it takes effect"),
     ):
         p = actions.add_parser(name, help=helptext, parents=[parent])
         p.add_argument("customer_id", metavar="ID")
@@ -69,7 +78,11 @@ def _print_one(view: dict, args: argparse.Namespace) -> None:
     if wants_json(args):
         print_json(view)
         return
-    rows = [(k, v) for k, v in view.items() if not isinstance(v, list)]
+    rows = [
+        (k, customers.describe_state(view) if k == "state" else v)
+        for k, v in view.items()
+        if not isinstance(v, list)
+    ]
     print_table(("field", "value"), rows)
     if "conferences" in view and isinstance(view["conferences"], list):
         print()
@@ -112,7 +125,7 @@ def _list(args: argparse.Namespace) -> int:
                 r["id"],
                 r["name"],
                 r["email"],
-                r["state"],
+                customers.describe_state(r),
                 r["activated_on"],
                 r["cancelled_on"],
                 r["conferences"],
@@ -139,6 +152,8 @@ def _change(args: argparse.Namespace) -> int:
             view = customers.suspend_customer(session, customer_id, actor=actor)
         elif args.change == "resume":
             view = customers.resume_customer(session, customer_id, actor=actor)
+        elif args.change == "uncancel":
+            view = customers.uncancel_customer(session, customer_id, actor=actor)
         else:
             on = parse_date(args.on, "--on") if args.on else utc_today()
             view = customers.cancel_customer(session, customer_id, cancelled_on=on, actor=actor)
@@ -147,8 +162,25 @@ def _change(args: argparse.Namespace) -> int:
     elif args.change == "cancel":
         print(
             f"customer {customer_id} cancelled on {view['cancelled_on']}"
-            " (billed to the end of that month)"
+            f" (served and billed until {view['service_until']}); now"
+            f" {customers.describe_state(view)}"
         )
     else:
-        print(f"customer {customer_id} is now {view['state']}")
+        print(f"customer {customer_id} is now {customers.describe_state(view)}")
+    return 0
+
+
+def _edit(args: argparse.Namespace) -> int:
+    customer_id = parse_int(args.customer_id, "customer id")
+    actor = actor_of(args)
+    with service_session(args) as session:
+        view = customers.edit_customer(
+            session, customer_id, name=args.name, email=args.email, actor=actor
+        )
+    if wants_json(args):
+        print_json(view)
+    elif view["changed"]:
+        print(f"customer {customer_id} changed: {', '.join(view['changed'])}")
+    else:
+        print(f"customer {customer_id} unchanged")
     return 0

@@ -1,14 +1,24 @@
-"""Customers and their subscription: add, list, show, suspend, resume, cancel.
+"""Customers and their subscription: add, edit, list, show, suspend, resume, cancel,
+uncancel.
 
-State machine of a subscription (the join flow reads ``state``; billing reads the dates):
+The stored ``state`` is what the join flow reads; billing reads the dates. A cancellation
+takes effect at the end of the month of ``cancelled_on`` (that month is billed and served):
 
-    active --suspend--> suspended --resume--> active
-    active | suspended --cancel--> cancelled   (final; billed to the end of that month)
+    active --suspend--> suspended --resume--> active, or cancelled if one is pending
+    active --cancel--> cancelled     (notice period: callers still served, shown "active")
+    suspended --cancel--> suspended  (with cancelled_on: a cancellation never lifts a
+                                      suspension)
+    cancelled --suspend--> suspended, while in the notice period
+    cancelled | suspended --uncancel--> active | suspended, before it takes effect
+
+Operators see the *effective* state (`effective_state`): "active" until a pending
+cancellation takes effect, "cancelled" after.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,6 +34,7 @@ from fsconf.db.models import (
     utcnow,
 )
 from fsconf.services.audit import ServiceError, record
+from fsconf.services.billing import Month
 
 NAME_MAX = 200
 EMAIL_MAX = 320
@@ -43,7 +54,16 @@ def get_customer(session: Session, customer_id: int, *, for_update: bool = False
     return customer
 
 
+def check_customer_text(name: str | None, email: str | None) -> None:
+    """Refuse control characters (escape sequences, NUL, bidi overrides) in a customer's
+    name or e-mail: they would reach terminals, forms and invoices."""
+    for what, text in (("customer name", name), ("e-mail address", email)):
+        if text is not None and any(unicodedata.category(ch)[0] == "C" for ch in text):
+            raise ServiceError(f"{what} must not contain control characters")
+
+
 def _clean_name(name: str) -> str:
+    check_customer_text(name, None)
     name = " ".join(name.split())
     if not name:
         raise ServiceError("customer name must not be empty")
@@ -55,6 +75,7 @@ def _clean_name(name: str) -> str:
 def _clean_email(email: str | None) -> str | None:
     if email is None:
         return None
+    check_customer_text(None, email)
     email = email.strip()
     if not email:
         return None
@@ -99,13 +120,15 @@ def list_customers(session: Session, *, state: str | None = None) -> list[dict[s
         ).all()
     )
     query = select(Customer, Subscription).outerjoin(Subscription).order_by(Customer.id)
-    if state:
-        if state not in {s.value for s in SubscriptionState}:
-            raise ServiceError(f"unknown state {state!r}")
-        query = query.where(Subscription.state == state)
+    if state and state not in {s.value for s in SubscriptionState}:
+        raise ServiceError(f"unknown state {state!r}")
+    today = _today()
     out = []
     for customer, subscription in session.execute(query).all():
-        view = customer_view(customer, subscription)
+        view = customer_view(customer, subscription, today=today)
+        # Filter on the effective state: one in its notice period is still active.
+        if state and view["state"] != state:
+            continue
         view["conferences"] = counts.get(customer.id, 0)
         out.append(view)
     return out
@@ -145,44 +168,113 @@ def _subscription(session: Session, customer_id: int) -> Subscription:
     return sub
 
 
-def suspend_customer(session: Session, customer_id: int, *, actor: str) -> dict[str, Any]:
-    sub = _subscription(session, customer_id)
-    if sub.state != SubscriptionState.ACTIVE.value:
+def service_until(cancelled_on: dt.date) -> dt.date:
+    """The last day a cancelled subscription is served and billed: the end of its month."""
+    return Month.of(cancelled_on).last_day
+
+
+def cancellation_in_effect(cancelled_on: dt.date | None, today: dt.date) -> bool:
+    return cancelled_on is not None and today > service_until(cancelled_on)
+
+
+def effective_state(state: str | None, cancelled_on: dt.date | None, today: dt.date) -> str | None:
+    """What the operator should see: a cancellation in its notice period is still
+    "active" (callers are served, the month is billed); after it, "cancelled"."""
+    if state is None:
+        return None
+    if state == SubscriptionState.CANCELLED.value and cancelled_on is None:
+        return state  # rows from before cancelled_on was always set
+    if cancellation_in_effect(cancelled_on, today):
+        return SubscriptionState.CANCELLED.value
+    if state == SubscriptionState.CANCELLED.value:
+        return SubscriptionState.ACTIVE.value
+    return state
+
+
+def describe_state(view: dict[str, Any]) -> str:
+    """One line for a table: ``active, cancels on 2027-03-15 (served until 2027-03-31)``."""
+    state = str(view["state"])
+    if view.get("cancels_on"):
+        return f"{state}, cancels on {view['cancels_on']} (served until {view['service_until']})"
+    return state
+
+
+def _today() -> dt.date:
+    return utcnow().date()
+
+
+def _refuse_if_cancelled(sub: Subscription, customer_id: int, today: dt.date) -> None:
+    if cancellation_in_effect(sub.cancelled_on, today) or (
+        sub.state == SubscriptionState.CANCELLED.value and sub.cancelled_on is None
+    ):
         raise ServiceError(
-            f"customer {customer_id} is {sub.state}; only an active one can be suspended"
+            f"customer {customer_id} is cancelled (on {sub.cancelled_on}, served until"
+            f" {service_until(sub.cancelled_on) if sub.cancelled_on else 'then'})"
+        )
+
+
+def suspend_customer(
+    session: Session, customer_id: int, *, actor: str, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Allowed while active, also in a cancellation's notice period (unpaid bills)."""
+    today = today or _today()
+    sub = _subscription(session, customer_id)
+    _refuse_if_cancelled(sub, customer_id, today)
+    if sub.state == SubscriptionState.SUSPENDED.value:
+        raise ServiceError(
+            f"customer {customer_id} is suspended; only an active one can be suspended"
         )
     sub.state = SubscriptionState.SUSPENDED.value
     sub.suspended_at = utcnow()
     session.flush()
     record(session, actor, "customer.suspend", target(customer_id), {"state": sub.state})
-    return customer_view(sub.customer, sub)
+    return customer_view(sub.customer, sub, today=today)
 
 
-def resume_customer(session: Session, customer_id: int, *, actor: str) -> dict[str, Any]:
+def resume_customer(
+    session: Session, customer_id: int, *, actor: str, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Back to active, or back into the notice period of a pending cancellation."""
+    today = today or _today()
     sub = _subscription(session, customer_id)
+    _refuse_if_cancelled(sub, customer_id, today)
     if sub.state != SubscriptionState.SUSPENDED.value:
+        now = describe_state(customer_view(sub.customer, sub, today=today))
         raise ServiceError(
-            f"customer {customer_id} is {sub.state}; only a suspended one can be resumed"
+            f"customer {customer_id} is {now}; only a suspended one can be resumed"
         )
-    sub.state = SubscriptionState.ACTIVE.value
+    sub.state = (
+        SubscriptionState.CANCELLED.value if sub.cancelled_on else SubscriptionState.ACTIVE.value
+    )
     sub.suspended_at = None
     session.flush()
     record(session, actor, "customer.resume", target(customer_id), {"state": sub.state})
-    return customer_view(sub.customer, sub)
+    return customer_view(sub.customer, sub, today=today)
 
 
 def cancel_customer(
-    session: Session, customer_id: int, *, cancelled_on: dt.date, actor: str
+    session: Session,
+    customer_id: int,
+    *,
+    cancelled_on: dt.date,
+    actor: str,
+    today: dt.date | None = None,
 ) -> dict[str, Any]:
+    today = today or _today()
     sub = _subscription(session, customer_id)
-    if sub.state == SubscriptionState.CANCELLED.value:
-        raise ServiceError(f"customer {customer_id} is already cancelled (on {sub.cancelled_on})")
+    if sub.cancelled_on is not None or sub.state == SubscriptionState.CANCELLED.value:
+        raise ServiceError(
+            f"customer {customer_id} is already cancelled (on {sub.cancelled_on});"
+            " 'customer uncancel' undoes it before it takes effect"
+        )
     if cancelled_on < sub.activated_on:
         raise ServiceError(
             f"cancellation date {cancelled_on} is before the activation on {sub.activated_on}"
         )
     previous = sub.state
-    sub.state = SubscriptionState.CANCELLED.value
+    # A suspended customer stays suspended: cancelling must not restore service.
+    if sub.state == SubscriptionState.ACTIVE.value:
+        sub.state = SubscriptionState.CANCELLED.value
     sub.cancelled_on = cancelled_on
     session.flush()
     record(
@@ -192,18 +284,84 @@ def cancel_customer(
         target(customer_id),
         {"cancelled_on": cancelled_on, "previous_state": previous},
     )
-    return customer_view(sub.customer, sub)
+    return customer_view(sub.customer, sub, today=today)
 
 
-def customer_view(customer: Customer, subscription: Subscription | None = None) -> dict[str, Any]:
+def uncancel_customer(
+    session: Session, customer_id: int, *, actor: str, today: dt.date | None = None
+) -> dict[str, Any]:
+    """Withdraw a cancellation that has not yet taken effect (a suspension stays)."""
+    today = today or _today()
+    sub = _subscription(session, customer_id)
+    if sub.cancelled_on is None and sub.state != SubscriptionState.CANCELLED.value:
+        raise ServiceError(f"customer {customer_id} has no cancellation to undo")
+    _refuse_if_cancelled(sub, customer_id, today)
+    withdrawn = sub.cancelled_on
+    if sub.state == SubscriptionState.CANCELLED.value:
+        sub.state = SubscriptionState.ACTIVE.value
+    sub.cancelled_on = None
+    session.flush()
+    record(
+        session,
+        actor,
+        "customer.uncancel",
+        target(customer_id),
+        {"withdrawn_cancelled_on": withdrawn, "state": sub.state},
+    )
+    return customer_view(sub.customer, sub, today=today)
+
+
+def edit_customer(
+    session: Session,
+    customer_id: int,
+    *,
+    name: str | None = None,
+    email: str | None = None,
+    actor: str,
+) -> dict[str, Any]:
+    """Change the name and/or e-mail (``email=""`` removes it); audited with old and new."""
+    if name is None and email is None:
+        raise ServiceError("nothing to change: give --name and/or --email")
+    check_customer_text(name, email)
+    customer = get_customer(session, customer_id, for_update=True)
+    changes: dict[str, Any] = {}
+    if name is not None:
+        new_name = _clean_name(name)
+        if new_name != customer.name:
+            changes["name"] = {"old": customer.name, "new": new_name}
+            customer.name = new_name
+    if email is not None:
+        new_email = _clean_email(email)
+        if new_email != customer.email:
+            changes["email"] = {"old": customer.email, "new": new_email}
+            customer.email = new_email
+    if changes:
+        session.flush()
+        record(session, actor, "customer.edit", target(customer_id), changes)
+    view = customer_view(customer)
+    view["changed"] = sorted(changes)
+    return view
+
+
+def customer_view(
+    customer: Customer, subscription: Subscription | None = None, *, today: dt.date | None = None
+) -> dict[str, Any]:
     sub = subscription if subscription is not None else customer.subscription
+    today = today or _today()
+    cancelled_on = sub.cancelled_on if sub else None
+    state = effective_state(sub.state, cancelled_on, today) if sub else None
+    pending = cancelled_on is not None and state != SubscriptionState.CANCELLED.value
     return {
         "id": customer.id,
         "name": customer.name,
         "email": customer.email,
-        "state": sub.state if sub else None,
+        # Effective: "active" during a cancellation's notice period (see module doc).
+        "state": state,
         "activated_on": sub.activated_on if sub else None,
-        "cancelled_on": sub.cancelled_on if sub else None,
+        "cancelled_on": cancelled_on,
+        # Set while a cancellation is pending: the date it was made for, the last day served.
+        "cancels_on": cancelled_on if pending else None,
+        "service_until": service_until(cancelled_on) if cancelled_on else None,
         "suspended_at": sub.suspended_at if sub else None,
         "created_at": customer.created_at,
     }

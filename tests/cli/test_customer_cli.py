@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Customer
+from fsconf.db.models import Customer, Subscription
+from fsconf.services import joining
 
 
 def _customers_named(db, name: str) -> int:
@@ -86,9 +89,16 @@ def test_impossible_transitions_are_refused(ok, bad, new_customer, audit_count) 
     assert "only an active one can be suspended" in bad("customer", "suspend", cid).err
     ok("customer", "cancel", cid)
     assert "already cancelled" in bad("customer", "cancel", cid).err
-    assert "cancelled" in bad("customer", "resume", cid).err
     # add, suspend, cancel: the refused ones left no trace
     assert audit_count(f"customer:{cid}") == 3
+    # A cancellation in the past month has taken effect: nothing can be resumed or undone.
+    old = str(new_customer("--activated", "2023-01-10")["id"])
+    ok("customer", "cancel", old, "--on", "2023-03-20")
+    assert "cancelled" in bad("customer", "resume", old).err
+    assert "cancelled" in bad("customer", "suspend", old).err
+    assert "cancelled" in bad("customer", "uncancel", old).err
+    fresh = str(new_customer()["id"])
+    assert "no cancellation" in bad("customer", "uncancel", fresh).err
 
 
 def test_cancel_sets_the_date_and_state(ok, new_customer) -> None:
@@ -100,3 +110,88 @@ def test_cancel_sets_the_date_and_state(ok, new_customer) -> None:
 def test_cancel_before_activation_is_refused(bad, new_customer) -> None:
     cid = str(new_customer("--activated", "2023-05-01")["id"])
     assert "before the activation" in bad("customer", "cancel", cid, "--on", "2023-04-30").err
+
+
+def _future(days: int = 400) -> str:
+    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=days)).isoformat()
+
+
+def test_cancel_on_a_future_date_keeps_the_service_active_until_then(ok, new_customer) -> None:
+    cid = str(new_customer()["id"])
+    on = _future()
+    view = ok("customer", "cancel", cid, "--on", on, "--json").json
+    assert view["state"] == "active"
+    assert (view["cancelled_on"], view["cancels_on"]) == (on, on)
+    assert view["service_until"] >= on
+    listed = ok("customer", "list").out
+    assert f"active, cancels on {on}" in listed
+    ids = {r["id"] for r in ok("customer", "list", "--state", "active", "--json").json}
+    assert int(cid) in ids
+
+
+def test_suspend_and_resume_during_the_notice_period(ok, new_customer, db) -> None:
+    cid = str(new_customer()["id"])
+    on = _future()
+    ok("customer", "cancel", cid, "--on", on)
+    assert ok("customer", "suspend", cid, "--json").json["state"] == "suspended"
+    assert _callers_refused(db, int(cid))
+    view = ok("customer", "resume", cid, "--json").json
+    # Back into the notice period, not to an open-ended subscription.
+    assert (view["state"], view["cancels_on"]) == ("active", on)
+    assert not _callers_refused(db, int(cid))
+
+
+def test_cancelling_a_suspended_customer_does_not_restore_service(ok, new_customer, db) -> None:
+    cid = str(new_customer()["id"])
+    ok("customer", "suspend", cid)
+    view = ok("customer", "cancel", cid, "--json").json
+    assert view["state"] == "suspended" and view["cancels_on"]
+    assert _callers_refused(db, int(cid))
+
+
+def test_uncancel_withdraws_a_pending_cancellation(ok, new_customer, db) -> None:
+    cid = str(new_customer()["id"])
+    ok("customer", "cancel", cid, "--on", _future())
+    view = ok("customer", "uncancel", cid, "--json").json
+    assert (view["state"], view["cancelled_on"], view["cancels_on"]) == ("active", None, None)
+    entries = ok("audit", "--target", f"customer:{cid}", "--json").json
+    assert entries[0]["action"] == "customer.uncancel"
+    assert not _callers_refused(db, int(cid))
+    # Cancellable again afterwards.
+    ok("customer", "cancel", cid)
+
+
+def test_edit_changes_name_and_email_and_audits_both(ok, new_customer, unique) -> None:
+    customer = new_customer("--email", "old@acme.example")
+    cid = str(customer["id"])
+    name = unique("Renamed")
+    view = ok("customer", "edit", cid, "--name", name, "--email", "new@acme.example", "--json").json
+    assert (view["name"], view["email"]) == (name, "new@acme.example")
+    assert ok("customer", "show", cid, "--json").json["name"] == name
+    entry = ok("audit", "--target", f"customer:{cid}", "--json").json[0]
+    assert entry["action"] == "customer.edit"
+    assert entry["details"]["email"] == {"old": "old@acme.example", "new": "new@acme.example"}
+    removed = ok("customer", "edit", cid, "--email", "", "--json").json
+    assert removed["email"] is None
+
+
+def test_edit_refuses_control_characters_and_changes_nothing(
+    ok, bad, new_customer, audit_count
+) -> None:
+    customer = new_customer()
+    cid = str(customer["id"])
+    assert "control characters" in bad("customer", "edit", cid, "--name", "Evil\x1b[2J").err
+    assert "control characters" in bad(
+        "customer", "edit", cid, "--email", "a\x07@b.example"
+    ).err
+    assert "nothing to change" in bad("customer", "edit", cid).err
+    assert "no customer" in bad("customer", "edit", "999999999", "--name", "X").err
+    assert ok("customer", "show", cid, "--json").json["name"] == customer["name"]
+    assert audit_count(f"customer:{cid}") == 1  # only the add
+
+
+def _callers_refused(db, customer_id: int) -> bool:
+    """What the join flow decides for this customer's callers today."""
+    with Session(db.engine) as s:
+        sub = s.scalars(select(Subscription).where(Subscription.customer_id == customer_id)).one()
+        return joining._suspended(sub.state, sub.cancelled_on, None)
