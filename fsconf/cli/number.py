@@ -1,4 +1,4 @@
-"""`fsconf number add|list|remove`: access numbers (DIDs), shared or per customer."""
+"""`fsconf number add|list|move|remove`: access numbers (DIDs), shared or per customer."""
 
 from __future__ import annotations
 
@@ -36,6 +36,18 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     which.add_argument("--shared", action="store_true", help="only the shared numbers")
     add_json_option(ls)
     ls.set_defaults(func=_list)
+
+    mv = actions.add_parser(
+        "move", help="give an access number to another customer (or make it shared)",
+        parents=[parent],
+    )
+    mv.add_argument("number", metavar="NUMBER")
+    to = mv.add_mutually_exclusive_group(required=True)
+    to.add_argument("--customer", metavar="ID", default=None, help="the new owner")
+    to.add_argument("--shared", action="store_true", help="make it a shared number")
+    add_actor_option(mv)
+    add_json_option(mv)
+    mv.set_defaults(func=_move)
 
     rm = actions.add_parser("remove", help="remove an access number", parents=[parent])
     rm.add_argument("number", metavar="NUMBER")
@@ -86,4 +98,24 @@ def _remove(args: argparse.Namespace) -> int:
         print_json(view)
     else:
         print(f"access number {view['number']} removed")
+    return 0
+
+
+def _move(args: argparse.Namespace) -> int:
+    customer_id = _customer_id(args)
+    actor = actor_of(args)
+    with service_session(args) as session:
+        view = numbers.move_number(session, args.number, customer_id=customer_id, actor=actor)
+    if wants_json(args):
+        print_json(view)
+        return 0
+    before = view["previous_customer_id"]
+    owner = f"customer {customer_id}" if customer_id is not None else "shared"
+    print(
+        f"access number {view['number']} moved from "
+        f"{f'customer {before}' if before is not None else 'shared'} to {owner}"
+    )
+    if view["previous_owner_numbers_left"] == 0:
+        print(f"customer {before} has no access number of its own left: its callers now"
+              " use the shared numbers")
     return 0
