@@ -26,6 +26,8 @@ GROUPS = (
     "billing",
     "invoice",
     "usage",
+    "meeting",
+    "find",
     "audit",
     "live",
     "serve",
