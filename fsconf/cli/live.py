@@ -28,6 +28,10 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("action", nargs="?", choices=ACTIONS, help="omit to list meetings")
     p.add_argument("conference", nargs="?", metavar="CONFERENCE", help="conference number")
     p.add_argument("member", nargs="?", metavar="MEMBER", help="member id (or 'all' to mute)")
+    p.add_argument(
+        "--conference", dest="only", metavar="NUMBER", default=None,
+        help="list only this conference's meeting",
+    )
     add_json_option(p)
     add_actor_option(p)
     p.set_defaults(func=_run)
@@ -45,6 +49,8 @@ def _client(args: argparse.Namespace) -> InboundClient:
 def _run(args: argparse.Namespace) -> int:
     if args.action and not args.conference:
         raise CliError(f"live {args.action} needs a conference number")
+    if args.action and args.only:
+        raise CliError(f"--conference filters the list; live {args.action} names its conference")
     client = _client(args)
     try:
         with service_session(args) as session:
@@ -55,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
                 )
                 print(reply)
                 return 0
-            meetings = live.live_meetings(session, client.api)
+            meetings = live.live_meetings(session, client.api, conference_number=args.only)
     except EslError as exc:
         raise CliError(f"FreeSWITCH: {exc}") from None
     finally:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from fsconf.conference.commands import ConferenceApi, all_rooms
 from fsconf.db.models import Attendance, Conference, EndReason, Meeting
 from fsconf.services.audit import ServiceError, record
+from fsconf.services.conference_admin import get_conference
 
 ApiSender = Callable[[str], str]
 
@@ -55,14 +56,25 @@ def _rooms(api: ApiSender) -> dict[str, dict]:
     return {room.get("conference_name", ""): room for room in rooms}
 
 
-def live_meetings(session: Session, api: ApiSender) -> list[LiveMeeting]:
+def live_meetings(
+    session: Session, api: ApiSender, *, conference_number: str | None = None
+) -> list[LiveMeeting]:
+    """Every meeting in progress, or only the one of `conference_number` (an unknown
+    conference is an error, an idle one an empty list)."""
+    if conference_number is not None:
+        conference_number = get_conference(session, conference_number).number
     rooms = _rooms(api)
-    rows = session.execute(
+    if conference_number is not None:
+        rooms = {k: v for k, v in rooms.items() if k == fs_name(conference_number)}
+    query = (
         select(Meeting, Conference.number)
         .join(Conference, Conference.id == Meeting.conference_id)
         .where(Meeting.ended_at.is_(None))
         .order_by(Meeting.started_at)
-    ).all()
+    )
+    if conference_number is not None:
+        query = query.where(Conference.number == conference_number)
+    rows = session.execute(query).all()
     meetings: list[LiveMeeting] = []
     for meeting, number in rows:
         name = fs_name(number)

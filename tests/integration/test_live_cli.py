@@ -101,3 +101,20 @@ def test_live_without_freeswitch_says_so(rig: Rig, cli, monkeypatch) -> None:
     monkeypatch.setenv("FSCONF_FREESWITCH_PORT", "9")
     code, _, err = cli("live")
     assert code == 2 and "cannot reach FreeSWITCH's Event Socket at 127.0.0.1:9" in err
+
+
+def test_live_filtered_by_conference_shows_only_that_meeting(rig: Rig, cli) -> None:
+    p, q = provision(rig.db), provision(rig.db)
+    rig.join(p, p.moderator_pin, caller="0201111111")
+    other = rig.join(q, q.moderator_pin, caller="0204444444")
+    code, out, _ = cli("live", "--conference", q.conference_number, "--json")
+    assert code == 0
+    meetings = json.loads(out)
+    assert [m["conference_number"] for m in meetings] == [q.conference_number]
+    assert [m["call_uuid"] for m in meetings[0]["members"]] == [other.b_uuid]
+    code, out, _ = cli("live", "--conference", q.conference_number)
+    assert code == 0 and q.conference_number in out and p.conference_number not in out
+    code, _, err = cli("live", "--conference", "999999999")
+    assert code == 2 and "no conference 999999999" in err
+    code, _, err = cli("live", "lock", p.conference_number, "--conference", q.conference_number)
+    assert code == 2 and len(err.strip().splitlines()) == 1
