@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from fsconf.db.models import AccessNumber, Conference, Customer, Subscription, utcnow
@@ -26,7 +26,7 @@ def check_lookup_pin(pin: str) -> str:
     return pin
 
 
-def _base() -> Select[Any]:
+def _base() -> Any:  # a Select of (Conference, Customer, Subscription)
     return (
         select(Conference, Customer, Subscription)
         .join(Customer, Customer.id == Conference.customer_id)

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fsconf.db.models import Attendance, Conference, DialOutAttempt, Meeting, utcnow
@@ -52,7 +52,7 @@ def list_meetings(
     """Newest first, with how many calls joined and how many invitations were made."""
     if not 1 <= limit <= LIMIT_MAX:
         raise ServiceError(f"limit must be between 1 and {LIMIT_MAX}, got {limit}")
-    query: Select[Any] = select(Meeting, Conference.number, Conference.customer_id).join(
+    query: Any = select(Meeting, Conference.number, Conference.customer_id).join(
         Conference, Conference.id == Meeting.conference_id
     )
     if conference_number is not None:
@@ -87,7 +87,7 @@ def list_meetings(
     ]
 
 
-def _counts(session: Session, query: Select[Any]) -> dict[int, int]:
+def _counts(session: Session, query: Any) -> dict[int, int]:
     return {key: count for key, count in session.execute(query).all()}
 
 
