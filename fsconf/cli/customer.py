@@ -161,9 +161,8 @@ def _change(args: argparse.Namespace) -> int:
         print_json(view)
     elif args.change == "cancel":
         print(
-            f"customer {customer_id} cancelled on {view['cancelled_on']}"
-            f" (served and billed until {view['service_until']}); now"
-            f" {customers.describe_state(view)}"
+            f"customer {customer_id} cancelled on {view['cancelled_on']}, served and billed"
+            f" until {view['service_until']}; now {view['state']}"
         )
     else:
         print(f"customer {customer_id} is now {customers.describe_state(view)}")
