@@ -89,8 +89,13 @@ def create_conference(
 ) -> dict[str, Any]:
     customer = get_customer(session, customer_id)
     sub = customer.subscription
-    if sub is not None and sub.state == SubscriptionState.CANCELLED.value:
-        raise ServiceError(f"customer {customer_id} is cancelled; no new conferences")
+    # Also while a cancellation is pending (a suspended customer's included).
+    if sub is not None and (
+        sub.state == SubscriptionState.CANCELLED.value or sub.cancelled_on is not None
+    ):
+        raise ServiceError(
+            f"customer {customer_id} is cancelled (on {sub.cancelled_on}); no new conferences"
+        )
     check_max_participants(max_participants)
     check_language(language)
 

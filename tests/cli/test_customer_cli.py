@@ -195,3 +195,14 @@ def _callers_refused(db, customer_id: int) -> bool:
     with Session(db.engine) as s:
         sub = s.scalars(select(Subscription).where(Subscription.customer_id == customer_id)).one()
         return joining._suspended(sub.state, sub.cancelled_on, None)
+
+
+def test_no_new_conference_while_a_cancellation_is_pending_even_if_suspended(
+    ok, bad, new_customer
+) -> None:
+    cid = str(new_customer()["id"])
+    ok("customer", "suspend", cid)
+    ok("customer", "cancel", cid, "--on", _future())
+    assert "cancelled" in bad("conference", "create", "--customer", cid).err
+    ok("customer", "uncancel", cid)
+    ok("conference", "create", "--customer", cid)
