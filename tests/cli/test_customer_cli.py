@@ -185,6 +185,7 @@ def test_edit_refuses_control_characters_and_changes_nothing(
         "customer", "edit", cid, "--email", "a\x07@b.example"
     ).err
     assert "nothing to change" in bad("customer", "edit", cid).err
+    assert "control characters" in bad("customer", "add", "--name", "A\x1b]0;owned\x07").err
     assert "no customer" in bad("customer", "edit", "999999999", "--name", "X").err
     assert ok("customer", "show", cid, "--json").json["name"] == customer["name"]
     assert audit_count(f"customer:{cid}") == 1  # only the add
