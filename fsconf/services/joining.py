@@ -69,6 +69,18 @@ _with_subscription = _conferences.outerjoin(
 _open_meeting = and_(
     _meetings.c.conference_id == _conferences.c.id, _meetings.c.ended_at.is_(None)
 )
+# Participants in the open meeting now (0 without one): answers "full" before the name.
+_participants_present = (
+    select(func.count())
+    .where(
+        _attendances.c.meeting_id == _meetings.c.id,
+        _attendances.c.role == Role.PARTICIPANT.value,
+        _attendances.c.joined_at.is_not(None),
+        _attendances.c.left_at.is_(None),
+    )
+    .correlate(_meetings)
+    .scalar_subquery()
+)
 
 
 @dataclass(frozen=True)
@@ -125,6 +137,8 @@ class CallStart:
     attendance_id: int
     scope: AccessScope | None
     blocked: str | None  # lockout side ('caller') or None
+    # The dialled number is one customer's own and that customer has no service now.
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,7 @@ class ConferenceChoice:
     blocked: str | None = None  # lockout side ('conference' or 'caller') or None
     suspended: bool = False
     locked: bool = False
+    full: bool = False  # no seat for another participant right now
 
 
 @dataclass(frozen=True)
@@ -165,7 +180,8 @@ def _conference_lookup(scoped: bool) -> Select[Any]:
     query = (
         select(
             *_CONFERENCE_COLUMNS, _subscriptions.c.state, _subscriptions.c.cancelled_on,
-            _meetings.c.locked,
+            _subscriptions.c.activated_on, _meetings.c.locked,
+            _participants_present.label("participants_present"),
         )
         .select_from(_with_subscription.outerjoin(_meetings, _open_meeting))
         .where(
@@ -208,11 +224,26 @@ def start_call(
     )
     scope = resolve_access_number(session, dialled)
     blocked = None
+    suspended = False
     if scope is not None:
         blocked = lockout_reason(
             session, limits=limits, caller_id_number=lockout_caller, conference_id=None
         )
-    return CallStart(attendance_id, scope, blocked)
+        if scope.customer_id is not None:
+            # A customer's own number: no service is known now, before any question.
+            sub = _SUBSCRIPTION.run(session, {"customer_id": scope.customer_id}).first()
+            suspended = _suspended(
+                sub.state if sub else None, sub.cancelled_on if sub else None, None,
+                sub.activated_on if sub else None,
+            )
+    return CallStart(attendance_id, scope, blocked, suspended)
+
+
+_SUBSCRIPTION = Prepared(
+    select(
+        _subscriptions.c.state, _subscriptions.c.cancelled_on, _subscriptions.c.activated_on
+    ).where(_subscriptions.c.customer_id == bindparam("customer_id"))
+)
 
 
 def choose_conference(
@@ -239,8 +270,9 @@ def choose_conference(
     return ConferenceChoice(
         conference,
         blocked=blocked,
-        suspended=_suspended(row.state, row.cancelled_on, today),
+        suspended=_suspended(row.state, row.cancelled_on, today, row.activated_on),
         locked=bool(row.locked),
+        full=int(row.participants_present or 0) >= conference.max_participants,
     )
 
 
@@ -387,10 +419,16 @@ def _over_limit(
     return False
 
 
-def _suspended(state: str | None, cancelled_on: dt.date | None, today: dt.date | None) -> bool:
+def _suspended(
+    state: str | None, cancelled_on: dt.date | None, today: dt.date | None,
+    activated_on: dt.date | None = None,
+) -> bool:
     """Suspended (e.g. unpaid) takes effect at once; a cancellation only after the end of
-    the month it was made in, matching how it is billed. No subscription, no service."""
+    the month it was made in, matching how it is billed. No subscription, no service, and
+    none before the activation date either: billing starts then, so service does too."""
     if state is None or state == SubscriptionState.SUSPENDED.value:
+        return True
+    if activated_on is not None and (today or utcnow().date()) < activated_on:
         return True
     if state == SubscriptionState.CANCELLED.value:
         today = today or utcnow().date()
@@ -403,7 +441,7 @@ def _suspended(state: str | None, cancelled_on: dt.date | None, today: dt.date |
 _SEAT_CONFERENCE = Prepared(
     select(
         _conferences.c.status, _conferences.c.max_participants,
-        _subscriptions.c.state, _subscriptions.c.cancelled_on,
+        _subscriptions.c.state, _subscriptions.c.cancelled_on, _subscriptions.c.activated_on,
     )
     .select_from(_with_subscription)
     .where(_conferences.c.id == bindparam("conference_id"))
@@ -452,7 +490,7 @@ def claim_seat(
     now = now or utcnow()
     conf = _SEAT_CONFERENCE.run(session, {"conference_id": conference.id}).one()
     if conf.status != ConferenceStatus.ACTIVE.value or _suspended(
-        conf.state, conf.cancelled_on, None
+        conf.state, conf.cancelled_on, None, conf.activated_on
     ):
         return Seat(SeatOutcome.SUSPENDED)
     meeting = _OPEN_MEETING.run(session, {"conference_id": conference.id}).first()
