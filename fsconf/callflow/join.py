@@ -137,8 +137,10 @@ class JoinFlow:
         raise Rejected(EndReason.REJECTED_BAD_PIN)
 
     def _caller(self) -> str | None:
-        """The caller ID that PIN failures and lockouts are counted against."""
-        return self.line.caller_id_number or None
+        """The caller ID that PIN failures and lockouts are counted against: cleaned and
+        bounded like the stored one (a hostile 300-character number must not break the
+        insert), so it also matches the calls a conference knows."""
+        return clean_caller_text(self.line.caller_id_number, 64)
 
     def _refuse_if_blocked(self, conference_id: int | None) -> None:
         self._refuse(self.ctx.store.lockout(self._caller(), conference_id), conference_id)

@@ -27,6 +27,7 @@ GROUPS = (
     "invoice",
     "usage",
     "audit",
+    "lockout",
     "live",
     "serve",
     "sim",

@@ -74,7 +74,7 @@ def test_start_call_reports_a_blocked_caller(session: Session) -> None:
     _customer(session)
     now = utcnow()
     for i in range(LIMITS.max_per_caller):
-        joining.record_pin_failure(session, kind="pin", call_uuid=f"old-{i}",
+        joining.record_pin_failure(session, limits=LIMITS, kind="pin", call_uuid=f"old-{i}",
                                    caller_id_number="0613000000", conference_id=None,
                                    at=now - dt.timedelta(seconds=10 - i))
     session.flush()
@@ -111,7 +111,7 @@ def test_choose_conference_sees_suspension_lock_and_lockout(session: Session) ->
     sub.state = SubscriptionState.SUSPENDED.value
     now = utcnow()
     for i in range(LIMITS.max_per_conference):
-        joining.record_pin_failure(session, kind="pin", call_uuid=f"c-{i}",
+        joining.record_pin_failure(session, limits=LIMITS, kind="pin", call_uuid=f"c-{i}",
                                    caller_id_number=f"07000000{i}", conference_id=conf.id,
                                    at=now - dt.timedelta(seconds=10 - i))
     session.flush()
