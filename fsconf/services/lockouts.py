@@ -40,13 +40,14 @@ def lockout_view(lockout: PinLockout, conference_number: str | None, now: dt.dat
     }
 
 
-def _query() -> Select[Any]:
+# SQLAlchemy 2.1 types a Select by its columns (never evaluated: 2.0 types it by one tuple).
+def _query() -> Select[PinLockout, str]:
     return select(PinLockout, Conference.number).outerjoin(
         Conference, PinLockout.conference_id == Conference.id
     )
 
 
-def _active(query: Select[Any], now: dt.datetime) -> Select[Any]:
+def _active(query: Select[PinLockout, str], now: dt.datetime) -> Select[PinLockout, str]:
     return query.where(PinLockout.cleared_at.is_(None), PinLockout.until > now)
 
 
