@@ -3,6 +3,7 @@ graceful stop that leaves callers in their meeting."""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 from collections.abc import Iterator
@@ -10,8 +11,10 @@ from dataclasses import replace
 
 import gevent
 import pytest
+from sqlalchemy import select
 
 from fsconf.config import Settings
+from fsconf.db.models import AuditEntry
 from fsconf.db.session import Database
 from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver
@@ -50,6 +53,12 @@ def test_caller_over_the_failure_limit_is_blocked_with_a_prompt(
     again.wait_hangup()
     assert any("PIN entry blocked" in r.getMessage() and r.levelno == logging.WARNING
                for r in caplog.records)
+    with rig.db.unit_of_work() as s:  # the lockout is in the audit log, without a PIN
+        entries = s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "lockout.start", AuditEntry.target == "caller:0641000001"
+        )).all()
+    assert len(entries) == 1 and set(json.loads(entries[0].details or "{}")) == {
+        "call_uuid", "failures", "lockout_id", "until", "window_seconds"}
     other = rig.call(p.access_number, caller="0641000002")  # another caller is not blocked
     other.wait_prompt("enter-conference-number")
 
