@@ -106,6 +106,9 @@ class SecuritySettings:
     max_failures_per_caller: int = 5
     window_seconds: int = 600
     block_seconds: int = 900
+    # Caller IDs that were in a conference within this many days keep PIN entry while
+    # that conference is locked out (0: nobody does).
+    trusted_caller_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -239,6 +242,8 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("security.pin_length: must be between 4 and 8")
     if not 4 <= settings.security.conference_number_length <= 9:
         raise ConfigError("security.conference_number_length: must be between 4 and 9")
+    if settings.security.trusted_caller_days < 0:
+        raise ConfigError("security.trusted_caller_days: must be 0 or more")
     if settings.controller.max_calls < 1:
         raise ConfigError("controller.max_calls: must be at least 1")
     if not 0 <= settings.billing.vat_basis_points <= 10000:

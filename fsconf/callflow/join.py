@@ -79,6 +79,9 @@ class JoinFlow:
             log.warning("call %s: unknown access number %r", self.line.uuid, self.line.destination)
             self.line.play("unknown_access_number", "goodbye")
             raise Rejected(EndReason.REJECTED_UNKNOWN_ACCESS_NUMBER)
+        if start.suspended:
+            # The customer's own number: nothing to ask when there is no service.
+            self._no_service()
         self._refuse(start.blocked, conference_id=None)
         self.line.play("welcome", wait=False)  # the number prompt follows it
         choice = self._ask_conference(start.scope)
@@ -120,21 +123,24 @@ class JoinFlow:
     def _ask_pin(self, conference: ConferenceInfo) -> Role:
         for _ in range(self.ivr.tries):
             pin = self.line.collect("enter_pin", self.ivr.pin_max_digits)
-            if pin is not None:
-                role = role_for_pin(conference, pin)
-                if role is not None:
-                    return role
-                self.ctx.store.record_failure(
-                    "pin", self.line.uuid, self._caller(), conference.id
-                )
+            if pin is None:
+                # Nothing (usable) typed: no guess was made, so nothing is wrong and no
+                # failure is recorded; the prompt is asked again and it uses up a try.
+                continue
+            role = role_for_pin(conference, pin)
+            if role is not None:
+                return role
+            self.ctx.store.record_failure("pin", self.line.uuid, self._caller(), conference.id)
             self.line.play("wrong_pin")
             self._refuse_if_blocked(conference_id=conference.id)
         self.line.play("goodbye")
         raise Rejected(EndReason.REJECTED_BAD_PIN)
 
     def _caller(self) -> str | None:
-        """The caller ID that PIN failures and lockouts are counted against."""
-        return self.line.caller_id_number or None
+        """The caller ID that PIN failures and lockouts are counted against: cleaned and
+        bounded like the stored one (a hostile 300-character number must not break the
+        insert), so it also matches the calls a conference knows."""
+        return clean_caller_text(self.line.caller_id_number, 64)
 
     def _refuse_if_blocked(self, conference_id: int | None) -> None:
         self._refuse(self.ctx.store.lockout(self._caller(), conference_id), conference_id)
@@ -158,11 +164,18 @@ class JoinFlow:
         conference = choice.conference
         assert conference is not None
         if conference.status != "active" or choice.suspended:
-            self.line.play("service_suspended", "goodbye")
-            raise Rejected(EndReason.REJECTED_SUSPENDED)
+            self._no_service()
         if role is Role.PARTICIPANT and choice.locked:
             self.line.play("conference_locked", "goodbye")
             raise Rejected(EndReason.REJECTED_LOCKED)
+        if role is Role.PARTICIPANT and choice.full:
+            self.line.play("conference_full", "goodbye")
+            raise Rejected(EndReason.REJECTED_FULL)
+
+    def _no_service(self) -> None:
+        """Suspended, cancelled and past its month, or not yet activated: one prompt."""
+        self.line.play("service_suspended", "goodbye")
+        raise Rejected(EndReason.REJECTED_SUSPENDED)
 
     # -- endings --------------------------------------------------------------------------------
 

@@ -190,6 +190,12 @@ class Membership:
         # Should this controller go away, the call re-enters the dialplan's socket action
         # when it leaves the conference; this variable tells the next controller who it is.
         self.line.session.queue("set", f"fsconf_attendance_id={int(self.attendance_id)}")
+        if self.role is Role.MODERATOR:
+            # mod_conference refuses an inbound leg while the room is locked unless the
+            # channel says conference_enforce_security=false (conference_function); the
+            # chair must get back into the meeting they locked (SPEC.md). It also skips the
+            # profile's PIN prompt, which our profile does not have; max-members still holds.
+            self.line.session.queue("set", "conference_enforce_security=false")
         self.line.session.listen_for_keys()
         self.line.session.clear_dtmf()
         self.line.session.add_listener(on_add)

@@ -29,6 +29,7 @@ GROUPS = (
     "meeting",
     "find",
     "audit",
+    "lockout",
     "live",
     "serve",
     "sim",

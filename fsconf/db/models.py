@@ -264,6 +264,33 @@ class PinFailure(Base):
     )
 
 
+class PinLockout(Base):
+    """A block on PIN entry: one caller ID everywhere, or one conference for callers it
+    does not know. Written when failures cross a limit; an operator may clear it."""
+
+    __tablename__ = "pin_lockouts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    caller_id_number: Mapped[str | None] = mapped_column(String(64))
+    conference_id: Mapped[int | None] = mapped_column(ForeignKey("conferences.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    until: Mapped[dt.datetime] = mapped_column(Timestamp)
+    failures: Mapped[int] = mapped_column(Integer)
+    cleared_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    cleared_by: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("kind IN ('caller', 'conference')", name="kind"),
+        CheckConstraint(
+            "(kind = 'caller' AND caller_id_number IS NOT NULL) OR "
+            "(kind = 'conference' AND conference_id IS NOT NULL)",
+            name="subject",
+        ),
+        Index("ix_pin_lockouts_until", "until"),
+    )
+
+
 class DialOutAttempt(Base):
     """A moderator's *8 invitation: what was dialled, what happened, how long (for billing)."""
 

@@ -48,6 +48,7 @@ class CallStore:
             max_per_caller=security.max_failures_per_caller,
             window=dt.timedelta(seconds=security.window_seconds),
             block=dt.timedelta(seconds=security.block_seconds),
+            trusted_for=dt.timedelta(days=security.trusted_caller_days),
         )
         self.retry_for = retry_for
         self.pending_writes = 0
@@ -140,8 +141,8 @@ class CallStore:
             f"{kind} failure",
             call_uuid,
             lambda s: joining.record_pin_failure(
-                s, kind=kind, call_uuid=call_uuid, caller_id_number=caller_id_number,
-                conference_id=conference_id,
+                s, limits=self.limits, kind=kind, call_uuid=call_uuid,
+                caller_id_number=caller_id_number, conference_id=conference_id,
             ),
         )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,19 +43,23 @@ from fsconf.db.models import (
     EndReason,
     Meeting,
     PinFailure,
+    PinLockout,
     Subscription,
     SubscriptionState,
     utcnow,
 )
 from fsconf.db.prepared import Prepared
 from fsconf.roles import Role
+from fsconf.services import audit
+
+log = logging.getLogger(__name__)
 
 _numbers = cast(Table, AccessNumber.__table__)
 _conferences = cast(Table, Conference.__table__)
 _subscriptions = cast(Table, Subscription.__table__)
 _meetings = cast(Table, Meeting.__table__)
 _attendances = cast(Table, Attendance.__table__)
-_failures = cast(Table, PinFailure.__table__)
+_lockouts = cast(Table, PinLockout.__table__)
 
 _CONFERENCE_COLUMNS = (
     _conferences.c.id, _conferences.c.number, _conferences.c.customer_id,
@@ -68,6 +73,18 @@ _with_subscription = _conferences.outerjoin(
 )
 _open_meeting = and_(
     _meetings.c.conference_id == _conferences.c.id, _meetings.c.ended_at.is_(None)
+)
+# Participants in the open meeting now (0 without one): answers "full" before the name.
+_participants_present = (
+    select(func.count())
+    .where(
+        _attendances.c.meeting_id == _meetings.c.id,
+        _attendances.c.role == Role.PARTICIPANT.value,
+        _attendances.c.joined_at.is_not(None),
+        _attendances.c.left_at.is_(None),
+    )
+    .correlate(_meetings)
+    .scalar_subquery()
 )
 
 
@@ -100,6 +117,8 @@ class LockoutLimits:
     max_per_caller: int
     window: dt.timedelta
     block: dt.timedelta
+    # Callers who were in the conference this recently pass its conference-wide lockout.
+    trusted_for: dt.timedelta = dt.timedelta(days=90)
 
 
 class SeatOutcome(StrEnum):
@@ -125,6 +144,8 @@ class CallStart:
     attendance_id: int
     scope: AccessScope | None
     blocked: str | None  # lockout side ('caller') or None
+    # The dialled number is one customer's own and that customer has no service now.
+    suspended: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +160,7 @@ class ConferenceChoice:
     blocked: str | None = None  # lockout side ('conference' or 'caller') or None
     suspended: bool = False
     locked: bool = False
+    full: bool = False  # no seat for another participant right now
 
 
 @dataclass(frozen=True)
@@ -165,7 +187,8 @@ def _conference_lookup(scoped: bool) -> Select[Any]:
     query = (
         select(
             *_CONFERENCE_COLUMNS, _subscriptions.c.state, _subscriptions.c.cancelled_on,
-            _meetings.c.locked,
+            _subscriptions.c.activated_on, _meetings.c.locked,
+            _participants_present.label("participants_present"),
         )
         .select_from(_with_subscription.outerjoin(_meetings, _open_meeting))
         .where(
@@ -208,11 +231,26 @@ def start_call(
     )
     scope = resolve_access_number(session, dialled)
     blocked = None
+    suspended = False
     if scope is not None:
         blocked = lockout_reason(
             session, limits=limits, caller_id_number=lockout_caller, conference_id=None
         )
-    return CallStart(attendance_id, scope, blocked)
+        if scope.customer_id is not None:
+            # A customer's own number: no service is known now, before any question.
+            sub = _SUBSCRIPTION.run(session, {"customer_id": scope.customer_id}).first()
+            suspended = _suspended(
+                sub.state if sub else None, sub.cancelled_on if sub else None, None,
+                sub.activated_on if sub else None,
+            )
+    return CallStart(attendance_id, scope, blocked, suspended)
+
+
+_SUBSCRIPTION = Prepared(
+    select(
+        _subscriptions.c.state, _subscriptions.c.cancelled_on, _subscriptions.c.activated_on
+    ).where(_subscriptions.c.customer_id == bindparam("customer_id"))
+)
 
 
 def choose_conference(
@@ -239,8 +277,9 @@ def choose_conference(
     return ConferenceChoice(
         conference,
         blocked=blocked,
-        suspended=_suspended(row.state, row.cancelled_on, today),
+        suspended=_suspended(row.state, row.cancelled_on, today, row.activated_on),
         locked=bool(row.locked),
+        full=int(row.participants_present or 0) >= conference.max_participants,
     )
 
 
@@ -302,36 +341,150 @@ def open_attendance(
 def record_pin_failure(
     session: Session,
     *,
+    limits: LockoutLimits,
     kind: str,
     call_uuid: str,
     caller_id_number: str | None,
     conference_id: int | None,
     at: dt.datetime | None = None,
-) -> None:
+) -> list[PinLockout]:
+    """Record a wrong conference number or PIN; start a lockout for each side (the
+    conference, the caller ID) whose failures this one takes to its limit."""
+    at = at or utcnow()
     session.add(
         PinFailure(
-            kind=kind,
-            call_uuid=call_uuid,
-            caller_id_number=caller_id_number,
-            conference_id=conference_id,
-            at=at or utcnow(),
+            kind=kind, call_uuid=call_uuid, caller_id_number=caller_id_number,
+            conference_id=conference_id, at=at,
         )
     )
+    session.flush()
+    started = []
+    if conference_id is not None and limits.max_per_conference > 0:
+        # Concurrent failures against one conference queue on its row (PostgreSQL; SQLite
+        # has one writer anyway), so one crossing starts one lockout, not two.
+        number = session.scalar(
+            select(Conference.number).where(Conference.id == conference_id).with_for_update()
+        )
+        lockout = _lock_out_if_due(
+            session, limits.max_per_conference, limits, at, call_uuid,
+            kind="conference", conference_id=conference_id, target=f"conference:{number}",
+        )
+        if lockout is not None:
+            started.append(lockout)
+    if caller_id_number and limits.max_per_caller > 0:
+        # Two calls from one caller ID failing in the same instant on PostgreSQL may both
+        # start one; the second row changes nothing (either blocks, `clear` ends both).
+        lockout = _lock_out_if_due(
+            session, limits.max_per_caller, limits, at, call_uuid,
+            kind="caller", caller_id_number=caller_id_number,
+            target=f"caller:{caller_id_number}",
+        )
+        if lockout is not None:
+            started.append(lockout)
+    return started
 
 
-# Both sides' recent failures in one query; `= NULL` matches nothing, so a missing
-# side simply contributes no rows.
-_RECENT_FAILURES = Prepared(
-    select(_failures.c.at, _failures.c.conference_id, _failures.c.caller_id_number)
-    .where(
-        _failures.c.at >= bindparam("since"),
-        _failures.c.at <= bindparam("now"),
+LOCKOUT_ACTOR = "fsconf serve"
+
+
+def _lock_out_if_due(
+    session: Session, limit: int, limits: LockoutLimits, at: dt.datetime, call_uuid: str,
+    *, kind: str, target: str, conference_id: int | None = None,
+    caller_id_number: str | None = None,
+) -> PinLockout | None:
+    if kind == "conference":
+        lockout_side = PinLockout.conference_id == conference_id
+        failure_side = PinFailure.conference_id == conference_id
+    else:
+        lockout_side = PinLockout.caller_id_number == caller_id_number
+        failure_side = PinFailure.caller_id_number == caller_id_number
+    earlier = session.execute(
+        select(PinLockout.started_at, PinLockout.until, PinLockout.cleared_at).where(
+            PinLockout.kind == kind, lockout_side, PinLockout.until > at - limits.window
+        )
+    ).all()
+    since = counting_since(
+        at, limits.window, [(r.started_at, r.until, r.cleared_at) for r in earlier]
+    )
+    if since is None:
+        return None  # already locked out
+    failures = session.scalar(
+        select(func.count()).select_from(PinFailure).where(
+            failure_side, PinFailure.at > since, PinFailure.at <= at
+        )
+    ) or 0
+    if failures < limit:
+        return None
+    lockout = PinLockout(
+        kind=kind, caller_id_number=caller_id_number if kind == "caller" else None,
+        conference_id=conference_id if kind == "conference" else None,
+        started_at=at, until=at + limits.block, failures=failures,
+    )
+    session.add(lockout)
+    session.flush()
+    audit.record(
+        session, LOCKOUT_ACTOR, "lockout.start", target,
+        {
+            "lockout_id": lockout.id, "failures": failures,
+            "window_seconds": int(limits.window.total_seconds()), "until": lockout.until,
+            "call_uuid": call_uuid,
+        },
+    )
+    log.warning(
+        "PIN lockout %s started for %s: %d failures within %ds, until %s UTC (call %s)",
+        lockout.id, target, failures, int(limits.window.total_seconds()),
+        lockout.until.isoformat(timespec="seconds"), call_uuid,
+    )
+    return lockout
+
+
+def counting_since(
+    at: dt.datetime,
+    window: dt.timedelta,
+    earlier: Sequence[tuple[dt.datetime, dt.datetime, dt.datetime | None]],
+) -> dt.datetime | None:
+    """From when failures count towards a new lockout; None while one is in force.
+
+    `earlier` holds the side's lockouts as (started, until, cleared). Failures that
+    started a lockout, or came before an operator cleared one, are spent: each lockout
+    is a fresh start, so clearing one does not re-block on the next single mistake.
+    """
+    since = at - window
+    for started, until, cleared in earlier:
+        if cleared is None and until > at:
+            return None
+        since = max(since, cleared or started)
+    return since
+
+
+# Lockouts in force for either side; `= NULL` matches nothing, so a missing side simply
+# contributes no rows.
+_ACTIVE_LOCKOUTS = Prepared(
+    select(_lockouts.c.kind).where(
+        _lockouts.c.until > bindparam("now"),
+        _lockouts.c.cleared_at.is_(None),
         or_(
-            _failures.c.conference_id == bindparam("conference_id"),
-            _failures.c.caller_id_number == bindparam("caller"),
+            and_(
+                _lockouts.c.kind == "conference",
+                _lockouts.c.conference_id == bindparam("conference_id"),
+            ),
+            and_(
+                _lockouts.c.kind == "caller",
+                _lockouts.c.caller_id_number == bindparam("caller"),
+            ),
         ),
     )
-    .order_by(_failures.c.at)
+)
+# A caller ID that got into this conference lately: it keeps PIN entry during a
+# conference-wide lockout (asked only while one is in force).
+_KNOWN_CALLER = Prepared(
+    select(_attendances.c.id)
+    .where(
+        _attendances.c.conference_id == bindparam("conference_id"),
+        _attendances.c.caller_id_number == bindparam("caller"),
+        _attendances.c.joined_at >= bindparam("since"),
+    )
+    .limit(1)
 )
 
 
@@ -343,54 +496,46 @@ def lockout_reason(
     conference_id: int | None,
     now: dt.datetime | None = None,
 ) -> str | None:
-    """'conference' or 'caller' when that side exceeded its failures, else None.
+    """'conference' or 'caller' when a lockout on that side keeps this caller out.
 
-    A block lasts `limits.block` after the failure that crossed the limit: we look back
-    window + block and require `limit` failures inside one window ending within the block.
+    A caller lockout holds everywhere. A conference lockout holds only for caller IDs
+    that have not been in that conference within `limits.trusted_for`: an attacker
+    guessing from many numbers shuts out newcomers for a while, not the regulars.
     """
     caller = caller_id_number or None
     if conference_id is None and caller is None:
         return None
-    # Autoflush first: failures added to this session must count.
     session.flush()
     now = now or utcnow()
-    rows = _RECENT_FAILURES.run(
-        session,
-        {
-            "since": now - limits.window - limits.block, "now": now,
-            "conference_id": conference_id, "caller": caller,
-        },
-    ).all()
-    if conference_id is not None and _over_limit(
-        [r.at for r in rows if r.conference_id == conference_id],
-        limits.max_per_conference, now, limits,
+    kinds = set(
+        _ACTIVE_LOCKOUTS.run(
+            session, {"now": now, "conference_id": conference_id, "caller": caller}
+        ).scalars().all()
+    )
+    if "conference" in kinds and not (
+        caller is not None
+        and limits.trusted_for > dt.timedelta(0)
+        and _KNOWN_CALLER.run(
+            session,
+            {"conference_id": conference_id, "caller": caller, "since": now - limits.trusted_for},
+        ).first()
     ):
         return "conference"
-    if caller is not None and _over_limit(
-        [r.at for r in rows if r.caller_id_number == caller],
-        limits.max_per_caller, now, limits,
-    ):
+    if "caller" in kinds:
         return "caller"
     return None
 
 
-def _over_limit(
-    times: Sequence[dt.datetime], limit: int, now: dt.datetime, limits: LockoutLimits
+def _suspended(
+    state: str | None, cancelled_on: dt.date | None, today: dt.date | None,
+    activated_on: dt.date | None = None,
 ) -> bool:
-    if limit <= 0 or len(times) < limit:
-        return False
-    # Slide a window of `limit` consecutive failures; blocked if one fits inside `window`
-    # and its last failure is recent enough that the block has not expired.
-    for i in range(limit - 1, len(times)):
-        if times[i] - times[i - limit + 1] <= limits.window and now - times[i] < limits.block:
-            return True
-    return False
-
-
-def _suspended(state: str | None, cancelled_on: dt.date | None, today: dt.date | None) -> bool:
     """Suspended (e.g. unpaid) takes effect at once; a cancellation only after the end of
-    the month it was made in, matching how it is billed. No subscription, no service."""
+    the month it was made in, matching how it is billed. No subscription, no service, and
+    none before the activation date either: billing starts then, so service does too."""
     if state is None or state == SubscriptionState.SUSPENDED.value:
+        return True
+    if activated_on is not None and (today or utcnow().date()) < activated_on:
         return True
     if state == SubscriptionState.CANCELLED.value:
         today = today or utcnow().date()
@@ -403,7 +548,7 @@ def _suspended(state: str | None, cancelled_on: dt.date | None, today: dt.date |
 _SEAT_CONFERENCE = Prepared(
     select(
         _conferences.c.status, _conferences.c.max_participants,
-        _subscriptions.c.state, _subscriptions.c.cancelled_on,
+        _subscriptions.c.state, _subscriptions.c.cancelled_on, _subscriptions.c.activated_on,
     )
     .select_from(_with_subscription)
     .where(_conferences.c.id == bindparam("conference_id"))
@@ -452,7 +597,7 @@ def claim_seat(
     now = now or utcnow()
     conf = _SEAT_CONFERENCE.run(session, {"conference_id": conference.id}).one()
     if conf.status != ConferenceStatus.ACTIVE.value or _suspended(
-        conf.state, conf.cancelled_on, None
+        conf.state, conf.cancelled_on, None, conf.activated_on
     ):
         return Seat(SeatOutcome.SUSPENDED)
     meeting = _OPEN_MEETING.run(session, {"conference_id": conference.id}).first()

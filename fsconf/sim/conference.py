@@ -320,7 +320,12 @@ class ConferenceModule:
             self._local_play(ch, conf, profile.get("max-members-sound"))
             self._maybe_destroy(conf)
             return None
-        if conf.locked and ch.direction == "inbound":
+        # conference_function: `enforce_security` is true for inbound legs unless the
+        # channel variable conference_enforce_security says otherwise (switch_true); "don't
+        # allow more callers if the conference is locked, unless we invited them".
+        enforce = ch.get_var("conference_enforce_security")
+        enforce_security = ch.direction == "inbound" if enforce is None else switch_true(enforce)
+        if conf.locked and enforce_security:
             self._local_play(ch, conf, profile.get("locked-sound"))
             self._maybe_destroy(conf)
             return None
@@ -872,3 +877,14 @@ def _cjson(value: object, depth: int = 0) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value, ensure_ascii=False)
+
+
+def switch_true(value: str) -> bool:
+    """switch_utils.h switch_true(): yes/on/true/t/enabled/active/allow or a non-zero number."""
+    text = value.strip().lower()
+    if text in ("yes", "on", "true", "t", "enabled", "active", "allow"):
+        return True
+    try:
+        return int(text) != 0
+    except ValueError:
+        return False

@@ -74,7 +74,7 @@ def test_start_call_reports_a_blocked_caller(session: Session) -> None:
     _customer(session)
     now = utcnow()
     for i in range(LIMITS.max_per_caller):
-        joining.record_pin_failure(session, kind="pin", call_uuid=f"old-{i}",
+        joining.record_pin_failure(session, limits=LIMITS, kind="pin", call_uuid=f"old-{i}",
                                    caller_id_number="0613000000", conference_id=None,
                                    at=now - dt.timedelta(seconds=10 - i))
     session.flush()
@@ -111,7 +111,7 @@ def test_choose_conference_sees_suspension_lock_and_lockout(session: Session) ->
     sub.state = SubscriptionState.SUSPENDED.value
     now = utcnow()
     for i in range(LIMITS.max_per_conference):
-        joining.record_pin_failure(session, kind="pin", call_uuid=f"c-{i}",
+        joining.record_pin_failure(session, limits=LIMITS, kind="pin", call_uuid=f"c-{i}",
                                    caller_id_number=f"07000000{i}", conference_id=conf.id,
                                    at=now - dt.timedelta(seconds=10 - i))
     session.flush()
@@ -158,3 +158,38 @@ def test_a_cancelled_customer_keeps_service_to_the_end_of_that_month(session: Se
 
     assert suspended_on(dt.date(2026, 11, 30)) is False
     assert suspended_on(dt.date(2026, 12, 1)) is True
+
+
+def test_no_service_before_the_activation_date(session: Session) -> None:
+    customer = _customer(session)
+    start = _start(session, "u-activate-1")
+    assert start.scope is not None and start.suspended is False
+    sub = session.scalars(select(Subscription).where(Subscription.customer_id == customer.id)).one()
+    sub.activated_on = dt.date(2030, 1, 1)
+    session.flush()
+    assert _start(session, "u-activate-2").suspended is True  # the customer's own number
+
+    def suspended_on(day: dt.date) -> bool:
+        return joining.choose_conference(
+            session, limits=LIMITS, scope=start.scope, number="515151",
+            attendance_id=start.attendance_id, lockout_caller=None, today=day,
+        ).suspended
+
+    assert suspended_on(dt.date(2029, 12, 31)) is True
+    assert suspended_on(dt.date(2030, 1, 1)) is False
+
+
+def test_choose_conference_says_full_when_every_participant_seat_is_taken(
+    session: Session,
+) -> None:
+    _customer(session)
+    conf = session.scalars(select(Conference).where(Conference.number == "515151")).one()
+    conf.max_participants = 1
+    first = _start(session, "u-full-1")
+    assert first.scope is not None
+    choice = _choose(session, first.scope, first.attendance_id)
+    assert choice.conference is not None and choice.full is False
+    joining.claim_seat(session, conference=choice.conference, attendance_id=first.attendance_id,
+                       role=Role.PARTICIPANT, fs_conference_name="fsconf-515151", fs_node="n1")
+    second = _start(session, "u-full-2")
+    assert _choose(session, first.scope, second.attendance_id).full is True

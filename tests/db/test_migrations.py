@@ -52,4 +52,14 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     assert _tables(empty_url) & model_tables == set()
     migrate.upgrade(empty_url)
     assert model_tables <= _tables(empty_url)
+    assert migrate.current(empty_url).startswith("0003")
+
+
+def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -> None:
+    migrate.upgrade(empty_url)
+    assert "pin_lockouts" in _tables(empty_url)
+    migrate.downgrade(empty_url, "0002")
+    assert "pin_lockouts" not in _tables(empty_url)
     assert migrate.current(empty_url).startswith("0002")
+    migrate.upgrade(empty_url)
+    assert "pin_lockouts" in _tables(empty_url)

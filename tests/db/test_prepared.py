@@ -16,6 +16,7 @@ from fsconf.db.models import (
     Customer,
     Meeting,
     PinFailure,
+    PinLockout,
     Subscription,
 )
 from fsconf.db.session import Database
@@ -41,6 +42,7 @@ def _world(session: Session) -> tuple[Conference, Meeting, list[Attendance]]:
     people = [
         Attendance(call_uuid=f"prep-{i}", conference_id=conference.id, meeting_id=meeting.id,
                    role=role, joined_at=AT + dt.timedelta(seconds=i),
+                   caller_id_number=f"061{i}",
                    name_recording_path=f"/rec/{i}.wav" if i else None)
         for i, role in enumerate(["moderator", "participant", "participant"])
     ]
@@ -49,6 +51,9 @@ def _world(session: Session) -> tuple[Conference, Meeting, list[Attendance]]:
         session.add(PinFailure(kind="pin", call_uuid=f"f{i}", caller_id_number="0611",
                                conference_id=conference.id,
                                at=AT + dt.timedelta(seconds=i, microseconds=250_000 * i)))
+    session.add(PinLockout(kind="conference", conference_id=conference.id, started_at=AT,
+                           until=AT + dt.timedelta(minutes=15, microseconds=250_000),
+                           failures=3))
     session.flush()
     return conference, meeting, people
 
@@ -62,9 +67,11 @@ def test_selects_give_the_same_rows_and_types_as_sqlalchemy(session: Session) ->
         (joining._ACCESS_NUMBER, {"dialled": "0207770000"}),
         (joining._OPEN_MEETING, {"conference_id": conference.id}),
         (joining._SEAT_CONFERENCE, {"conference_id": conference.id}),
-        (joining._RECENT_FAILURES, {"since": AT - dt.timedelta(hours=1),
-                                    "now": AT + dt.timedelta(hours=1),
+        (joining._ACTIVE_LOCKOUTS, {"now": AT + dt.timedelta(minutes=1),
                                     "conference_id": conference.id, "caller": None}),
+        (joining._KNOWN_CALLER, {"conference_id": conference.id, "caller": "0611",
+                                 "since": AT - dt.timedelta(days=1)}),
+        (joining._SUBSCRIPTION, {"customer_id": conference.customer_id}),
         (joining._PRESENT, {"meeting_id": meeting.id}),
         (joining._LEAVING, {"attendance_id": people[1].id}),
         (joining._STILL_HERE, {"meeting_id": meeting.id}),
@@ -82,9 +89,10 @@ def test_selects_give_the_same_rows_and_types_as_sqlalchemy(session: Session) ->
     row = joining._CONFERENCE_OF_CUSTOMER.run(
         session, {"number": "777001", "customer_id": conference.customer_id}).one()
     assert row.number == "777001" and row.record_names is False and row.locked is True
-    failures = joining._RECENT_FAILURES.run(session, cases[5][1]).all()
-    assert [f.at for f in failures] == [AT + dt.timedelta(seconds=i, microseconds=250_000 * i)
-                                        for i in range(3)]
+    assert row.participants_present == 2
+    assert joining._ACTIVE_LOCKOUTS.run(session, cases[5][1]).scalars().all() == ["conference"]
+    later = dict(cases[5][1], now=AT + dt.timedelta(minutes=15, microseconds=250_000))
+    assert joining._ACTIVE_LOCKOUTS.run(session, later).all() == []  # ends to the microsecond
 
 
 def test_updates_set_only_the_columns_passed(session: Session) -> None:

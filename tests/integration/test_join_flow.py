@@ -145,13 +145,28 @@ def test_shared_access_number_reaches_any_customers_conference(rig: Rig) -> None
     assert rig.conference(other) is not None
 
 
-def test_suspended_customer_hears_service_unavailable(rig: Rig) -> None:
+def _set_subscription(rig: Rig, p, **values: object) -> None:
     from fsconf.db.models import Subscription
 
-    p = provision(rig.db)
     with rig.db.unit_of_work() as s:
         sub = s.scalars(select(Subscription).where(Subscription.customer_id == p.customer_id)).one()
-        sub.state = "suspended"
+        for key, value in values.items():
+            setattr(sub, key, value)
+
+
+def test_suspended_customers_own_number_says_unavailable_at_once(rig: Rig) -> None:
+    p = provision(rig.db)
+    _set_subscription(rig, p, state="suspended")
+    call = rig.call(p.access_number)
+    call.wait_prompt("service-suspended")
+    _ended(rig, call, "rejected_suspended")
+    assert not any("enter-conference-number" in h or "enter-pin" in h for h in call.heard)
+    assert rig.conference(p) is None
+
+
+def test_suspended_customer_on_a_shared_number_is_told_after_the_pin(rig: Rig) -> None:
+    p = provision(rig.db, shared=True)
+    _set_subscription(rig, p, state="suspended")
     call = rig.call(p.access_number)
     call.wait_prompt("enter-conference-number")
     call.send_dtmf(p.conference_number + "#")
@@ -162,7 +177,29 @@ def test_suspended_customer_hears_service_unavailable(rig: Rig) -> None:
     assert rig.conference(p) is None
 
 
-def test_full_conference_refuses_participant_but_not_moderator(rig: Rig) -> None:
+def test_no_service_before_the_activation_date(rig: Rig) -> None:
+    import datetime as dt
+
+    p = provision(rig.db)
+    _set_subscription(rig, p, activated_on=dt.date.today() + dt.timedelta(days=30))
+    call = rig.call(p.access_number)
+    call.wait_prompt("service-suspended")
+    _ended(rig, call, "rejected_suspended")
+    shared = provision(rig.db, shared=True)
+    _set_subscription(rig, shared, activated_on=dt.date.today() + dt.timedelta(days=1))
+    other = rig.call(shared.access_number, caller="0611000041")
+    other.wait_prompt("enter-conference-number")
+    other.send_dtmf(shared.conference_number + "#")
+    other.wait_prompt("enter-pin")
+    other.send_dtmf(shared.moderator_pin + "#")
+    other.wait_prompt("service-suspended")
+    _ended(rig, other, "rejected_suspended")
+    assert rig.conference(shared) is None
+
+
+def test_full_conference_refuses_participant_before_the_name_but_not_moderator(
+    rig: Rig,
+) -> None:
     p = provision(rig.db, max_participants=1)
     rig.join(p, p.participant_pin, caller="0633333333")
     late = rig.call(p.access_number, caller="0644444444")
@@ -170,12 +207,31 @@ def test_full_conference_refuses_participant_but_not_moderator(rig: Rig) -> None
     late.send_dtmf(p.conference_number + "#")
     late.wait_prompt("enter-pin")
     late.send_dtmf(p.participant_pin + "#")
-    late.wait_prompt("tone")
-    late.send_dtmf("#")
     late.wait_prompt("conference-full")
     _ended(rig, late, "rejected_full")
+    assert not any("record-name" in h for h in late.heard)  # no name recorded for nothing
     rig.join(p, p.moderator_pin, caller="0655555555")  # the moderator is not counted
     assert len(rig.conference(p)["members"]) == 2
+
+
+def test_no_input_at_the_pin_prompt_asks_again_without_calling_it_wrong(rig: Rig) -> None:
+    from fsconf.db.models import PinFailure
+
+    p = provision(rig.db)
+    call = rig.call(p.access_number, caller="0611000042")
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(p.conference_number + "#")
+    call.wait_prompt("enter-pin")
+    call.send_dtmf("#")  # nothing typed
+    call.wait_prompt("enter-pin")
+    call.send_dtmf(p.participant_pin + "#")
+    call.wait_prompt("tone")
+    call.send_dtmf("#")
+    call.wait_member()
+    assert not any("wrong-pin" in h for h in call.heard)
+    with rig.db.unit_of_work() as s:
+        failures = s.scalars(select(PinFailure).where(PinFailure.call_uuid == call.b_uuid)).all()
+    assert failures == []
 
 
 def test_hangup_while_recording_name_leaves_consistent_rows_and_no_file(rig: Rig) -> None:
@@ -237,8 +293,14 @@ def test_twenty_callers_for_ten_seats_exactly_ten_get_in(rig: Rig) -> None:
         call.send_dtmf(p.conference_number + "#")
         call.wait_prompt("enter-pin", timeout=30)
         call.send_dtmf(p.participant_pin + "#")
-        call.wait_prompt("tone", timeout=30)
-        call.send_dtmf("#")
+        # Once the room is seen full, callers are refused before the name; those still
+        # racing for the last seats record one and the seat claim decides.
+        rig.driver.wait_for(
+            lambda: call.hangup_cause or any("tone" in h for h in call.heard), 30,
+            "the name prompt or a refusal",
+        )
+        if call.hangup_cause is None:
+            call.send_dtmf("#")
 
     gevent.joinall([gevent.spawn(dial, c) for c in calls], raise_error=True)
     rig.driver.wait_for(

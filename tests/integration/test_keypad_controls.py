@@ -282,3 +282,35 @@ def test_invitee_never_passes_the_maximum(dial_rig: Rig) -> None:
     mod.wait_prompt("conference-full", timeout=15)
     assert len(rig.conference(p)["members"]) == 2
     eventually(rig, lambda: attempts(rig, p.conference_id)[-1].result == "full", "result saved")
+
+
+def test_moderator_who_drops_out_gets_back_into_the_meeting_they_locked(rig: Rig) -> None:
+    p = provision(rig.db)
+    mod = rig.join(p, p.moderator_pin, caller="0611000031")
+    rig.join(p, p.participant_pin, caller="0611000032")
+    mod.send_dtmf("*21")
+    mod.wait_prompt("conference-now-locked")
+    mod.hangup()
+    mod.wait_hangup()
+    rig.driver.wait_for(lambda: len(rig.conference(p)["members"]) == 1, 5, "moderator gone")
+    back = rig.join(p, p.moderator_pin, caller="0611000031")  # SPEC: the chair gets back in
+    assert not any("conference-locked" in h for h in back.heard)
+    room = rig.conference(p)
+    assert room["locked"] is True and len(room["members"]) == 2
+    assert member(rig, p, back)["flags"]["is_moderator"] is True
+
+
+def test_participant_of_a_locked_meeting_is_refused_right_after_the_pin(rig: Rig) -> None:
+    p = provision(rig.db)
+    mod = rig.join(p, p.moderator_pin, caller="0611000033")
+    mod.send_dtmf("*21")
+    mod.wait_prompt("conference-now-locked")
+    late = rig.call(p.access_number, caller="0611000034")
+    late.wait_prompt("enter-conference-number")
+    late.send_dtmf(p.conference_number + "#")
+    late.wait_prompt("enter-pin")
+    late.send_dtmf(p.participant_pin + "#")
+    late.wait_prompt("conference-locked")
+    late.wait_hangup()
+    assert not any("record-name" in h for h in late.heard)  # no name recorded for nothing
+    assert len(rig.conference(p)["members"]) == 1

@@ -3,6 +3,7 @@ graceful stop that leaves callers in their meeting."""
 
 from __future__ import annotations
 
+import json
 import logging
 import signal
 from collections.abc import Iterator
@@ -10,8 +11,10 @@ from dataclasses import replace
 
 import gevent
 import pytest
+from sqlalchemy import select
 
 from fsconf.config import Settings
+from fsconf.db.models import AuditEntry
 from fsconf.db.session import Database
 from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver
@@ -50,20 +53,34 @@ def test_caller_over_the_failure_limit_is_blocked_with_a_prompt(
     again.wait_hangup()
     assert any("PIN entry blocked" in r.getMessage() and r.levelno == logging.WARNING
                for r in caplog.records)
+    with rig.db.unit_of_work() as s:  # the lockout is in the audit log, without a PIN
+        entries = s.scalars(select(AuditEntry).where(
+            AuditEntry.action == "lockout.start", AuditEntry.target == "caller:0641000001"
+        )).all()
+    assert len(entries) == 1 and set(json.loads(entries[0].details or "{}")) == {
+        "call_uuid", "failures", "lockout_id", "until", "window_seconds"}
     other = rig.call(p.access_number, caller="0641000002")  # another caller is not blocked
     other.wait_prompt("enter-conference-number")
 
 
-def test_conference_under_attack_blocks_pin_entry_for_everyone(strict_rig: Rig) -> None:
+def test_conference_under_attack_shuts_out_newcomers_but_not_its_regulars(
+    strict_rig: Rig,
+) -> None:
     rig = strict_rig
     p = provision(rig.db)
-    for i in range(3):
+    regular = rig.join(p, p.participant_pin, caller="0642000050")  # was in the meeting
+    regular.hangup()
+    regular.wait_hangup()
+    for i in range(3):  # an attacker with three caller IDs reaches the conference limit
         _wrong_pins(rig, p, f"064200000{i}", 1)
-    call = rig.call(p.access_number, caller="0642000099")
-    call.wait_prompt("enter-conference-number")
-    call.send_dtmf(p.conference_number + "#")
-    call.wait_prompt("pin-entry-blocked")
-    call.wait_hangup()
+    newcomer = rig.call(p.access_number, caller="0642000099")
+    newcomer.wait_prompt("enter-conference-number")
+    newcomer.send_dtmf(p.conference_number + "#")
+    newcomer.wait_prompt("pin-entry-blocked")
+    newcomer.wait_hangup()
+    back = rig.join(p, p.participant_pin, caller="0642000050")  # the PIN holder gets in
+    assert not any("pin-entry-blocked" in h for h in back.heard)
+    assert rig.conference(p) is not None
 
 
 @pytest.fixture

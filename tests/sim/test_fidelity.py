@@ -202,3 +202,35 @@ def test_file_string_playback(make_sim, driver_for) -> None:
     ]
     assert out["missing"] == "FILE NOT FOUND"
     call.hangup()
+
+
+def test_a_locked_room_refuses_inbound_legs_unless_they_waive_enforce_security(
+    make_sim, driver_for
+) -> None:
+    """conference_function: `enforce_security` is the leg being inbound, overridden by
+    switch_true(conference_enforce_security); a locked room refuses only when it holds."""
+    waive = {"1001": "false", "1002": "no", "1003": "true"}
+
+    def script(conn: ControllerConn) -> None:
+        info = conn.command("connect")
+        conn.command("myevents")
+        conn.command("linger")
+        conn.execute("answer")
+        value = waive.get(info.get("Caller-Caller-ID-Number", ""))
+        if value is not None:
+            conn.execute("set", f"conference_enforce_security={value}")
+        conn.execute("conference", "locked@fsconf", lock=False)
+        conn.wait(lambda: any(f.content_type == "text/disconnect-notice" for f in conn.frames), 60)
+        conn.send("exit")
+
+    sim = make_sim(Controller(script))
+    d = driver_for(sim)
+    d.place_call("5000", caller_id_number="1000").wait_member(5)
+    assert d.api("conference locked lock").startswith("+OK")
+    for caller in ("1001", "1002"):
+        d.place_call("5000", caller_id_number=caller).wait_member(5)
+    for caller in ("1003", "1004"):  # "true", and no variable: refused
+        refused = d.place_call("5000", caller_id_number=caller)
+        d.wait_for(lambda c=refused: any("locked" in h for h in c.heard), 5, "locked sound")
+        assert refused.member_id is None
+    d.api("hupall")
