@@ -125,6 +125,8 @@ class BillingSettings:
     # VAT in basis points (2100 = 21.00%) so no float ever touches money.
     vat_basis_points: int = 2100
     dialout_cents_per_minute: int = 5
+    # Days between an invoice's date and its due date.
+    payment_terms_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -243,6 +245,8 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("controller.max_calls: must be at least 1")
     if not 0 <= settings.billing.vat_basis_points <= 10000:
         raise ConfigError("billing.vat_basis_points: must be between 0 and 10000")
+    if not 0 <= settings.billing.payment_terms_days <= 365:
+        raise ConfigError("billing.payment_terms_days: must be between 0 and 365")
     if "{number}" not in settings.freeswitch.dialout_string:
         raise ConfigError("freeswitch.dialout_string: must contain {number}")
     return settings

@@ -84,7 +84,7 @@ def test_one_invoice_per_customer_and_month(session: Session) -> None:
     customer = _customer(session)
     period = dt.date(2026, 10, 1)
     values = {"vat_basis_points": 2100, "total_ex_vat_cents": 1000, "vat_cents": 210,
-              "total_cents": 1210}
+              "total_cents": 1210, "due_on": dt.date(2026, 11, 15), "billed_name": "B"}
     session.add(Invoice(customer_id=customer.id, period=period, **values))
     session.flush()
     _rejected(session, Invoice(customer_id=customer.id, period=period, **values))
