@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -100,3 +101,43 @@ def test_cancel_sets_the_date_and_state(ok, new_customer) -> None:
 def test_cancel_before_activation_is_refused(bad, new_customer) -> None:
     cid = str(new_customer("--activated", "2023-05-01")["id"])
     assert "before the activation" in bad("customer", "cancel", cid, "--on", "2023-04-30").err
+
+
+def test_set_billing_changes_address_and_vat_number_audited(ok, new_customer, audit_count) -> None:
+    cid = str(new_customer("--vat", "NL123456789B01")["id"])
+    view = ok(
+        "customer", "set-billing", cid, "--address", "Kade 1\n1011 AB Amsterdam", "--json"
+    ).json
+    assert (view["address"], view["vat_number"]) == ("Kade 1\n1011 AB Amsterdam", "NL123456789B01")
+    out = ok("customer", "set-billing", cid, "--vat", "DE123456789").out
+    assert "Kade 1 1011 AB Amsterdam" in out and "DE123456789" in out
+    cleared = ok("customer", "set-billing", cid, "--address", "", "--json").json
+    assert cleared["address"] is None and cleared["vat_number"] == "DE123456789"
+    shown = ok("customer", "show", cid, "--json").json
+    assert shown["vat_number"] == "DE123456789"
+    assert audit_count(f"customer:{cid}") == 4  # add + three changes
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--vat", "NL12345678B01"), "not a Dutch VAT number"),
+        (("--vat", "123456789"), "not a VAT number"),
+        (("--vat", "NL123456789B01\x1b[2J"), "not a VAT number"),
+        (("--address", "Kade 1\x1b[31m"), "control characters"),
+        (("--address", "\n".join("abcdefg")), "more than 6 lines"),
+        (("--address", "x" * 501), "longer than 500"),
+        ((), "nothing to change"),
+    ],
+)
+def test_set_billing_bad_input_changes_nothing(
+    bad, ok, new_customer, audit_count, options, message
+) -> None:
+    cid = str(new_customer()["id"])
+    assert message in bad("customer", "set-billing", cid, *options).err
+    assert audit_count(f"customer:{cid}") == 1
+    assert ok("customer", "show", cid, "--json").json["address"] is None
+
+
+def test_add_refuses_a_bad_vat_number(bad) -> None:
+    assert "not a VAT number" in bad("customer", "add", "--name", "X", "--vat", "12").err
