@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from fsconf.esl.acl import parse_networks
+
 ENV_PREFIX = "FSCONF_"
 
 
@@ -60,6 +62,9 @@ class ControllerSettings:
     # in conferences (over the inbound Event Socket).
     reconcile_on_start: bool = True
     heartbeat_seconds: float = 10.0
+    # Addresses or networks FreeSWITCH connects from; anyone else is refused at once.
+    # 0.0.0.0/0 and ::/0 admit every address (no protection).
+    allow_from: tuple[str, ...] = ("127.0.0.0/8", "::1")
 
 
 @dataclass(frozen=True)
@@ -241,6 +246,15 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("security.pin_length: must be between 4 and 8")
     if not 4 <= settings.security.conference_number_length <= 9:
         raise ConfigError("security.conference_number_length: must be between 4 and 9")
+    if not settings.controller.allow_from:
+        raise ConfigError(
+            "controller.allow_from: must list at least one address or network"
+            " (0.0.0.0/0 and ::/0 admit every address)"
+        )
+    try:
+        parse_networks(settings.controller.allow_from)
+    except ValueError as exc:
+        raise ConfigError(f"controller.allow_from: {exc}") from None
     if settings.controller.max_calls < 1:
         raise ConfigError("controller.max_calls: must be at least 1")
     if not 0 <= settings.billing.vat_basis_points <= 10000:
