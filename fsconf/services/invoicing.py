@@ -191,7 +191,7 @@ def run_billing(
 
 def _invoice_query(
     customer_id: int | None, month: Month | None
-) -> Select[tuple[Invoice, CreditNote | None]]:
+) -> Select[Invoice, CreditNote]:
     query = (
         select(Invoice, CreditNote)
         .outerjoin(CreditNote, CreditNote.invoice_id == Invoice.id)
