@@ -79,6 +79,7 @@ def clean_address(address: str | None) -> str | None:
     characters are refused: the address is printed on invoices and terminals."""
     if address is None:
         return None
+    address = address.replace("\r\n", "\n")  # pasted from a Windows document
     if any(unicodedata.category(ch)[0] == "C" and ch != "\n" for ch in address):
         raise ServiceError("address must not contain control characters (only line breaks)")
     lines = [" ".join(line.split()) for line in address.split("\n")]

@@ -111,11 +111,13 @@ def test_set_billing_changes_address_and_vat_number_audited(ok, new_customer, au
     assert (view["address"], view["vat_number"]) == ("Kade 1\n1011 AB Amsterdam", "NL123456789B01")
     out = ok("customer", "set-billing", cid, "--vat", "DE123456789").out
     assert "Kade 1 1011 AB Amsterdam" in out and "DE123456789" in out
+    crlf = ok("customer", "set-billing", cid, "--address", "Kade 3\r\n1011 AB  Amsterdam", "--json")
+    assert crlf.json["address"] == "Kade 3\n1011 AB Amsterdam"
     cleared = ok("customer", "set-billing", cid, "--address", "", "--json").json
     assert cleared["address"] is None and cleared["vat_number"] == "DE123456789"
     shown = ok("customer", "show", cid, "--json").json
     assert shown["vat_number"] == "DE123456789"
-    assert audit_count(f"customer:{cid}") == 4  # add + three changes
+    assert audit_count(f"customer:{cid}") == 5  # add + four changes
 
 
 @pytest.mark.parametrize(
