@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from fsconf.esl.acl import parse_networks
+
 ENV_PREFIX = "FSCONF_"
 
 
@@ -60,6 +62,9 @@ class ControllerSettings:
     # in conferences (over the inbound Event Socket).
     reconcile_on_start: bool = True
     heartbeat_seconds: float = 10.0
+    # Addresses or networks FreeSWITCH connects from; anyone else is refused at once.
+    # 0.0.0.0/0 and ::/0 admit every address (no protection).
+    allow_from: tuple[str, ...] = ("127.0.0.0/8", "::1")
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,8 @@ class BillingSettings:
     # VAT in basis points (2100 = 21.00%) so no float ever touches money.
     vat_basis_points: int = 2100
     dialout_cents_per_minute: int = 5
+    # Days between an invoice's date and its due date.
+    payment_terms_days: int = 14
 
 
 @dataclass(frozen=True)
@@ -244,10 +251,21 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("security.conference_number_length: must be between 4 and 9")
     if settings.security.trusted_caller_days < 0:
         raise ConfigError("security.trusted_caller_days: must be 0 or more")
+    if not settings.controller.allow_from:
+        raise ConfigError(
+            "controller.allow_from: must list at least one address or network"
+            " (0.0.0.0/0 and ::/0 admit every address)"
+        )
+    try:
+        parse_networks(settings.controller.allow_from)
+    except ValueError as exc:
+        raise ConfigError(f"controller.allow_from: {exc}") from None
     if settings.controller.max_calls < 1:
         raise ConfigError("controller.max_calls: must be at least 1")
     if not 0 <= settings.billing.vat_basis_points <= 10000:
         raise ConfigError("billing.vat_basis_points: must be between 0 and 10000")
+    if not 0 <= settings.billing.payment_terms_days <= 365:
+        raise ConfigError("billing.payment_terms_days: must be between 0 and 365")
     if "{number}" not in settings.freeswitch.dialout_string:
         raise ConfigError("freeswitch.dialout_string: must contain {number}")
     return settings

@@ -25,6 +25,7 @@ from fsconf.config import Settings
 from fsconf.controls.grammar import GrammarSettings
 from fsconf.db.models import EndReason
 from fsconf.db.session import Database
+from fsconf.esl.acl import parse_networks
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
 from fsconf.esl.server import ControllerStopping, OutboundServer
@@ -67,6 +68,7 @@ class Controller:
         self.server = OutboundServer(
             c.host, c.port, handler=self.handle_call, busy_handler=self.handle_busy,
             max_calls=c.max_calls, timeout=c.command_timeout,
+            allow_from=parse_networks(c.allow_from),
         )
         self.follower = Follower()
         self.inbound: InboundClient | None = None

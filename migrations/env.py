@@ -36,6 +36,26 @@ def run_migrations_online() -> None:
 
 
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
+    # SQLite's batch mode rebuilds a table (copy, drop, rename), and dropping a table
+    # that other rows reference fails with foreign keys on. The pragma only takes effect
+    # outside a transaction, so it is switched off before and checked after.
+    pause_fks = connection.dialect.name == "sqlite" and not connection.in_transaction()
+    if pause_fks:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+    try:
+        _migrate(connection)
+        if pause_fks:
+            broken = connection.connection.driver_connection.execute(
+                "PRAGMA foreign_key_check"
+            ).fetchall()
+            if broken:
+                raise RuntimeError(f"migration left rows with dangling foreign keys: {broken}")
+    finally:
+        if pause_fks:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+
+
+def _migrate(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

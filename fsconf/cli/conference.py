@@ -1,13 +1,14 @@
 """`fsconf conference create|list|show|set|reset-pins|delete`.
 
 Conferences are addressed by their conference number. `show --form` prints the customer
-data form (`--format html` for a printable page, `--output FILE` to write it to a file).
+data form in the conference's language (`--format html` for a printable page, `--output
+FILE` to write it to a file, mode 0600: it holds the PINs).
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import os
 
 from fsconf.cli.common import (
     CliError,
@@ -17,6 +18,7 @@ from fsconf.cli.common import (
     parse_int,
     print_json,
     print_table,
+    printable,
     service_session,
     settings_from,
     wants_json,
@@ -165,18 +167,35 @@ def _show(args: argparse.Namespace) -> int:
         _print_conference(view, args)
         return 0
     if wants_json(args):
-        print_json(data)
+        print_json({**data, "keypad_controls": forms.keypad_controls(data["language"])})
         return 0
+    # The customer's name is operator input; a form goes to terminals and printers.
+    data = {**data, "customer_name": printable(data["customer_name"], 200)}
     page = forms.render_html(data) if args.format == "html" else forms.render_text(data)
     if args.output:
-        try:
-            Path(args.output).write_text(page, encoding="utf-8")
-        except OSError as exc:
-            raise CliError(f"cannot write {args.output}: {exc.strerror}") from None
+        write_private(args.output, page)
         print(f"data form for conference {data['conference_number']} written to {args.output}")
     else:
         print(page, end="")
     return 0
+
+
+def write_private(path: str, text: str) -> None:
+    """Write `text` to `path` readable by its owner only (the form holds PINs): created
+    0600, and an existing file is narrowed to 0600 before anything is written to it."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                fd = -1  # the file object owns it now
+                out.write(text)
+        finally:
+            if fd >= 0:
+                os.close(fd)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _set(args: argparse.Namespace) -> int:

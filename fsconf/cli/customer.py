@@ -1,4 +1,4 @@
-"""`fsconf customer add|edit|list|show|suspend|resume|cancel|uncancel`."""
+"""`fsconf customer add|edit|list|show|set-billing|suspend|resume|cancel|uncancel`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fsconf.cli.common import (
     parse_int,
     print_json,
     print_table,
+    printable,
     service_session,
     utc_today,
     wants_json,
@@ -26,6 +27,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     add = actions.add_parser("add", help="add a customer (subscription active)", parents=[parent])
     add.add_argument("--name", required=True)
     add.add_argument("--email", default=None)
+    _billing_options(add)
     add.add_argument(
         "--activated", metavar="YYYY-MM-DD", default=None, help="activation date (default: today)"
     )
@@ -51,6 +53,17 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     add_json_option(show)
     show.set_defaults(func=_show)
 
+    billing = actions.add_parser(
+        "set-billing",
+        help="set the address and VAT number future invoices carry",
+        parents=[parent],
+    )
+    billing.add_argument("customer_id", metavar="ID")
+    _billing_options(billing, clear=True)
+    add_actor_option(billing)
+    add_json_option(billing)
+    billing.set_defaults(func=_set_billing)
+
     for name, helptext in (
         ("suspend", "suspend (callers hear the service is unavailable; still billed)"),
         ("resume", "resume a suspended customer"),
@@ -72,6 +85,39 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     add_actor_option(cancel)
     add_json_option(cancel)
     cancel.set_defaults(func=_change, change="cancel")
+
+
+def _billing_options(parser: argparse.ArgumentParser, *, clear: bool = False) -> None:
+    empty = ' ("" removes it)' if clear else ""
+    parser.add_argument(
+        "--address", metavar="TEXT", default=None,
+        help=f"postal address for invoices; lines separated by newlines{empty}",
+    )  # fmt: skip
+    parser.add_argument(
+        "--vat", metavar="NUMBER", default=None,
+        help=f"the customer's VAT number, e.g. NL123456789B01{empty}",
+    )  # fmt: skip
+
+
+def _set_billing(args: argparse.Namespace) -> int:
+    customer_id = parse_int(args.customer_id, "customer id")
+    changes = {
+        key: value
+        for key, value in (("address", args.address), ("vat_number", args.vat))
+        if value is not None
+    }
+    actor = actor_of(args)
+    with service_session(args) as session:
+        view = customers.set_billing_details(session, customer_id, actor=actor, **changes)
+    if wants_json(args):
+        print_json(view)
+    else:
+        address = printable(view["address"] or "(none)", 200)
+        print(
+            f"customer {customer_id} billing details: address {address};"
+            f" VAT number {view['vat_number'] or '(none)'}"
+        )
+    return 0
 
 
 def _print_one(view: dict, args: argparse.Namespace) -> None:
@@ -103,8 +149,9 @@ def _add(args: argparse.Namespace) -> int:
     actor = actor_of(args)
     with service_session(args) as session:
         view = customers.add_customer(
-            session, name=args.name, email=args.email, activated_on=activated, actor=actor
-        )
+            session, name=args.name, email=args.email, activated_on=activated, actor=actor,
+            address=args.address, vat_number=args.vat,
+        )  # fmt: skip
     if wants_json(args):
         print_json(view)
     else:

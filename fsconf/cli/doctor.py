@@ -1,26 +1,32 @@
-"""`fsconf doctor`: is this host ready to take calls? One line per check, ok or FAIL.
+"""`fsconf doctor`: is this host ready to take calls? One line per check: ok, warn or FAIL.
 
 Checks, in order: the database (reachable, migrations at head), FreeSWITCH's inbound
 Event Socket (connect, password, `api status`), the conference profile (FreeSWITCH
 answers `conference list`; with a FreeSWITCH conf dir, its conference.conf.xml has our
 profile with caller-controls none), the prompt files for every language under
-[ivr] sounds_dir, and a writable recordings folder. Each FAIL line says what is wrong and
-how to fix it. Exit status 0 when everything is ok, 1 otherwise.
+[ivr] sounds_dir, a writable recordings folder, vars.xml's controller address against
+[controller], who may connect to the controller, and the caller ID invitees see. Each
+FAIL or warn line says what is wrong and how to fix it. A warning is a default that
+works but bites in production. Exit status 0 when nothing FAILs (warnings allowed),
+1 otherwise.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import sys
 import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from fsconf.cli.common import settings_from
+from fsconf.cli.common import add_json_option, settings_from, wants_json
 from fsconf.config import Settings, redact_url
+from fsconf.esl.acl import exposure, is_loopback_host
 
 DEFAULT_FS_CONF = Path("/etc/freeswitch")
 SOUND_RATE = "8000"  # the folder every installation needs; 16000 etc. are optional
@@ -32,13 +38,21 @@ class Check:
     ok: bool
     detail: str
     fix: str = ""
+    warn: bool = False  # works, but a default that bites in production
+
+    @property
+    def status(self) -> str:
+        return "FAIL" if not self.ok else "warn" if self.warn else "ok"
 
     def line(self) -> str:
-        status = "ok" if self.ok else "FAIL"
-        text = f"{status:<4}  {self.name:<12}  {self.detail}"
-        if not self.ok and self.fix:
+        text = f"{self.status:<4}  {self.name:<12}  {self.detail}"
+        if self.status != "ok" and self.fix:
             text += f" -> fix: {self.fix}"
         return text
+
+    def as_dict(self) -> dict[str, str]:
+        return {"check": self.name, "status": self.status, "detail": self.detail,
+                "fix": self.fix if self.status != "ok" else ""}  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -57,6 +71,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         "--timeout", type=float, default=5.0, metavar="SECONDS",
         help="wait this long for FreeSWITCH (default 5)",
     )
+    add_json_option(p)
     p.set_defaults(func=_doctor)
 
 
@@ -66,8 +81,12 @@ def _doctor(args: argparse.Namespace) -> int:
     if fs_conf is None and DEFAULT_FS_CONF.is_dir():
         fs_conf = DEFAULT_FS_CONF
     checks = run_checks(settings, fs_conf=fs_conf, timeout=args.timeout)
-    for check in checks:
-        print(check.line(), flush=True)
+    if wants_json(args):
+        json.dump([c.as_dict() for c in checks], sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        for check in checks:
+            print(check.line(), flush=True)
     return 0 if all(c.ok for c in checks) else 1
 
 
@@ -78,6 +97,9 @@ def run_checks(settings: Settings, *, fs_conf: Path | None, timeout: float) -> l
     checks.append(check_conference(settings, api, fs_conf))
     checks.append(check_sounds(settings))
     checks.append(check_recordings(settings))
+    checks.append(check_controller_address(settings, fs_conf))
+    checks.append(check_acl(settings))
+    checks.append(check_dialout_caller_id(settings))
     return checks
 
 
@@ -286,8 +308,12 @@ def check_sounds(settings: Settings) -> Check:
     if not base:
         return Check(
             "sounds", True,
-            "not checked: [ivr] sounds_dir is empty, FreeSWITCH resolves prompts against its"
-            " own sound_prefix",
+            "[ivr] sounds_dir is empty: calls keep FreeSWITCH's own sound_prefix (the stock"
+            " voice's folder), where fsconf's prompts are not, and no conference gets its"
+            " language",
+            "install the prompts (`make sounds`, or studio recordings) and set [ivr]"
+            " sounds_dir to their folder, e.g. /usr/share/freeswitch/sounds/fsconf",
+            warn=True,
         )
     root = Path(base)
     names = [p.file for p in CATALOGUE.values()] + number_files()
@@ -336,6 +362,93 @@ def check_recordings(settings: Settings) -> Check:
             f"{path} is not writable by {_user()}: {exc.strerror or exc}", fix,
         )
     return Check("recordings", True, f"{path} is writable")
+
+
+# -- (6) vars.xml's controller address ------------------------------------------------------
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def check_controller_address(settings: Settings, fs_conf: Path | None) -> Check:
+    c = settings.controller
+    listen = f"{c.host}:{c.port}"
+    if fs_conf is None:
+        return Check(
+            "controller", True,
+            f"[controller] listens on {listen} (vars.xml not checked: no --fs-conf DIR)",
+        )
+    path = fs_conf / "vars.xml"
+    fix = (
+        f"make fsconf_controller in {path} and [controller] host/port the same address,"
+        " then `reloadxml`"
+    )
+    if not path.is_file():
+        return Check("controller", True, f"{path} not found", fix, warn=True)
+    try:
+        value = _preprocess_var(path, "fsconf_controller")
+    except (OSError, ET.ParseError) as exc:
+        return Check("controller", True, f"{path} unreadable: {_first_line(exc)}", fix,
+                     warn=True)
+    if value is None:
+        return Check("controller", True, f"{path} sets no fsconf_controller", fix, warn=True)
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]")
+    same_port = port == str(c.port)
+    # A wildcard listen address answers on every address of the host, loopback included.
+    same_host = host == c.host or (c.host in WILDCARD_HOSTS and is_loopback_host(host))
+    if same_port and same_host:
+        return Check("controller", True, f"vars.xml fsconf_controller {value} = [controller]")
+    return Check(
+        "controller", True,
+        f"vars.xml fsconf_controller is {value} but [controller] listens on {listen}:"
+        " FreeSWITCH hands its calls elsewhere",
+        fix, warn=True,
+    )
+
+
+def _preprocess_var(path: Path, name: str) -> str | None:
+    """The value a vars.xml `<X-PRE-PROCESS cmd="set" data="name=value"/>` gives, last wins."""
+    value = None
+    for node in ET.parse(path).getroot().iter("X-PRE-PROCESS"):
+        key, eq, rest = (node.get("data") or "").partition("=")
+        if node.get("cmd") == "set" and eq and key.strip() == name:
+            value = rest.strip()
+    return value
+
+
+# -- (7) who may connect to the controller --------------------------------------------------
+
+
+def check_acl(settings: Settings) -> Check:
+    c = settings.controller
+    risk = exposure(c.host, c.allow_from)
+    if risk:
+        return Check(
+            "acl", True, risk,
+            "keep [controller] host = 127.0.0.1 when FreeSWITCH runs on this host, or list"
+            " FreeSWITCH's addresses in [controller] allow_from (and firewall the port)",
+            warn=True,
+        )
+    return Check(
+        "acl", True, f"controller on {c.host} admits {', '.join(c.allow_from)}",
+    )
+
+
+# -- (8) the caller ID invitees see ---------------------------------------------------------
+
+
+def check_dialout_caller_id(settings: Settings) -> Check:
+    number = settings.freeswitch.dialout_caller_id_number
+    if number.strip("0") == "":
+        return Check(
+            "dial-out", True,
+            f"invitees see caller ID {number or '(none)'} ([freeswitch]"
+            " dialout_caller_id_number): many people do not answer it and trunks may refuse it",
+            "set it to one of your access numbers, e.g."
+            " FSCONF_FREESWITCH_DIALOUT_CALLER_ID_NUMBER=0201234567",
+            warn=True,
+        )
+    return Check("dial-out", True, f"invitees see caller ID {number}")
 
 
 def _user() -> str:

@@ -8,6 +8,7 @@ import signal
 from dataclasses import replace
 
 from fsconf.cli.common import settings_from
+from fsconf.esl.acl import exposure
 from fsconf.runtime import freeze_start_up
 
 # Young collections between two collections of the middle generation (Python's default: 10).
@@ -38,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
     if args.port is not None:
         controller_settings = replace(controller_settings, port=args.port)
     settings = replace(settings, controller=controller_settings)
+    risk = exposure(controller_settings.host, controller_settings.allow_from)
+    if risk:
+        logging.getLogger(__name__).warning(
+            "%s; list FreeSWITCH's addresses in [controller] allow_from", risk
+        )
     controller = Controller(settings)
     controller.start()
     settle_heap()

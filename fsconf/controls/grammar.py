@@ -122,6 +122,20 @@ def _role_table(role: Role) -> dict[str, ActionKind]:
 
 
 _ROLE_TABLES: dict[Role, dict[str, ActionKind]] = {r: _role_table(r) for r in Role}
+
+
+def controls_for(role: Role) -> list[tuple[str, ActionKind]]:
+    """What `role` can do from the keypad, as (sequence, action), in `SEQUENCES` order;
+    printed documentation derives from this, so it cannot drift from the grammar."""
+    runnable = _ROLE_TABLES[role]
+    return [(seq, kind) for seq, kind in runnable.items() if kind is not ActionKind.MODERATOR_ONLY]
+
+
+def waits_for_more(role: Role) -> list[str]:
+    """Complete sequences that are also the start of a longer one for `role`: they run
+    after the inter-digit timeout, or at once when followed by `#`."""
+    table = _ROLE_TABLES[role]
+    return [s for s in table if any(o != s and o.startswith(s) for o in table)]
 _INVITE_PREFIX = next(s for s, k in SEQUENCES.items() if k is ActionKind.INVITE)
 
 

@@ -111,6 +111,9 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    # What invoices are addressed to; copied onto each invoice when it is issued.
+    address: Mapped[str | None] = mapped_column(String(500))
+    vat_number: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
 
     subscription: Mapped[Subscription | None] = relationship(back_populates="customer")
@@ -327,6 +330,11 @@ class Invoice(Base):
     total_ex_vat_cents: Mapped[int] = mapped_column(BigInteger)
     vat_cents: Mapped[int] = mapped_column(BigInteger)
     total_cents: Mapped[int] = mapped_column(BigInteger)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    # The customer as billed when issued: a later edit of the customer leaves this alone.
+    billed_name: Mapped[str] = mapped_column(String(200))
+    billed_address: Mapped[str | None] = mapped_column(String(500))
+    billed_vat_number: Mapped[str | None] = mapped_column(String(16))
 
     lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.id", cascade="all, delete-orphan"
@@ -357,6 +365,34 @@ class InvoiceLine(Base):
     __table_args__ = (
         CheckConstraint("kind IN ('setup', 'monthly', 'dialout')", name="kind"),
         CheckConstraint("amount_cents = quantity * unit_cents", name="amount"),
+    )
+
+
+class CreditNote(Base):
+    """Reverses one whole invoice (invoices are never edited or deleted).
+
+    Its own numbered document; its amounts are the invoice's, negated. The unique
+    invoice_id is the guard against crediting one invoice twice, concurrent runs included.
+    """
+
+    __tablename__ = "credit_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), unique=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3))
+    vat_basis_points: Mapped[int] = mapped_column(Integer)
+    total_ex_vat_cents: Mapped[int] = mapped_column(BigInteger)
+    vat_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
+
+    invoice: Mapped[Invoice] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("total_cents = total_ex_vat_cents + vat_cents", name="totals_add_up"),
+        CheckConstraint("total_ex_vat_cents <= 0 AND vat_cents <= 0", name="negative"),
+        CheckConstraint("length(reason) > 0", name="reason_not_empty"),
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import gevent
 from gevent.server import StreamServer
 
+from fsconf.esl.acl import Network, admitted
 from fsconf.esl.connection import EslError
 from fsconf.esl.session import CallGone, OutboundSession
 
@@ -37,8 +38,11 @@ class OutboundServer:
         busy_handler: CallHandler,
         max_calls: int,
         timeout: float = 10.0,
+        allow_from: tuple[Network, ...] | None = None,
     ) -> None:
         self._handler = handler
+        self.allow_from = allow_from  # None: every peer (tests and tools of our own)
+        self.refused_peers = 0
         self._busy_handler = busy_handler
         self.max_calls = max_calls
         self.timeout = timeout
@@ -80,6 +84,13 @@ class OutboundServer:
         gevent.killall(greenlets, exception=ControllerStopping, timeout=5)
 
     def _handle(self, sock: socket.socket, address: tuple[str, int]) -> None:
+        if self.allow_from is not None and not admitted(address[0], self.allow_from):
+            self.refused_peers += 1
+            log.warning(
+                "refused a connection from %s: not in [controller] allow_from", address[0]
+            )
+            sock.close()
+            return
         current = gevent.getcurrent()
         self.active.add(current)
         self.accepted += 1

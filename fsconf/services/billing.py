@@ -97,13 +97,14 @@ class Month:
 
 @dataclass(frozen=True)
 class Prices:
-    """The tariff, in integer cents; built from BillingSettings."""
+    """The tariff, in integer cents, and the payment terms; built from BillingSettings."""
 
     setup_fee_cents: int = 2500
     monthly_fee_cents: int = 1000
     dialout_cents_per_minute: int = 5
     vat_basis_points: int = 2100
     currency: str = "EUR"
+    payment_terms_days: int = 14
 
     @classmethod
     def from_settings(cls, billing: BillingSettings) -> Prices:
@@ -113,7 +114,13 @@ class Prices:
             dialout_cents_per_minute=billing.dialout_cents_per_minute,
             vat_basis_points=billing.vat_basis_points,
             currency=billing.currency,
+            payment_terms_days=billing.payment_terms_days,
         )
+
+
+def due_date(issued_on: dt.date, prices: Prices) -> dt.date:
+    """When an invoice issued on `issued_on` must be paid."""
+    return issued_on + dt.timedelta(days=prices.payment_terms_days)
 
 
 @dataclass(frozen=True)

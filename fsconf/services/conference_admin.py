@@ -269,6 +269,7 @@ def form_data(session: Session, number: str) -> dict[str, Any]:
         "participant_pin": conference.participant_pin,
         "max_participants": conference.max_participants,
         "language": conference.language,
+        "record_names": conference.record_names,
         "status": conference.status,
     }
 

@@ -18,6 +18,7 @@ cancellation takes effect, "cancelled" after.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from typing import Any
 
@@ -38,6 +39,12 @@ from fsconf.services.billing import Month
 
 NAME_MAX = 200
 EMAIL_MAX = 320
+ADDRESS_MAX = 500
+ADDRESS_LINES_MAX = 6
+# EU VAT identification numbers: a two-letter country prefix and 2..12 letters or digits
+# (no country's is longer); the Dutch one has a fixed shape worth checking exactly.
+_VAT_NUMBER = re.compile(r"[A-Z]{2}[0-9A-Z]{2,12}")
+_DUTCH_VAT_NUMBER = re.compile(r"NL[0-9]{9}B[0-9]{2}")
 
 
 def target(customer_id: int) -> str:
@@ -87,6 +94,46 @@ def _clean_email(email: str | None) -> str | None:
     return email
 
 
+def clean_address(address: str | None) -> str | None:
+    """A postal address, lines separated by newlines; empty means none. Other control
+    characters are refused: the address is printed on invoices and terminals."""
+    if address is None:
+        return None
+    address = address.replace("\r\n", "\n")  # pasted from a Windows document
+    if any(unicodedata.category(ch)[0] == "C" and ch != "\n" for ch in address):
+        raise ServiceError("address must not contain control characters (only line breaks)")
+    lines = [" ".join(line.split()) for line in address.split("\n")]
+    lines = [line for line in lines if line]
+    if not lines:
+        return None
+    if len(lines) > ADDRESS_LINES_MAX:
+        raise ServiceError(f"address has more than {ADDRESS_LINES_MAX} lines")
+    text = "\n".join(lines)
+    if len(text) > ADDRESS_MAX:
+        raise ServiceError(f"address is longer than {ADDRESS_MAX} characters")
+    return text
+
+
+def clean_vat_number(vat_number: str | None) -> str | None:
+    """An EU VAT number, written without spaces or dots in capitals; empty means none."""
+    if vat_number is None:
+        return None
+    compact = re.sub(r"[\s.\-]", "", vat_number).upper()
+    if not compact:
+        return None
+    if not compact.isascii() or not _VAT_NUMBER.fullmatch(compact):
+        raise ServiceError(
+            f"not a VAT number: {vat_number!r} (a country code and 2-12 letters or digits,"
+            " e.g. NL123456789B01)"
+        )
+    if compact.startswith("NL") and not _DUTCH_VAT_NUMBER.fullmatch(compact):
+        raise ServiceError(
+            f"not a Dutch VAT number: {vat_number!r} (NL, 9 digits, B, 2 digits:"
+            " NL123456789B01)"
+        )
+    return compact
+
+
 def add_customer(
     session: Session,
     *,
@@ -94,8 +141,15 @@ def add_customer(
     email: str | None,
     activated_on: dt.date,
     actor: str,
+    address: str | None = None,
+    vat_number: str | None = None,
 ) -> dict[str, Any]:
-    customer = Customer(name=_clean_name(name), email=_clean_email(email))
+    customer = Customer(
+        name=_clean_name(name),
+        email=_clean_email(email),
+        address=clean_address(address),
+        vat_number=clean_vat_number(vat_number),
+    )
     customer.subscription = Subscription(
         state=SubscriptionState.ACTIVE.value, activated_on=activated_on
     )
@@ -106,8 +160,45 @@ def add_customer(
         actor,
         "customer.add",
         target(customer.id),
-        {"name": customer.name, "email": customer.email, "activated_on": activated_on},
+        {
+            "name": customer.name,
+            "email": customer.email,
+            "activated_on": activated_on,
+            "address": customer.address,
+            "vat_number": customer.vat_number,
+        },
     )
+    return customer_view(customer)
+
+
+_UNCHANGED: Any = object()
+
+
+def set_billing_details(
+    session: Session,
+    customer_id: int,
+    *,
+    actor: str,
+    address: str | None = _UNCHANGED,
+    vat_number: str | None = _UNCHANGED,
+) -> dict[str, Any]:
+    """Change what future invoices are addressed to; issued invoices keep their copy."""
+    if address is _UNCHANGED and vat_number is _UNCHANGED:
+        raise ServiceError("nothing to change: give --address and/or --vat")
+    customer = get_customer(session, customer_id, for_update=True)
+    changes: dict[str, Any] = {}
+    if address is not _UNCHANGED:
+        changes["address"] = clean_address(address)
+    if vat_number is not _UNCHANGED:
+        changes["vat_number"] = clean_vat_number(vat_number)
+    before = {key: getattr(customer, key) for key in changes}
+    for key, value in changes.items():
+        setattr(customer, key, value)
+    session.flush()
+    record(
+        session, actor, "customer.set_billing", target(customer_id),
+        {"before": before, "after": changes},
+    )  # fmt: skip
     return customer_view(customer)
 
 
@@ -355,6 +446,8 @@ def customer_view(
         "id": customer.id,
         "name": customer.name,
         "email": customer.email,
+        "address": customer.address,
+        "vat_number": customer.vat_number,
         # Effective: "active" during a cancellation's notice period (see module doc).
         "state": state,
         "activated_on": sub.activated_on if sub else None,

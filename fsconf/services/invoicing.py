@@ -7,6 +7,11 @@ customer's invoice is inserted inside its own savepoint; when the insert hits th
 constraint (another run made that invoice first) the savepoint is rolled back and the
 customer is counted as *skipped*. Customers are processed in id order, so concurrent
 runs on PostgreSQL wait on each other's rows in the same order and cannot deadlock.
+
+An invoice carries the customer as billed (name, address, VAT number, copied when it is
+issued) and its due date. It is never edited or deleted: a credit note reverses a whole
+invoice, as its own numbered document with the invoice's amounts negated; the unique
+``credit_notes.invoice_id`` allows one per invoice, however often or concurrently asked.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,14 +30,16 @@ from sqlalchemy.orm import Session, selectinload
 
 from fsconf.db.models import (
     Conference,
+    CreditNote,
     Customer,
     DialOutAttempt,
     Invoice,
     InvoiceLine,
     Subscription,
+    utcnow,
 )
 from fsconf.services.audit import ServiceError, record
-from fsconf.services.billing import LINE_UNITS, Month, Prices, draft_invoice
+from fsconf.services.billing import LINE_UNITS, Month, Prices, draft_invoice, due_date
 from fsconf.services.customers import get_customer
 
 
@@ -98,7 +106,7 @@ def run_billing(
     check_month_has_ended(month, today)
     if customer_id is not None:
         get_customer(session, customer_id)
-    customers = select(Customer.id, Subscription.activated_on, Subscription.cancelled_on).outerjoin(
+    customers = select(Customer, Subscription.activated_on, Subscription.cancelled_on).outerjoin(
         Subscription, Subscription.customer_id == Customer.id
     )
     if customer_id is not None:
@@ -106,7 +114,11 @@ def run_billing(
     already = _already_invoiced(session, month)
     dialouts = _dialout_seconds(session, month, customer_id)
     result = RunResult(month)
-    for cid, activated_on, cancelled_on in session.execute(customers.order_by(Customer.id)).all():
+    issued_at = utcnow()
+    for customer, activated_on, cancelled_on in session.execute(
+        customers.order_by(Customer.id)
+    ).all():
+        cid = customer.id
         if cid in already:
             result.skipped.append(cid)
             continue
@@ -123,6 +135,11 @@ def run_billing(
         invoice = Invoice(
             customer_id=cid,
             period=month.first_day,
+            issued_at=issued_at,
+            due_on=due_date(issued_at.date(), prices),
+            billed_name=customer.name,
+            billed_address=customer.address,
+            billed_vat_number=customer.vat_number,
             currency=draft.currency,
             vat_basis_points=draft.vat_basis_points,
             total_ex_vat_cents=draft.total_ex_vat_cents,
@@ -153,6 +170,7 @@ def run_billing(
                 "total_ex_vat_cents": invoice.total_ex_vat_cents,
                 "vat_cents": invoice.vat_cents,
                 "total_cents": invoice.total_cents,
+                "due_on": invoice.due_on,
             }
         )
     if result.created:
@@ -173,10 +191,10 @@ def run_billing(
 
 def _invoice_query(
     customer_id: int | None, month: Month | None
-) -> Select[tuple[Invoice, Customer]]:
+) -> Select[Invoice, CreditNote]:
     query = (
-        select(Invoice, Customer)
-        .join(Customer, Invoice.customer_id == Customer.id)
+        select(Invoice, CreditNote)
+        .outerjoin(CreditNote, CreditNote.invoice_id == Invoice.id)
         .options(selectinload(Invoice.lines))
     )
     if customer_id is not None:
@@ -192,13 +210,13 @@ def list_invoices(
     if customer_id is not None:
         get_customer(session, customer_id)
     rows = session.execute(_invoice_query(customer_id, month)).all()
-    return [invoice_view(inv, cust, with_lines=False) for inv, cust in rows]
+    return [invoice_view(inv, credit, with_lines=False) for inv, credit in rows]
 
 
 def show_invoice(session: Session, invoice_id: int) -> dict[str, Any]:
     row = session.execute(
-        select(Invoice, Customer)
-        .join(Customer, Invoice.customer_id == Customer.id)
+        select(Invoice, CreditNote)
+        .outerjoin(CreditNote, CreditNote.invoice_id == Invoice.id)
         .where(Invoice.id == invoice_id)
     ).one_or_none()
     if row is None:
@@ -206,21 +224,102 @@ def show_invoice(session: Session, invoice_id: int) -> dict[str, Any]:
     return invoice_view(row[0], row[1], with_lines=True)
 
 
-def invoice_view(invoice: Invoice, customer: Customer, *, with_lines: bool) -> dict[str, Any]:
+REASON_MAX = 200
+
+
+def _clean_reason(reason: str) -> str:
+    if any(unicodedata.category(ch)[0] == "C" for ch in reason.replace("\n", " ")):
+        raise ServiceError("reason must not contain control characters")
+    text = " ".join(reason.split())
+    if not text:
+        raise ServiceError("a credit note needs a reason (--reason)")
+    if len(text) > REASON_MAX:
+        raise ServiceError(f"reason is longer than {REASON_MAX} characters")
+    return text
+
+
+def credit_invoice(
+    session: Session, invoice_id: int, *, reason: str, actor: str
+) -> tuple[dict[str, Any], bool]:
+    """Reverse a whole invoice with a credit note; (its view, whether it was made now).
+
+    Asking again returns the credit note already made: the unique invoice_id decides,
+    also between two operators at the same moment.
+    """
+    text = _clean_reason(reason)
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None:
+        raise ServiceError(f"no invoice with id {invoice_id}")
+    existing = _credit_note_of(session, invoice_id)
+    if existing is not None:
+        return credit_note_view(existing), False
+    note = CreditNote(
+        invoice_id=invoice_id,
+        reason=text,
+        currency=invoice.currency,
+        vat_basis_points=invoice.vat_basis_points,
+        total_ex_vat_cents=-invoice.total_ex_vat_cents,
+        vat_cents=-invoice.vat_cents,
+        total_cents=-invoice.total_cents,
+    )
+    try:
+        with session.begin_nested():
+            session.add(note)
+            session.flush()
+    except IntegrityError:  # another operator credited it a moment ago
+        existing = session.scalars(
+            select(CreditNote).where(CreditNote.invoice_id == invoice_id)
+        ).one()
+        return credit_note_view(existing), False
+    record(
+        session, actor, "invoice.credit", f"invoice:{invoice_id}",
+        {"credit_note_id": note.id, "total_cents": note.total_cents, "reason": text},
+    )  # fmt: skip
+    return credit_note_view(note), True
+
+
+def _credit_note_of(session: Session, invoice_id: int) -> CreditNote | None:
+    """The invoice's credit note (a shortcut; the unique constraint is the guard)."""
+    return session.scalars(
+        select(CreditNote).where(CreditNote.invoice_id == invoice_id)
+    ).one_or_none()
+
+
+def credit_note_view(note: CreditNote) -> dict[str, Any]:
+    return {
+        "id": note.id,
+        "invoice_id": note.invoice_id,
+        "issued_at": note.issued_at,
+        "reason": note.reason,
+        "currency": note.currency,
+        "vat_basis_points": note.vat_basis_points,
+        "total_ex_vat_cents": note.total_ex_vat_cents,
+        "vat_cents": note.vat_cents,
+        "total_cents": note.total_cents,
+    }
+
+
+def invoice_view(
+    invoice: Invoice, credit_note: CreditNote | None, *, with_lines: bool
+) -> dict[str, Any]:
     month = Month.of(invoice.period)
     view: dict[str, Any] = {
         "id": invoice.id,
         "customer_id": invoice.customer_id,
-        "customer_name": customer.name,
+        "customer_name": invoice.billed_name,
+        "customer_address": invoice.billed_address,
+        "customer_vat_number": invoice.billed_vat_number,
         "month": str(month),
         "period_start": month.first_day,
         "period_end": month.last_day,
         "issued_at": invoice.issued_at,
+        "due_on": invoice.due_on,
         "currency": invoice.currency,
         "vat_basis_points": invoice.vat_basis_points,
         "total_ex_vat_cents": invoice.total_ex_vat_cents,
         "vat_cents": invoice.vat_cents,
         "total_cents": invoice.total_cents,
+        "credit_note": credit_note_view(credit_note) if credit_note is not None else None,
     }
     if with_lines:
         view["lines"] = [
@@ -260,6 +359,13 @@ CSV_COLUMNS = (
     "invoice_total_ex_vat",
     "invoice_vat",
     "invoice_total_inc_vat",
+    # Added with credit notes; new columns go at the end so existing imports keep working.
+    "document",
+    "document_id",
+    "document_date",
+    "due_date",
+    "customer_address",
+    "customer_vat_number",
 )
 
 
@@ -285,30 +391,48 @@ def export_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(CSV_COLUMNS)
-    for invoice, customer in session.execute(_invoice_query(customer_id, month)).all():
-        period = Month.of(invoice.period)
-        for n, line in enumerate(invoice.lines, 1):
-            writer.writerow(
-                (
-                    invoice.id,
-                    invoice.issued_at.date().isoformat(),
-                    str(period),
-                    period.first_day.isoformat(),
-                    period.last_day.isoformat(),
-                    customer.id,
-                    spreadsheet_safe(customer.name),
-                    n,
-                    line.kind,
-                    spreadsheet_safe(line.description),
-                    line.quantity,
-                    LINE_UNITS.get(line.kind, ""),
-                    decimal_text(line.unit_cents),
-                    decimal_text(line.amount_cents),
-                    decimal_text(invoice.vat_basis_points),
-                    invoice.currency,
-                    decimal_text(invoice.total_ex_vat_cents),
-                    decimal_text(invoice.vat_cents),
-                    decimal_text(invoice.total_cents),
-                )
-            )
+    for invoice, credit in session.execute(_invoice_query(customer_id, month)).all():
+        writer.writerows(_csv_rows(invoice, None))
+        if credit is not None:  # right after the invoice it reverses
+            writer.writerows(_csv_rows(invoice, credit))
     return buffer.getvalue()
+
+
+def _csv_rows(invoice: Invoice, credit: CreditNote | None) -> list[tuple[Any, ...]]:
+    """The invoice's lines, or (with `credit`) the same lines negated as the credit note's."""
+    period = Month.of(invoice.period)
+    sign = -1 if credit is not None else 1
+    document = (
+        ("credit_note", credit.id, credit.issued_at.date().isoformat())
+        if credit is not None
+        else ("invoice", invoice.id, invoice.issued_at.date().isoformat())
+    )
+    address = (invoice.billed_address or "").replace("\n", ", ")
+    return [
+        (
+            invoice.id,
+            invoice.issued_at.date().isoformat(),
+            str(period),
+            period.first_day.isoformat(),
+            period.last_day.isoformat(),
+            invoice.customer_id,
+            spreadsheet_safe(invoice.billed_name),
+            n,
+            line.kind,
+            spreadsheet_safe(line.description),
+            sign * line.quantity,
+            LINE_UNITS.get(line.kind, ""),
+            decimal_text(line.unit_cents),
+            decimal_text(sign * line.amount_cents),
+            decimal_text(invoice.vat_basis_points),
+            invoice.currency,
+            decimal_text(sign * invoice.total_ex_vat_cents),
+            decimal_text(sign * invoice.vat_cents),
+            decimal_text(sign * invoice.total_cents),
+            *document,
+            invoice.due_on.isoformat(),
+            spreadsheet_safe(address),
+            invoice.billed_vat_number or "",
+        )
+        for n, line in enumerate(invoice.lines, 1)
+    ]

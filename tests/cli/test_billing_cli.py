@@ -190,3 +190,62 @@ def test_usage_bad_input(bad) -> None:
     assert "YYYY-MM" in bad("usage", "--month", "9-2022").err
     assert "in the future" in bad("usage", "--month", str(THIS_MONTH.next())).err
     assert "no conference" in bad("usage", "--conference", "1").err
+
+
+def test_invoice_shows_the_customers_address_vat_number_and_due_date(ok, new_customer) -> None:
+    cid = new_customer(
+        "--activated", "2023-06-01", "--address", "Kade 1\n1011 AB Amsterdam",
+        "--vat", "nl 1234.56789.b01",
+    )["id"]  # fmt: skip
+    invoice_id = ok("billing", "run", "--month", "2023-06", "--customer", str(cid), "--json").json[
+        "invoices"
+    ][0]["id"]
+    view = ok("invoice", "show", str(invoice_id), "--json").json
+    assert view["customer_vat_number"] == "NL123456789B01"
+    issued = dt.date.fromisoformat(view["issued_at"][:10])
+    assert view["due_on"] == (issued + dt.timedelta(days=14)).isoformat()
+    text = ok("invoice", "show", str(invoice_id)).out
+    assert "  Kade 1\n  1011 AB Amsterdam\n" in text and "VAT number NL123456789B01" in text
+    assert f"due {view['due_on']}" in text
+
+
+def test_payment_terms_come_from_the_settings(ok, new_customer, monkeypatch) -> None:
+    monkeypatch.setenv("FSCONF_BILLING_PAYMENT_TERMS_DAYS", "30")
+    cid = str(new_customer("--activated", "2023-06-01")["id"])
+    invoice = ok("billing", "run", "--month", "2023-06", "--customer", cid, "--json").json[
+        "invoices"
+    ][0]
+    view = ok("invoice", "show", str(invoice["id"]), "--json").json
+    issued = dt.date.fromisoformat(view["issued_at"][:10])
+    assert invoice["due_on"] == view["due_on"] == (issued + dt.timedelta(days=30)).isoformat()
+
+
+def test_invoice_credit_reverses_once_and_shows_everywhere(
+    ok, bad, new_customer, audit_count, tmp_path
+) -> None:
+    cid = str(new_customer("--activated", "2023-07-01")["id"])
+    invoice_id = str(
+        ok("billing", "run", "--month", "2023-07", "--customer", cid, "--json").json["invoices"][0][
+            "id"
+        ]
+    )
+    out = ok("invoice", "credit", invoice_id, "--reason", "billed twice").out
+    assert f"reverses invoice {invoice_id}: EUR -42.35" in out
+    again = ok("invoice", "credit", invoice_id, "--reason", "again", "--json").json
+    assert again["created"] is False and again["reason"] == "billed twice"
+    assert "already reversed" in ok("invoice", "credit", invoice_id, "--reason", "x").out
+    assert audit_count(f"invoice:{invoice_id}") == 1
+    note_id = again["id"]
+    assert f"credit note {note_id}" in ok("invoice", "list", "--customer", cid).out
+    shown = ok("invoice", "show", invoice_id).out
+    assert f"Reversed by credit note {note_id}" in shown and "billed twice" in shown
+    assert ok("invoice", "show", invoice_id, "--json").json["credit_note"]["id"] == note_id
+    rows = list(csv.DictReader(io.StringIO(ok("invoice", "export", "--customer", cid).out)))
+    assert {r["document"] for r in rows} == {"invoice", "credit_note"}
+    assert sum(int(r["amount_ex_vat"].replace(".", "")) for r in rows) == 0
+
+
+def test_invoice_credit_bad_input(bad) -> None:
+    assert "no invoice with id" in bad("invoice", "credit", "99999999", "--reason", "x").err
+    assert "whole number" in bad("invoice", "credit", "abc", "--reason", "x").err
+    assert "needs a reason" in bad("invoice", "credit", "1", "--reason", " ").err

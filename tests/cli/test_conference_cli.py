@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import stat
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Conference
+from fsconf.db.models import Conference, Customer
 from fsconf.services import pins
 from tests.cli.conftest import digits
 
@@ -102,7 +104,8 @@ def test_form_uses_shared_numbers_when_the_customer_has_none(ok, new_conference)
     text = ok("conference", "show", conf["number"], "--form").out
     for value in (conf["number"], conf["moderator_pin"], conf["participant_pin"], shared):
         assert value in text
-    assert "Maximum participants   10" in text and "Dutch (nl)" in text
+    # A Dutch conference (the default) gets its form in Dutch.
+    assert "Maximum aantal deelnemers   10" in text and "Nederlands (nl)" in text
 
 
 def test_form_prefers_the_customers_own_numbers(ok, new_customer, new_conference) -> None:
@@ -127,6 +130,54 @@ def test_form_html_escapes_everything(ok, new_customer, new_conference, tmp_path
         "conference", "show", conf["number"], "--form", "--format", "html", "--output", target
     ).out
     assert "written to" in out and target.read_text() == page
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600  # it holds the PINs
+
+
+def test_form_written_over_a_readable_file_is_made_private(ok, new_conference, tmp_path) -> None:
+    number = new_conference()["number"]
+    target = tmp_path / "form.txt"
+    target.write_text("old")
+    target.chmod(0o644)
+    ok("conference", "show", number, "--form", "--output", target)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert number in target.read_text() and "old" not in target.read_text()
+
+
+def test_form_to_an_unwritable_place_is_one_line(bad, new_conference, tmp_path) -> None:
+    number = new_conference()["number"]
+    err = bad("conference", "show", number, "--form", "--output", tmp_path / "no" / "f.txt").err
+    assert "cannot write" in err
+
+
+def test_form_follows_the_conference_language(ok, new_conference) -> None:
+    number = new_conference("--language", "en")["number"]
+    text = ok("conference", "show", number, "--form").out
+    assert text.startswith("Conference call - customer data form")
+    assert "Keypad controls for the moderator only" in text and "*8 number #" in text
+    ok("conference", "set", number, "--language", "nl")
+    text = ok("conference", "show", number, "--form").out
+    assert "Toetsen alleen voor de voorzitter" in text and "*8 nummer #" in text
+    page = ok("conference", "show", number, "--form", "--format", "html").out
+    assert '<html lang="nl">' in page
+
+
+def test_form_json_lists_the_keypad_controls_per_role(ok, new_conference) -> None:
+    number = new_conference("--language", "en")["number"]
+    data = ok("conference", "show", number, "--form", "--json").json
+    controls = data["keypad_controls"]
+    assert [c["keys"] for c in controls["participant"]] == ["#", "*1", "*2", "*3", "*7", "*9"]
+    assert {c["action"] for c in controls["moderator"]} >= {"invite", "lock", "end_meeting"}
+    assert data["language"] == "en" and data["record_names"] is True
+
+
+def test_form_customer_name_is_cleaned_for_the_terminal(ok, db, new_conference) -> None:
+    conf = new_conference()
+    with Session(db.engine) as s, s.begin():
+        customer = s.get(Customer, conf["customer_id"])
+        assert customer is not None
+        customer.name = "Evil\x1b[2J\x1b[31m Corp"
+    text = ok("conference", "show", conf["number"], "--form").out
+    assert "\x1b" not in text and "Evil Corp" in text
 
 
 def test_form_format_must_be_text_or_html(bad, new_conference) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -207,3 +208,43 @@ def test_no_new_conference_while_a_cancellation_is_pending_even_if_suspended(
     assert "cancelled" in bad("conference", "create", "--customer", cid).err
     ok("customer", "uncancel", cid)
     ok("conference", "create", "--customer", cid)
+def test_set_billing_changes_address_and_vat_number_audited(ok, new_customer, audit_count) -> None:
+    cid = str(new_customer("--vat", "NL123456789B01")["id"])
+    view = ok(
+        "customer", "set-billing", cid, "--address", "Kade 1\n1011 AB Amsterdam", "--json"
+    ).json
+    assert (view["address"], view["vat_number"]) == ("Kade 1\n1011 AB Amsterdam", "NL123456789B01")
+    out = ok("customer", "set-billing", cid, "--vat", "DE123456789").out
+    assert "Kade 1 1011 AB Amsterdam" in out and "DE123456789" in out
+    crlf = ok("customer", "set-billing", cid, "--address", "Kade 3\r\n1011 AB  Amsterdam", "--json")
+    assert crlf.json["address"] == "Kade 3\n1011 AB Amsterdam"
+    cleared = ok("customer", "set-billing", cid, "--address", "", "--json").json
+    assert cleared["address"] is None and cleared["vat_number"] == "DE123456789"
+    shown = ok("customer", "show", cid, "--json").json
+    assert shown["vat_number"] == "DE123456789"
+    assert audit_count(f"customer:{cid}") == 5  # add + four changes
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (("--vat", "NL12345678B01"), "not a Dutch VAT number"),
+        (("--vat", "123456789"), "not a VAT number"),
+        (("--vat", "NL123456789B01\x1b[2J"), "not a VAT number"),
+        (("--address", "Kade 1\x1b[31m"), "control characters"),
+        (("--address", "\n".join("abcdefg")), "more than 6 lines"),
+        (("--address", "x" * 501), "longer than 500"),
+        ((), "nothing to change"),
+    ],
+)
+def test_set_billing_bad_input_changes_nothing(
+    bad, ok, new_customer, audit_count, options, message
+) -> None:
+    cid = str(new_customer()["id"])
+    assert message in bad("customer", "set-billing", cid, *options).err
+    assert audit_count(f"customer:{cid}") == 1
+    assert ok("customer", "show", cid, "--json").json["address"] is None
+
+
+def test_add_refuses_a_bad_vat_number(bad) -> None:
+    assert "not a VAT number" in bad("customer", "add", "--name", "X", "--vat", "12").err

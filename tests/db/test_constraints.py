@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from fsconf.db.models import (
     AccessNumber,
     Conference,
+    CreditNote,
     Customer,
     Invoice,
     Meeting,
@@ -84,10 +85,32 @@ def test_one_invoice_per_customer_and_month(session: Session) -> None:
     customer = _customer(session)
     period = dt.date(2026, 10, 1)
     values = {"vat_basis_points": 2100, "total_ex_vat_cents": 1000, "vat_cents": 210,
-              "total_cents": 1210}
+              "total_cents": 1210, "due_on": dt.date(2026, 11, 15), "billed_name": "B"}
     session.add(Invoice(customer_id=customer.id, period=period, **values))
     session.flush()
     _rejected(session, Invoice(customer_id=customer.id, period=period, **values))
+
+
+def test_one_credit_note_per_invoice_and_only_negative_amounts(session: Session) -> None:
+    customer = _customer(session)
+    invoice = Invoice(
+        customer_id=customer.id, period=dt.date(2026, 9, 1), vat_basis_points=2100,
+        total_ex_vat_cents=1000, vat_cents=210, total_cents=1210,
+        due_on=dt.date(2026, 10, 15), billed_name="Acme",
+    )  # fmt: skip
+    session.add(invoice)
+    session.flush()
+
+    def note(**kw: object) -> CreditNote:
+        values = {"reason": "r", "currency": "EUR", "vat_basis_points": 2100,
+                  "total_ex_vat_cents": -1000, "vat_cents": -210, "total_cents": -1210} | kw
+        return CreditNote(invoice_id=invoice.id, **values)  # type: ignore[arg-type]
+
+    _rejected(session, note(total_ex_vat_cents=1000, vat_cents=210, total_cents=1210))
+    _rejected(session, note(reason=""))
+    session.add(note())
+    session.flush()
+    _rejected(session, note())
 
 
 def test_one_open_meeting_per_conference(session: Session) -> None:

@@ -8,13 +8,14 @@ import io
 import secrets
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fsconf.db.models import (
     Attendance,
     AuditEntry,
     Conference,
+    CreditNote,
     Customer,
     DialOutAttempt,
     Invoice,
@@ -244,3 +245,101 @@ def test_usage_per_conference_and_month(session: Session) -> None:
     assert [r["month"] for r in march] == ["2024-03"]
     quiet = usage_report(session, month=Month(2024, 6), conference_number=conf.number)
     assert quiet[0]["meetings"] == 0 and quiet[0]["month"] == "2024-06"
+
+
+def _billed_customer(session: Session, **details: str | None) -> int:
+    cid = _customer(session, dt.date(2024, 1, 1))
+    customer = session.get(Customer, cid)
+    assert customer is not None
+    for key, value in details.items():
+        setattr(customer, key, value)
+    session.flush()
+    return cid
+
+
+def test_invoice_carries_address_vat_number_and_due_date(session: Session) -> None:
+    cid = _billed_customer(
+        session, address="Kade 1\n1011 AB Amsterdam", vat_number="NL123456789B01"
+    )
+    terms = Prices(payment_terms_days=30)
+    created = invoicing.run_billing(
+        session, Month.parse("2024-02"), prices=terms, today=TODAY, actor="t", customer_id=cid
+    ).created[0]
+    view = invoicing.show_invoice(session, created["id"])
+    assert view["customer_address"] == "Kade 1\n1011 AB Amsterdam"
+    assert view["customer_vat_number"] == "NL123456789B01"
+    assert view["due_on"] == view["issued_at"].date() + dt.timedelta(days=30)
+    assert created["due_on"] == view["due_on"]
+
+
+def test_a_later_customer_edit_leaves_issued_invoices_alone(session: Session) -> None:
+    cid = _billed_customer(session, address="Oud 1", vat_number="NL123456789B01")
+    invoice_id = _run(session, "2024-02", cid).created[0]["id"]
+    customer = session.get(Customer, cid)
+    assert customer is not None
+    customer.name, customer.address, customer.vat_number = "Renamed", "Nieuw 2", None
+    session.flush()
+    view = invoicing.show_invoice(session, invoice_id)
+    assert (view["customer_address"], view["customer_vat_number"]) == ("Oud 1", "NL123456789B01")
+    assert view["customer_name"] != "Renamed"
+
+
+def test_credit_note_reverses_the_invoice_once_and_is_audited(session: Session) -> None:
+    cid = _billed_customer(session)
+    invoice_id = _run(session, "2024-01", cid).created[0]["id"]
+    note, created = invoicing.credit_invoice(session, invoice_id, reason="wrong tariff", actor="t")
+    assert created and note["invoice_id"] == invoice_id
+    assert (note["total_ex_vat_cents"], note["vat_cents"], note["total_cents"]) == (
+        -3500, -735, -4235,
+    )  # fmt: skip
+    again, created_again = invoicing.credit_invoice(session, invoice_id, reason="again", actor="t")
+    assert not created_again and again["id"] == note["id"] and again["reason"] == "wrong tariff"
+    audit = session.scalars(
+        select(AuditEntry).where(AuditEntry.target == f"invoice:{invoice_id}")
+    ).all()
+    assert [a.action for a in audit] == ["invoice.credit"]
+    # The invoice itself is unchanged and still listed, now with its credit note.
+    listed = invoicing.list_invoices(session, customer_id=cid)
+    assert listed[0]["total_cents"] == 4235 and listed[0]["credit_note"]["id"] == note["id"]
+
+
+def test_second_credit_note_is_stopped_by_the_database(session, monkeypatch) -> None:
+    invoice_id = _run(session, "2024-01", _billed_customer(session)).created[0]["id"]
+    first, _ = invoicing.credit_invoice(session, invoice_id, reason="first", actor="t")
+    # Pretend the shortcut missed the note another operator committed a moment ago.
+    monkeypatch.setattr(invoicing, "_credit_note_of", lambda s, i: None)
+    second, created = invoicing.credit_invoice(session, invoice_id, reason="second", actor="t")
+    assert not created and second["id"] == first["id"]
+    assert session.scalar(select(func.count()).select_from(CreditNote)) >= 1
+    assert session.scalar(
+        select(func.count()).select_from(CreditNote).where(CreditNote.invoice_id == invoice_id)
+    ) == 1
+
+
+@pytest.mark.parametrize("reason", ["", "   ", "bad\x1b[2J", "x" * 201])
+def test_credit_note_needs_a_clean_reason(session: Session, reason: str) -> None:
+    invoice_id = _run(session, "2024-01", _billed_customer(session)).created[0]["id"]
+    with pytest.raises(ServiceError, match="reason"):
+        invoicing.credit_invoice(session, invoice_id, reason=reason, actor="t")
+
+
+def test_crediting_an_unknown_invoice_is_refused(session: Session) -> None:
+    with pytest.raises(ServiceError, match="no invoice with id"):
+        invoicing.credit_invoice(session, 987654321, reason="x", actor="t")
+
+
+def test_csv_export_puts_the_credit_note_after_its_invoice(session: Session) -> None:
+    cid = _billed_customer(session, address="=Kade 1\nAmsterdam", vat_number="NL123456789B01")
+    invoice_id = _run(session, "2024-01", cid).created[0]["id"]
+    note, _ = invoicing.credit_invoice(session, invoice_id, reason="duplicate", actor="t")
+    rows = list(csv.DictReader(io.StringIO(invoicing.export_csv(session, customer_id=cid))))
+    assert [r["document"] for r in rows] == ["invoice", "invoice", "credit_note", "credit_note"]
+    invoice_rows, credit_rows = rows[:2], rows[2:]
+    assert {r["document_id"] for r in credit_rows} == {str(note["id"])}
+    assert [r["amount_ex_vat"] for r in credit_rows] == [
+        "-" + r["amount_ex_vat"] for r in invoice_rows
+    ]
+    assert {r["invoice_total_inc_vat"] for r in credit_rows} == {"-42.35"}
+    assert {r["invoice_id"] for r in rows} == {str(invoice_id)}
+    assert rows[0]["customer_address"] == "'=Kade 1, Amsterdam"  # no formula, one line
+    assert rows[0]["customer_vat_number"] == "NL123456789B01" and rows[0]["due_date"]

@@ -52,7 +52,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     assert _tables(empty_url) & model_tables == set()
     migrate.upgrade(empty_url)
     assert model_tables <= _tables(empty_url)
-    assert migrate.current(empty_url).startswith("0003")
+    assert migrate.current(empty_url).startswith("0004")
 
 
 def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -> None:
@@ -63,3 +63,39 @@ def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -
     assert migrate.current(empty_url).startswith("0002")
     migrate.upgrade(empty_url)
     assert "pin_lockouts" in _tables(empty_url)
+    assert migrate.current(empty_url).startswith("0004")
+
+
+def test_0004_keeps_existing_invoices_and_gives_them_a_billed_party_and_due_date(
+    empty_url: str,
+) -> None:
+    from sqlalchemy import text
+
+    migrate.upgrade(empty_url, "0002")
+    engine = make_engine(empty_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text(
+                "INSERT INTO customers (id, name, created_at) VALUES (1, 'Old B.V.', '2026-01-01')"
+            ))
+            conn.execute(text(
+                "INSERT INTO invoices (id, customer_id, period, issued_at, currency,"
+                " vat_basis_points, total_ex_vat_cents, vat_cents, total_cents)"
+                " VALUES (7, 1, '2026-01-01', '2026-02-01 03:00:00', 'EUR', 2100, 100, 21, 121)"
+            ))
+            conn.execute(text(
+                "INSERT INTO invoice_lines (invoice_id, kind, description, quantity, unit_cents,"
+                " amount_cents) VALUES (7, 'monthly', 'Monthly fee', 1, 100, 100)"
+            ))  # fmt: skip
+        migrate.upgrade(empty_url, "0004")
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT billed_name, due_on, total_cents FROM invoices WHERE id = 7")
+            ).one()
+        assert (row[0], str(row[1]), row[2]) == ("Old B.V.", "2026-02-15", 121)
+        migrate.downgrade(empty_url, "0002")
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT total_cents FROM invoices")).scalar() == 121
+            assert conn.execute(text("SELECT count(*) FROM invoice_lines")).scalar() == 1
+    finally:
+        engine.dispose()

@@ -24,7 +24,10 @@ from fsconf.sim.settings import REPO_CONF_DIR
 from fsconf.sounds.generate import number_files
 
 PASSWORD = "doctor-test-password"
-CHECKS = ("database", "event socket", "conference", "sounds", "recordings")
+CHECKS = (
+    "database", "event socket", "conference", "sounds", "recordings", "controller", "acl",
+    "dial-out",
+)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +102,8 @@ def doctor(
                        "recordings_dir": str(recordings)},
         "ivr": {"sounds_dir": str(sounds)},
     }
+    # Not the default 0000000000, which doctor warns about (see the warning tests).
+    settings["freeswitch"]["dialout_caller_id_number"] = "0201234567"
     return Doctor(tmp_path, sim, settings, capsys)
 
 
@@ -121,6 +126,8 @@ def test_all_ok_against_the_simulator_and_a_migrated_database(doctor: Doctor) ->
     assert "profile 'fsconf' with caller-controls none" in lines["conference"]
     assert f"{2 * (len(CATALOGUE) + len(number_files()))} prompt files" in lines["sounds"]
     assert "is writable" in lines["recordings"]
+    assert "vars.xml fsconf_controller 127.0.0.1:8084 = [controller]" in lines["controller"]
+    assert "invitees see caller ID 0201234567" in lines["dial-out"]
 
 
 def test_wrong_password_is_named_with_the_variable_to_set(doctor: Doctor) -> None:
@@ -214,6 +221,7 @@ def test_profile_with_freeswitch_keypad_controls_fails(doctor: Doctor, tmp_path:
     )
     assert changed != original
     (conf / "autoload_configs" / "conference.conf.xml").write_text(changed)
+    (conf / "vars.xml").write_text((REPO_CONF_DIR / "vars.xml").read_text())
     code, lines = doctor.run(fs_conf=conf)
     assert code == 1
     line = assert_only_failure(lines, "conference")
@@ -223,6 +231,7 @@ def test_profile_with_freeswitch_keypad_controls_fails(doctor: Doctor, tmp_path:
 def test_fs_conf_without_the_profile_fails(doctor: Doctor, tmp_path: Path) -> None:
     conf = tmp_path / "bare"
     conf.mkdir()
+    (conf / "vars.xml").write_text((REPO_CONF_DIR / "vars.xml").read_text())
     code, lines = doctor.run(fs_conf=conf)
     assert code == 1
     assert "conference.conf.xml not found" in assert_only_failure(lines, "conference")
@@ -233,3 +242,80 @@ def test_recordings_dir_that_does_not_exist(doctor: Doctor, tmp_path: Path) -> N
     code, lines = doctor.run()
     assert code == 1
     assert "install -d" in assert_only_failure(lines, "recordings")
+
+
+def assert_only_warning(lines: dict[str, str], warning: str) -> str:
+    for name, line in lines.items():
+        if name == warning:
+            assert line.startswith("warn"), line
+            assert " -> fix: " in line, line
+        else:
+            assert line.startswith("ok"), line
+    return lines[warning]
+
+
+def test_default_invitee_caller_id_is_a_warning_not_a_failure(doctor: Doctor) -> None:
+    del doctor.settings["freeswitch"]["dialout_caller_id_number"]
+    code, lines = doctor.run()
+    assert code == 0
+    line = assert_only_warning(lines, "dial-out")
+    assert "0000000000" in line and "FSCONF_FREESWITCH_DIALOUT_CALLER_ID_NUMBER" in line
+
+
+def test_empty_sounds_dir_is_a_warning_not_ok(doctor: Doctor) -> None:
+    doctor.settings["ivr"]["sounds_dir"] = ""
+    code, lines = doctor.run()
+    assert code == 0
+    line = assert_only_warning(lines, "sounds")
+    assert "sounds_dir is empty" in line and "make sounds" in line
+
+
+def test_vars_xml_controller_address_must_match_the_controller(doctor: Doctor) -> None:
+    doctor.settings["controller"] = {"port": 9084}
+    code, lines = doctor.run()
+    assert code == 0
+    line = assert_only_warning(lines, "controller")
+    assert "fsconf_controller is 127.0.0.1:8084" in line and "127.0.0.1:9084" in line
+
+
+def test_fs_conf_without_vars_xml_warns(doctor: Doctor, tmp_path: Path) -> None:
+    conf = tmp_path / "novars"
+    (conf / "autoload_configs").mkdir(parents=True)
+    (conf / "autoload_configs" / "conference.conf.xml").write_text(
+        (REPO_CONF_DIR / "autoload_configs" / "conference.conf.xml").read_text()
+    )
+    code, lines = doctor.run(fs_conf=conf)
+    assert code == 0
+    assert "vars.xml not found" in assert_only_warning(lines, "controller")
+
+
+def test_wildcard_listen_address_matches_a_loopback_vars_xml(doctor: Doctor) -> None:
+    doctor.settings["controller"] = {"host": "0.0.0.0"}
+    code, lines = doctor.run()
+    assert code == 0 and all(line.startswith("ok") for line in lines.values()), lines
+    assert "admits 127.0.0.0/8, ::1" in lines["acl"]
+
+
+def test_listening_on_every_address_without_an_acl_warns(doctor: Doctor) -> None:
+    doctor.settings["controller"] = {"host": "0.0.0.0", "allow_from": ["0.0.0.0/0", "::/0"]}
+    code, lines = doctor.run()
+    assert code == 0
+    line = assert_only_warning(lines, "acl")
+    assert "anyone who reaches its port can feed it calls" in line and "allow_from" in line
+
+
+def test_doctor_json_has_one_entry_per_check_and_the_same_exit_status(doctor: Doctor) -> None:
+    import json
+
+    del doctor.settings["freeswitch"]["dialout_caller_id_number"]
+    config = doctor.tmp / "fsconf.toml"
+    config.write_text(_toml(doctor.settings))
+    doctor.capsys.readouterr()
+    code = main(["doctor", "--config", str(config), "--timeout", "2", "--json",
+                 "--fs-conf", str(REPO_CONF_DIR)])  # fmt: skip
+    report = json.loads(doctor.capsys.readouterr().out)
+    assert code == 0
+    assert [c["check"] for c in report] == list(CHECKS)
+    statuses = {c["check"]: c["status"] for c in report}
+    assert statuses["dial-out"] == "warn" and statuses["database"] == "ok"
+    assert report[-1]["fix"] and report[0]["fix"] == ""

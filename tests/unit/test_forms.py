@@ -1,0 +1,93 @@
+"""The customer data form, pure: its language and the keypad controls it lists."""
+
+from __future__ import annotations
+
+import pytest
+
+from fsconf.controls.grammar import (
+    MODERATOR_ONLY_KINDS,
+    SEQUENCES,
+    ActionKind,
+    GrammarSettings,
+    KeypadGrammar,
+)
+from fsconf.roles import Role
+from fsconf.services import forms
+
+DATA = {
+    "customer_id": 7,
+    "customer_name": "Acme B.V.",
+    "access_numbers": ["0201234567"],
+    "conference_number": "123456",
+    "moderator_pin": "111111",
+    "participant_pin": "222222",
+    "max_participants": 10,
+    "language": "nl",
+    "record_names": True,
+    "status": "active",
+}
+
+
+def _runs(role: Role, keys: str) -> ActionKind:
+    """What the real grammar does with `keys` (followed by # where it waits for more)."""
+    grammar = KeypadGrammar(role, GrammarSettings())
+    actions = []
+    for i, key in enumerate(keys.replace(" ", "")):
+        actions += grammar.feed(key, float(i))
+    actions += grammar.poll(1000.0)
+    assert len(actions) == 1, actions
+    return actions[0].kind
+
+
+@pytest.mark.parametrize("language", forms.LANGUAGES)
+def test_every_listed_control_does_what_the_form_says_for_that_role(language: str) -> None:
+    controls = forms.keypad_controls(language)
+    for entry in controls["participant"]:
+        keys = entry["keys"].replace(forms.words(language).number, "0612345678")
+        assert _runs(Role.PARTICIPANT, keys).value == entry["action"]
+        assert _runs(Role.MODERATOR, keys).value == entry["action"]
+    for entry in controls["moderator"]:
+        keys = entry["keys"].replace(forms.words(language).number, "0612345678")
+        assert _runs(Role.MODERATOR, keys).value == entry["action"]
+        assert _runs(Role.PARTICIPANT, keys) is not ActionKind(entry["action"])
+
+
+def test_the_form_lists_every_sequence_of_the_grammar_once() -> None:
+    controls = forms.keypad_controls("en")
+    listed = [e["action"] for e in controls["participant"] + controls["moderator"]]
+    assert sorted(listed) == sorted(kind.value for kind in SEQUENCES.values())
+    assert {ActionKind(e["action"]) for e in controls["moderator"]} == MODERATOR_ONLY_KINDS
+
+
+def test_dutch_conference_gets_a_dutch_form() -> None:
+    text = forms.render_text(DATA)
+    assert text.startswith("Telefonisch vergaderen - klantgegevens\n")
+    assert "Pincode voorzitter          111111" in text
+    assert "Toetsen alleen voor de voorzitter" in text and "*8 nummer #" in text
+    assert "Keypad" not in text and "PIN " not in text
+
+
+def test_english_conference_gets_an_english_form() -> None:
+    text = forms.render_text({**DATA, "language": "en"})
+    assert text.startswith("Conference call - customer data form\n")
+    assert "Moderator PIN          111111" in text
+    assert "*8 number #   invite someone" in text
+    assert "*1, *2, *3 act after a moment" in text
+
+
+def test_no_name_step_when_names_are_not_recorded() -> None:
+    with_names = forms.render_text({**DATA, "language": "en"})
+    without = forms.render_text({**DATA, "language": "en", "record_names": False})
+    assert "say your name" in with_names and "say your name" not in without
+    assert "4. During the call" in without
+
+
+def test_html_form_has_the_language_and_both_control_tables_escaped() -> None:
+    page = forms.render_html({**DATA, "customer_name": "<b>&</b>"})
+    assert '<html lang="nl">' in page and "&lt;b&gt;&amp;&lt;/b&gt;" in page
+    assert page.count('<table class="keys">') == 2
+
+
+def test_a_language_without_a_form_is_refused() -> None:
+    with pytest.raises(ValueError, match="'de'"):
+        forms.render_text({**DATA, "language": "de"})
