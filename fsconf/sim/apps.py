@@ -6,6 +6,7 @@ import re
 import struct
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,7 +71,7 @@ def terminators_of(ch: Channel) -> str:
 def play_file(
     ch: Channel,
     name: str,
-    on_digit=None,
+    on_digit: Callable[[str], object] | None = None,
     terms: str | None = None,
     prefix: str | None = None,
 ) -> str:
@@ -280,6 +281,11 @@ def _silence_deadline(
     return last_voice + hits_wall
 
 
+def _audio_changed(ch: Channel, seen: int) -> Callable[[], bool]:
+    """Has what the channel hears changed since version `seen`?"""
+    return lambda: ch.rx_version != seen
+
+
 def app_record(ch: Channel, arg: str) -> str | None:
     """switch_ivr_record_file: writes what the channel hears (a loopback leg hears what the
     other leg plays, e.g. after `uuid_broadcast <a-leg> <file> aleg`); a parked leg sends
@@ -329,7 +335,7 @@ def app_record(ch: Channel, arg: str) -> str | None:
                 )
                 deadline = silence_at if deadline is None else min(deadline, silence_at)
             wait = None if deadline is None else max(0.0, deadline - now) * settings.speed
-            reason = ch.media_wait(wait, digit, until=lambda seen=seen: ch.rx_version != seen)
+            reason = ch.media_wait(wait, digit, until=_audio_changed(ch, seen))
             if reason == "until":
                 continue
             if reason == "timeout" and silence_at is not None:

@@ -124,19 +124,21 @@ class Member:
             if self.leave_reason is not None:
                 break
             ms = int(seconds * 1000)
+
+            def done(d: str = display, ms: int = ms) -> Headers:
+                return [
+                    *_file_close_headers(ms),
+                    ("Action", "play-file-member-done"),
+                    *self.headers(),
+                    ("File", d),
+                ]
+
             mod.fire(
                 self.conf,
                 "play-file-member-done",
                 "conference_file.c",
                 "conference_file_close",
-                lambda d=display, ms=ms: [
-                    ("seconds", str(ms // 1000)),
-                    ("milliseconds", str(ms)),
-                    ("samples", str(ms * 8)),
-                    ("Action", "play-file-member-done"),
-                    *self.headers(),
-                    ("File", d),
-                ],
+                done,
                 uuid=self.ch.uuid,
                 action_first=True,
             )
@@ -189,20 +191,23 @@ class Conference:
             display = resolved[0] if resolved else file
             gevent.sleep(mod.sim.settings.wall(seconds))
             ms = int(seconds * 1000)
+
+            def done(d: str = display, ms: int = ms) -> Headers:
+                return [*_file_close_headers(ms), ("Action", "play-file-done"), ("File", d)]
+
             mod.fire(
                 self,
                 "play-file-done",
                 "conference_file.c",
                 "conference_file_close",
-                lambda d=display, ms=ms: [
-                    ("seconds", str(ms // 1000)),
-                    ("milliseconds", str(ms)),
-                    ("samples", str(ms * 8)),
-                    ("Action", "play-file-done"),
-                    ("File", d),
-                ],
+                done,
                 action_first=True,
             )
+
+
+def _file_close_headers(ms: int) -> Headers:
+    """conference_file_close: how long the file played."""
+    return [("seconds", str(ms // 1000)), ("milliseconds", str(ms)), ("samples", str(ms * 8))]
 
 
 def parse_conference_arg(arg: str) -> tuple[str, str, str | None, set[str]]:

@@ -6,6 +6,7 @@ one listener wants the event, and each wire format is serialised at most once.
 
 from __future__ import annotations
 
+import enum
 import functools
 import itertools
 import math
@@ -13,7 +14,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from fsconf.esl.protocol import encode_event_json, encode_event_plain
 
@@ -103,13 +104,17 @@ class SplitMismatch(AssertionError):
 SPLIT_MISMATCHES: list[str] = []
 
 
-class InFrame:
+class InFrame(enum.Enum):
+    """What a frame lookup answers for a name the frame may carry but cannot give cheaply
+    (an enum so that `is IN_FRAME` narrows the type)."""
+
+    IN_FRAME = "IN_FRAME"
+
     def __repr__(self) -> str:
         return "IN_FRAME"
 
 
-# What a frame lookup answers for a name the frame may carry but cannot give cheaply.
-IN_FRAME = InFrame()
+IN_FRAME: Final = InFrame.IN_FRAME
 
 # frame(lower-case name) -> its value in the frame, None if the frame cannot carry it, or
 # IN_FRAME: see SimEvent.
@@ -190,7 +195,7 @@ class SimEvent:
                 if value is not IN_FRAME:
                     if SELF_CHECK:
                         _ = self.headers  # builds the whole event and checks the split
-                    return value  # type: ignore[return-value]
+                    return value
             # Built once per event: every filtering listener asks for several headers.
             self._index = {key.lower(): value for key, value in self.headers}
         return self._index.get(lname)
@@ -242,7 +247,10 @@ class SimEvent:
 
 
 class Subscriber(Protocol):
-    my_uuid: str | None
+    """An Event Socket connection as the bus sees it (a channel's myevents narrows it)."""
+
+    @property
+    def my_uuid(self) -> str | None: ...
 
     def wants(self, event: SimEvent) -> bool: ...
 

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# What the writer greenlet takes: bytes, or a bench-trace marker run once written.
+Outgoing = bytes | Callable[[], None]
+
 
 class EslConnection:
     """One Event Socket connection seen from the switch side."""
@@ -38,8 +41,8 @@ class EslConnection:
         self.sim = sim
         self.sock = sock
         self.sub = Subscription()
-        self._out: Queue[bytes | None] = Queue()
-        self._held: list[bytes] | None = None  # events held back while an api runs
+        self._out: Queue[Outgoing | None] = Queue()
+        self._held: list[Outgoing] | None = None  # events held back while an api runs
         self.closing = False
         self.closed = GEvent()
         self._writer = gevent.spawn(self._write_loop)
@@ -78,9 +81,9 @@ class EslConnection:
     def send_marker(self, callback: Callable[[], None]) -> None:
         """Run callback once everything queued before it is written (bench-trace knob)."""
         if self._held is not None:
-            self._held.append(callback)  # type: ignore[arg-type]
+            self._held.append(callback)
         elif not self.closing:
-            self._out.put(callback)  # type: ignore[arg-type]
+            self._out.put(callback)
 
     def reply(self, text: str, extra: list[tuple[str, str]] | None = None) -> None:
         self.send(encode_command_reply(text, extra or ()))
@@ -112,7 +115,8 @@ class EslConnection:
                     nxt = self._out.peek_nowait()
                     if nxt is None or callable(nxt):
                         break
-                    batch.append(self._out.get_nowait())
+                    self._out.get_nowait()
+                    batch.append(nxt)
                 self._send_all(data if len(batch) == 1 else b"".join(batch))
         except OSError:
             pass

@@ -65,6 +65,11 @@ class OutboundSession(EslConnection):
         self.peer_gone = False
         self.noticed = False  # the linger/goodbye notice went out
         self._notice_after: int | None = None  # race: notice after this many more events
+        self._silent = False  # replies dropped (a first command that is not 'connect')
+
+    def reply(self, text: str, extra: list[tuple[str, str]] | None = None) -> None:
+        if not self._silent:
+            super().reply(text, extra)
 
     def controlled_uuid(self) -> str | None:
         return self.ch.uuid
@@ -76,11 +81,11 @@ class OutboundSession(EslConnection):
             self.first = False
             if verb != "connect":
                 # Executed but never answered (FreeSWITCH writes no reply for it).
-                saved, self.reply = self.reply, lambda *a, **k: None  # type: ignore[method-assign]
+                self._silent = True
                 try:
                     self.dispatch(cmd, verb, rest)
                 finally:
-                    self.reply = saved  # type: ignore[method-assign]
+                    self._silent = False
                 return
         self.dispatch(cmd, verb, rest)
 
