@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from fsconf.esl.protocol import encode_event_json, encode_event_plain
 
 if TYPE_CHECKING:
-    from fsconf.sim.core import Simulator
+    from fsconf.sim.channel import Channel
     from fsconf.sim.listener import EslConnection
+    from fsconf.sim.ports import EventHub
 
 
 class BenchTrace:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, channels: Mapping[str, Channel], bus: EventHub) -> None:
+        self.channels = channels
+        self.bus = bus
         self.reset()
 
     def reset(self) -> None:
@@ -78,11 +81,11 @@ class BenchTrace:
         argv = args.split()
         if len(argv) != 2 or not argv[1].isdigit():
             return "-USAGE: sim_flood <uuid> <count>\n"
-        ch = self.sim.channels.get(argv[0])
+        ch = self.channels.get(argv[0])
         if ch is None or ch.session is None:
             return "-ERR no outbound socket for that channel\n"
         member = ch.member
-        headers = self.sim.bus.core_headers(
+        headers = self.bus.core_headers(
             "CUSTOM", ("conference_member.c", "conference_member_check_talking", 1), SUBCLASS
         )
         if member is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 import uuid as uuidlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import gevent
@@ -14,11 +14,15 @@ import gevent
 from fsconf.sim.apps import play_file
 from fsconf.sim.channel import in_channel_frame
 from fsconf.sim.events import IN_FRAME, Headers, InFrame, lower_names
+from fsconf.sim.originate import split_originate
 from fsconf.sim.xmlconf import ConferenceProfile
 
 if TYPE_CHECKING:
     from fsconf.sim.channel import Channel
-    from fsconf.sim.core import Simulator
+    from fsconf.sim.clock import Clock
+    from fsconf.sim.ports import EventSink, Originator
+    from fsconf.sim.sounds import Sounds
+    from fsconf.sim.xmlconf import Config
 
 SUBCLASS = "conference::maintenance"
 
@@ -61,7 +65,7 @@ class Member:
         self.volume_in = 0
         self.volume_out = 0
         self.energy = 100
-        self.join_time = time.time()
+        self.join_time = conf.module.clock.time()
         self.leave_reason: str | None = None  # kick, hup, ended, hangup
         self.kicked_sound: str | None = None
         self._files: list[tuple[str, bool]] = []  # (file, announce start)
@@ -117,10 +121,10 @@ class Member:
         mod = self.conf.module
         while self._files and self.leave_reason is None:
             file, _ = self._files.pop(0)
-            resolved = mod.sim.sounds.resolve(self.ch, file, self.conf.sound_prefix)
+            resolved = mod.sounds.resolve(self.ch, file, self.conf.sound_prefix)
             seconds = resolved[1] if resolved else 0.0
             display = resolved[0] if resolved else file
-            gevent.sleep(mod.sim.settings.wall(seconds))
+            mod.clock.sleep(seconds)
             if self.leave_reason is not None:
                 break
             ms = int(seconds * 1000)
@@ -154,8 +158,8 @@ class Conference:
         self.locked = False
         self.max_members = 0
         self.floor: int | None = None
-        self.started = time.time()
-        self.domain = profile.get("domain") or module.sim.global_vars.get("domain", "")
+        self.started = module.clock.time()
+        self.domain = profile.get("domain") or module.global_vars.get("domain", "")
         self.sound_prefix: str | None = profile.get("sound-prefix") or None
         self.variables: dict[str, str] = {}
         self._room_files: list[tuple[str, bool]] = []
@@ -184,12 +188,12 @@ class Conference:
         mod = self.module
         while self._room_files:
             file, _ = self._room_files.pop(0)
-            resolved = mod.sim.sounds.resolve(
-                None, file, self.sound_prefix or mod.sim.global_vars.get("sound_prefix")
+            resolved = mod.sounds.resolve(
+                None, file, self.sound_prefix or mod.global_vars.get("sound_prefix")
             )
             seconds = resolved[1] if resolved else 0.0
             display = resolved[0] if resolved else file
-            gevent.sleep(mod.sim.settings.wall(seconds))
+            mod.clock.sleep(seconds)
             ms = int(seconds * 1000)
 
             def done(d: str = display, ms: int = ms) -> Headers:
@@ -229,8 +233,21 @@ def parse_conference_arg(arg: str) -> tuple[str, str, str | None, set[str]]:
 
 
 class ConferenceModule:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self,
+        bus: EventSink,
+        clock: Clock,
+        sounds: Sounds,
+        config: Config,
+        global_vars: dict[str, str],
+        originator: Originator,
+    ) -> None:
+        self.bus = bus
+        self.clock = clock
+        self.sounds = sounds
+        self.config = config
+        self.global_vars = global_vars
+        self.originator = originator
         self.rooms: dict[str, Conference] = {}
         self._ids = itertools.count(1)
 
@@ -276,7 +293,7 @@ class ConferenceModule:
                 return IN_FRAME
             return None
 
-        self.sim.bus.fire(
+        self.bus.fire(
             "CUSTOM",
             (file, func, 1),
             build,
@@ -295,7 +312,7 @@ class ConferenceModule:
 
     def app(self, ch: Channel, arg: str) -> str | None:
         name, profile_name, pin, flags = parse_conference_arg(arg)
-        profile = self.sim.config.conference_profiles.get(profile_name) or ConferenceProfile(
+        profile = self.config.conference_profiles.get(profile_name) or ConferenceProfile(
             profile_name, {}
         )
         extra_flags = ch.get_var("conference_member_flags")
@@ -420,7 +437,9 @@ class ConferenceModule:
 
     # --- API --------------------------------------------------------------------------
 
-    def api(self, args: str, originator: object | None = None) -> str:
+    def api(self, args: str) -> str:
+        """The `conference` API verb: a room verb from ROOM_VERBS or a member verb from
+        MEMBER_VERBS (all sharing one target syntax), or dial/bgdial."""
         argv = args.split()
         if not argv:
             return "-ERR Conference command, not specified.\nTry 'help'\n"
@@ -434,15 +453,24 @@ class ConferenceModule:
         if len(argv) < 2:
             return "Conference command, not specified.\nTry 'help'\n"
         name, sub, rest = first, argv[1], argv[2:]
-        conf = self.rooms.get(name)
         if sub in ("dial", "bgdial"):
-            return self.sim.commands.conference_dial(name, sub, rest)
+            return self._dial(name, sub, rest)
+        conf = self.rooms.get(name)
         if conf is None:
             return f"-ERR Conference {name} not found\n"
-        handler = getattr(self, "_api_" + sub.replace("-", "_"), None)
-        if handler is None:
+        verb = sub.replace("-", "_")
+        room_verb = ROOM_VERBS.get(verb)
+        if room_verb is not None:
+            return room_verb(self, conf, rest)
+        member_verb = MEMBER_VERBS.get(verb)
+        if member_verb is None:
             return f"-ERR Conference command '{sub}' not found.\n"
-        return handler(conf, rest)
+        return self._targets(
+            conf,
+            rest[0] if rest else None,
+            member_verb.usage,
+            lambda m: member_verb.apply(self, m, rest[1:]),
+        )
 
     def _list_all(self) -> str:
         if not self.rooms:
@@ -480,7 +508,7 @@ class ConferenceModule:
         return _cjson([self._json(conf)])
 
     def _json(self, conf: Conference) -> dict[str, object]:
-        now = time.time()
+        now = self.clock.time()
         obj: dict[str, object] = {
             "conference_name": conf.name,
             "member_count": len(conf.members),
@@ -574,6 +602,7 @@ class ConferenceModule:
         if member is None:
             return f"-ERR Non-Existant ID {target}\n"
         return apply(member)
+    # --- member verbs: (module, member, arguments after the target) -> reply line ------
 
     def _mute(self, m: Member, on: bool, quiet: bool) -> str:
         m.can_speak = not on
@@ -585,27 +614,6 @@ class ConferenceModule:
         self.member_event(m, action, "conference_api_sub_" + ("mute" if on else "unmute"))
         return f"+OK {'mute' if on else 'unmute'} {m.id}\n"
 
-    def _mute_command(
-        self, conf: Conference, rest: list[str], verb: str, muted: Callable[[Member], bool]
-    ) -> str:
-        """mute / unmute / tmute share targets, usage text and the optional `quiet`."""
-        quiet = rest[1:2] == ["quiet"]
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            f"{verb} <[member_id|all]|last|non_moderator> [<quiet>]",
-            lambda m: self._mute(m, muted(m), quiet),
-        )
-
-    def _api_mute(self, conf: Conference, rest: list[str]) -> str:
-        return self._mute_command(conf, rest, "mute", lambda m: True)
-
-    def _api_unmute(self, conf: Conference, rest: list[str]) -> str:
-        return self._mute_command(conf, rest, "unmute", lambda m: False)
-
-    def _api_tmute(self, conf: Conference, rest: list[str]) -> str:
-        return self._mute_command(conf, rest, "tmute", lambda m: m.can_speak)
-
     def _deaf(self, m: Member, on: bool) -> str:
         m.can_hear = not on
         self.member_event(
@@ -615,22 +623,6 @@ class ConferenceModule:
         )
         return f"+OK {'deaf' if on else 'undeaf'} {m.id}\n"
 
-    def _api_deaf(self, conf: Conference, rest: list[str]) -> str:
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "deaf <[member_id|all]|last|non_moderator>",
-            lambda m: self._deaf(m, True),
-        )
-
-    def _api_undeaf(self, conf: Conference, rest: list[str]) -> str:
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "undeaf <[member_id|all]|last|non_moderator>",
-            lambda m: self._deaf(m, False),
-        )
-
     def _leave(self, m: Member, how: str, sound: str | None) -> str:
         action = "kick-member" if how == "kick" else "hup-member"
         self.member_event(m, action, "conference_api_sub_" + how)
@@ -638,23 +630,6 @@ class ConferenceModule:
         m.kicked_sound = sound
         self._remove(m.conf, m)
         return f"+OK {'kicked' if how == 'kick' else 'hup'} {m.id}\n"
-
-    def _api_kick(self, conf: Conference, rest: list[str]) -> str:
-        sound = rest[1] if len(rest) > 1 else None
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "kick <[member_id|all]|last|non_moderator> [<optional sound file>]",
-            lambda m: self._leave(m, "kick", sound),
-        )
-
-    def _api_hup(self, conf: Conference, rest: list[str]) -> str:
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "hup <[member_id|all]|last|non_moderator>",
-            lambda m: self._leave(m, "hup", None),
-        )
 
     def _volume(self, m: Member, attr: str, value: str | None) -> str:
         label = "IN" if attr == "volume_in" else "OUT"
@@ -679,52 +654,27 @@ class ConferenceModule:
             )
         return f"+OK Volume {label} {m.id} = {getattr(m, attr)}\n"
 
-    def _api_volume_in(self, conf: Conference, rest: list[str]) -> str:
-        value = rest[1] if len(rest) > 1 else None
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "volume_in <[member_id|all]|last|non_moderator> [<newval>]",
-            lambda m: self._volume(m, "volume_in", value),
-        )
+    def _energy(self, m: Member, value: str | None) -> str:
+        if value is not None:
+            new = (
+                m.energy + 200
+                if value == "up"
+                else m.energy - 200
+                if value == "down"
+                else int(value)
+                if value.isdigit()
+                else m.energy
+            )
+            m.energy = max(0, min(1800, new))
+            self.member_event(
+                m,
+                "energy-level-member",
+                "conference_api_sub_energy",
+                lambda: [("Energy-Level", str(m.energy))],
+            )
+        return f"Energy {m.id} = {m.energy}\n"
 
-    def _api_volume_out(self, conf: Conference, rest: list[str]) -> str:
-        value = rest[1] if len(rest) > 1 else None
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "volume_out <[member_id|all]|last|non_moderator> [<newval>]",
-            lambda m: self._volume(m, "volume_out", value),
-        )
-
-    def _api_energy(self, conf: Conference, rest: list[str]) -> str:
-        def apply(m: Member) -> str:
-            if len(rest) > 1:
-                value = rest[1]
-                new = (
-                    m.energy + 200
-                    if value == "up"
-                    else m.energy - 200
-                    if value == "down"
-                    else int(value)
-                    if value.isdigit()
-                    else m.energy
-                )
-                m.energy = max(0, min(1800, new))
-                self.member_event(
-                    m,
-                    "energy-level-member",
-                    "conference_api_sub_energy",
-                    lambda: [("Energy-Level", str(m.energy))],
-                )
-            return f"Energy {m.id} = {m.energy}\n"
-
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "energy <[member_id|all]|last|non_moderator> [<newval>]",
-            apply,
-        )
+    # --- room verbs: (module, conference, arguments) -> reply ---------------------------
 
     def _set_lock(self, conf: Conference, on: bool) -> str:
         """lock / unlock: the room flag, the profile's sound to the room, the event."""
@@ -758,7 +708,7 @@ class ConferenceModule:
             member = conf.members.get(int(rest[1])) if rest[1].isdigit() else None
             if (
                 member is None
-                or self.sim.sounds.resolve(member.ch, file, conf.sound_prefix) is None
+                or self.sounds.resolve(member.ch, file, conf.sound_prefix) is None
             ):
                 return f"-ERR Member: {abs(hash(rest[1])) % 1000000000} not found.\n{usage}"
             self.member_event(
@@ -777,8 +727,8 @@ class ConferenceModule:
         )
         if (
             not conf.members
-            or self.sim.sounds.resolve(
-                None, file, conf.sound_prefix or self.sim.global_vars.get("sound_prefix")
+            or self.sounds.resolve(
+                None, file, conf.sound_prefix or self.global_vars.get("sound_prefix")
             )
             is None
         ):
@@ -797,7 +747,7 @@ class ConferenceModule:
     def _api_get(self, conf: Conference, rest: list[str]) -> str:
         key = rest[0] if rest else ""
         values = {
-            "run_time": str(int(time.time() - conf.started)),
+            "run_time": str(int(self.clock.time() - conf.started)),
             "count": str(len(conf.members)),
             "count_ghosts": "0",
             "max_members": str(conf.max_members),
@@ -833,10 +783,38 @@ class ConferenceModule:
             "endconference_grace_time> <value>"
         )
 
-    def _api_get_uuid(self, conf: Conference, rest: list[str]) -> str:
-        return self._targets(
-            conf, rest[0] if rest else None, "get-uuid <member_id>", lambda m: m.ch.uuid
-        )
+    def _dial(self, name: str, sub: str, rest: list[str]) -> str:
+        """dial / bgdial <endpoint> [<cid_num> [<cid_name>]]: originate into the room."""
+        if not rest:
+            return "-ERR Bad Args\n"
+        room = self.rooms.get(name)
+        profile = room.profile.name if room is not None else "default"
+        bpart = f"&conference({name}@{profile})"
+        variables, endpoint = split_originate(rest[0])[:2]
+        # conference_outcall passes <cid_num> <cid_name> as the originate caller id.
+        if len(rest) > 1:
+            variables.setdefault("origination_caller_id_number", rest[1])
+        if len(rest) > 2:
+            variables.setdefault("origination_caller_id_name", " ".join(rest[2:]))
+        originate = self.originator.originate
+        if sub == "bgdial":
+            job = str(uuidlib.uuid4())
+
+            def run() -> None:
+                result = originate(variables, endpoint, bpart, None)
+                ok = not isinstance(result, str)
+                self.bgdial_result(
+                    name,
+                    "SUCCESS" if ok else str(result),
+                    job,
+                    None if isinstance(result, str) else result.uuid,
+                )
+
+            gevent.spawn(run)
+            return f"+OK Job-UUID: {job}\n"
+        result = originate(variables, endpoint, bpart, None)
+        cause = result if isinstance(result, str) else "SUCCESS"
+        return f"+OK Call Requested: result: [{cause}]\n"
 
     def bgdial_result(self, name: str, result: str, job: str, peer: str | None) -> None:
         conf = self.rooms.get(name)
@@ -844,7 +822,7 @@ class ConferenceModule:
             conf = Conference(
                 self,
                 name,
-                self.sim.config.conference_profiles.get("default")
+                self.config.conference_profiles.get("default")
                 or ConferenceProfile("default", {}),
             )
         self.fire(
@@ -877,3 +855,65 @@ def _cjson(value: object, depth: int = 0) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return json.dumps(value, ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class MemberVerb:
+    """A conference API verb applied to each member its target names."""
+
+    usage: str  # the reply to a missing or malformed target
+    apply: Callable[[ConferenceModule, Member, list[str]], str]  # args after the target
+
+
+_TARGET = "<[member_id|all]|last|non_moderator>"
+
+
+def _arg(args: list[str]) -> str | None:
+    return args[0] if args else None
+
+
+MEMBER_VERBS: dict[str, MemberVerb] = {
+    "mute": MemberVerb(
+        f"mute {_TARGET} [<quiet>]", lambda mod, m, a: mod._mute(m, True, a[:1] == ["quiet"])
+    ),
+    "unmute": MemberVerb(
+        f"unmute {_TARGET} [<quiet>]", lambda mod, m, a: mod._mute(m, False, a[:1] == ["quiet"])
+    ),
+    "tmute": MemberVerb(
+        f"tmute {_TARGET} [<quiet>]",
+        lambda mod, m, a: mod._mute(m, m.can_speak, a[:1] == ["quiet"]),
+    ),
+    "deaf": MemberVerb(f"deaf {_TARGET}", lambda mod, m, a: mod._deaf(m, True)),
+    "undeaf": MemberVerb(f"undeaf {_TARGET}", lambda mod, m, a: mod._deaf(m, False)),
+    "kick": MemberVerb(
+        f"kick {_TARGET} [<optional sound file>]",
+        lambda mod, m, a: mod._leave(m, "kick", _arg(a)),
+    ),
+    "hup": MemberVerb(f"hup {_TARGET}", lambda mod, m, a: mod._leave(m, "hup", None)),
+    "volume_in": MemberVerb(
+        f"volume_in {_TARGET} [<newval>]", lambda mod, m, a: mod._volume(m, "volume_in", _arg(a))
+    ),
+    "volume_out": MemberVerb(
+        f"volume_out {_TARGET} [<newval>]",
+        lambda mod, m, a: mod._volume(m, "volume_out", _arg(a)),
+    ),
+    "energy": MemberVerb(
+        f"energy {_TARGET} [<newval>]", lambda mod, m, a: mod._energy(m, _arg(a))
+    ),
+    "get_uuid": MemberVerb("get-uuid <member_id>", lambda mod, m, a: m.ch.uuid),
+}
+
+RoomVerb = Callable[[ConferenceModule, Conference, list[str]], str]
+
+ROOM_VERBS: dict[str, RoomVerb] = {
+    "list": ConferenceModule._api_list,
+    "count": ConferenceModule._api_count,
+    "json_list": ConferenceModule._api_json_list,
+    "lock": ConferenceModule._api_lock,
+    "unlock": ConferenceModule._api_unlock,
+    "play": ConferenceModule._api_play,
+    "stop": ConferenceModule._api_stop,
+    "say": ConferenceModule._api_say,
+    "get": ConferenceModule._api_get,
+    "set": ConferenceModule._api_set,
+}

@@ -1,4 +1,6 @@
-"""The Simulator: configuration, channel registry, dialplan runner, servers."""
+"""The Simulator: the wiring core. It owns the configuration, the channel registry, the
+dialplan runner and the servers, and hands each part only the narrow interface of
+ports.py it needs (the parts never see one another through it)."""
 
 from __future__ import annotations
 
@@ -7,27 +9,23 @@ import itertools
 import logging
 import re
 import socket
-import time
-from typing import TYPE_CHECKING
 
 import gevent
 
-from fsconf.esl.protocol import Command
 from fsconf.sim.apps import base_apps, separate
 from fsconf.sim.benchtrace import BenchTrace
 from fsconf.sim.callee import Callees
 from fsconf.sim.channel import App, Channel
+from fsconf.sim.clock import Clock, ScaledClock
 from fsconf.sim.commands import Commands
 from fsconf.sim.conference import ConferenceModule
 from fsconf.sim.events import EventBus
 from fsconf.sim.inbound import InboundServer
-from fsconf.sim.outbound import app_socket, queue_sendmsg
+from fsconf.sim.originate import Originate
+from fsconf.sim.outbound import make_app_socket
 from fsconf.sim.settings import SimSettings
 from fsconf.sim.sounds import Sounds
 from fsconf.sim.xmlconf import hunt, load_config
-
-if TYPE_CHECKING:
-    from fsconf.sim.listener import EslConnection
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +35,12 @@ _BPART_APP = re.compile(r"^&([\w-]+)(?:\((.*)\))?$", re.S)
 
 
 class Simulator:
-    def __init__(self, settings: SimSettings) -> None:
+    """clock: simulated time (default: wall time sped up settings.speed times); a test
+    may pass a ManualClock and move time itself."""
+
+    def __init__(self, settings: SimSettings, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock: Clock = clock if clock is not None else ScaledClock(settings.speed)
         core = {
             "hostname": settings.hostname,
             "local_ip_v4": settings.ipv4,
@@ -54,7 +56,7 @@ class Simulator:
         port = settings.port
         self.password = settings.password or es.get("password") or "ClueCon"
         self._listen_port = int(port if port is not None else es.get("listen-port", "8021"))
-        self.bus = EventBus(settings)
+        self.bus = EventBus(settings, self.clock)
         self.sounds = Sounds(
             settings.sounds_dir,
             settings.missing_sounds,
@@ -62,20 +64,36 @@ class Simulator:
             settings.default_sound_energy,
         )
         self.channels: dict[str, Channel] = {}
-        self.conferences = ConferenceModule(self)
-        self.commands = Commands(self)
-        self.callee = Callees(self)
-        self.apps: dict[str, App] = base_apps()
-        self.apps["socket"] = app_socket
-        self.apps["conference"] = self.conferences.app
-        self.apps["transfer"] = self._app_transfer
         self._session_ids = itertools.count(1)
         self.session_count = 0
-        self.started = time.time()
         self.server: InboundServer | None = None
-        # Measurement knob for the benchmark only (see fsconf/sim/benchtrace.py).
-        self.trace: BenchTrace | None = BenchTrace(self) if settings.bench_trace else None
         self._collecting = False
+        # The parts, each given what it uses (ports.py) rather than the whole switch.
+        self.callee = Callees(self, self, self.register)
+        self.originator = Originate(self, self, self.register, self.callee, settings)
+        self.conferences = ConferenceModule(
+            self.bus, self.clock, self.sounds, self.config, self.global_vars, self.originator
+        )
+        self.commands = Commands(
+            self.bus,
+            self.clock,
+            settings,
+            self.channels,
+            self.global_vars,
+            lambda: self.session_count,
+        )
+        self.commands.register("originate", self.originator.api_originate)
+        self.commands.register("conference", self.conferences.api)
+        # Measurement knob for the benchmark only (see fsconf/sim/benchtrace.py).
+        self.trace: BenchTrace | None = None
+        if settings.bench_trace:
+            self.trace = BenchTrace(self.channels, self.bus)
+            self.commands.register("sim_trace", self.trace.api_trace)
+            self.commands.register("sim_flood", self.trace.api_flood)
+        self.apps: dict[str, App] = base_apps()
+        self.apps["socket"] = make_app_socket(self, settings)
+        self.apps["conference"] = self.conferences.app
+        self.apps["transfer"] = self._app_transfer
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -192,21 +210,13 @@ class Simulator:
             ch.execute(app, data)
         return None
 
-    # --- sendmsg ----------------------------------------------------------------------
+    # --- what the Event Socket listeners call (ListenerHost) --------------------------
 
-    def outbound_sendmsg(self, conn: EslConnection, cmd: Command, target: str | None) -> None:
-        if target:
-            ch = self.channels.get(target)
-            if ch is None:
-                conn.reply(f"-ERR invalid session id [{target}]")
-                return
-        else:
-            ch = getattr(conn, "ch", None)
-            if ch is None:
-                conn.reply("-ERR invalid session id []")
-                return
-        queue_sendmsg(ch, cmd)
-        conn.reply("+OK")
+    def api(self, line: str) -> str:
+        return self.commands.execute_line(line)
+
+    def bgapi(self, line: str, job: str, owner: str | None) -> None:
+        self.commands.background(line, job, owner)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Final, Protocol
 from fsconf.esl.protocol import encode_event_json, encode_event_plain
 
 if TYPE_CHECKING:
+    from fsconf.sim.clock import Clock
     from fsconf.sim.settings import SimSettings
 
 Headers = list[tuple[str, str]]
@@ -393,8 +394,10 @@ def _event_dates(second: int) -> tuple[str, str]:
 class EventBus:
     """Fan-out: listeners restricted by 'myevents' are indexed by channel UUID."""
 
-    def __init__(self, settings: SimSettings) -> None:
+    def __init__(self, settings: SimSettings, clock: Clock | None = None) -> None:
         self.settings = settings
+        # Bound once: firing stamps every event (ScaledClock.time is time.time itself).
+        self._time = time.time if clock is None else clock.time
         self._sequence = itertools.count(1)
         self._global: list[Subscriber] = []
         self._by_uuid: dict[str, list[Subscriber]] = {}
@@ -430,7 +433,7 @@ class EventBus:
     def core_headers(
         self, name: str, calling: tuple[str, str, int], subclass: str | None = None
     ) -> Headers:
-        return self._core_at(name, calling, subclass, time.time(), next(self._sequence))
+        return self._core_at(name, calling, subclass, self._time(), next(self._sequence))
 
     def _core_at(
         self,
@@ -497,7 +500,7 @@ class EventBus:
             return
         # Timestamp and sequence are taken now (fire time); formatting them, like the rest
         # of the headers, waits until a listener wants the event.
-        now = time.time()
+        now = self._time()
 
         def build() -> Headers:
             return self._core_at(name, calling, subclass, now, sequence) + extra()

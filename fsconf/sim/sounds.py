@@ -146,7 +146,7 @@ class Sounds:
             if prefix is None and ch is not None:
                 prefix = ch.get_var("sound_prefix")
             if prefix is None and ch is not None:
-                prefix = ch.sim.global_vars.get("sound_prefix")
+                prefix = ch.host.global_vars.get("sound_prefix")
             display = f"{prefix}/{name}" if prefix else name
         if self.sounds_dir is None and not Path(display).is_absolute():
             return Located(display, self.default_s, None, None)
