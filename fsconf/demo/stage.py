@@ -22,7 +22,7 @@ from fsconf.esl.protocol import Event
 from fsconf.services import conference_admin, customers, numbers
 from fsconf.sim import CalleeBehaviour, SimSettings, Simulator
 from fsconf.sim.core import free_port
-from fsconf.sim.driver import CallDriver, DriverCall
+from fsconf.testing.driver import CallDriver, DriverCall
 from fsconf.sounds.wav import silent_prompt_tree
 
 ACCESS_NUMBER = "0201234567"
