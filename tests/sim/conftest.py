@@ -19,9 +19,9 @@ from fsconf.esl.protocol import (
     parse_event,
 )
 from fsconf.sim import SimSettings, Simulator
-from fsconf.testing.driver import CallDriver
 from fsconf.sim.settings import REPO_CONF_DIR
 from fsconf.sounds.wav import write_silence
+from fsconf.testing.driver import CallDriver
 
 SPEED = 20.0
 
