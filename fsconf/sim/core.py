@@ -19,6 +19,7 @@ from fsconf.sim.channel import App, Channel
 from fsconf.sim.clock import Clock, ScaledClock
 from fsconf.sim.commands import Commands
 from fsconf.sim.conference import ConferenceModule
+from fsconf.sim.conference_api import ConferenceApi
 from fsconf.sim.events import EventBus
 from fsconf.sim.inbound import InboundServer
 from fsconf.sim.originate import Originate
@@ -83,7 +84,7 @@ class Simulator:
             lambda: self.session_count,
         )
         self.commands.register("originate", self.originator.api_originate)
-        self.commands.register("conference", self.conferences.api)
+        self.commands.register("conference", ConferenceApi(self.conferences))
         # Measurement knob for the benchmark only (see fsconf/sim/benchtrace.py).
         self.trace: BenchTrace | None = None
         if settings.bench_trace:
