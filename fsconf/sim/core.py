@@ -1,18 +1,17 @@
-"""The Simulator: the wiring core. It owns the configuration, the channel registry, the
-dialplan runner and the servers, and hands each part only the narrow interface of
-ports.py it needs (the parts never see one another through it)."""
+"""The Simulator: the wiring core. It owns the configuration, the channel registry and
+the servers, builds the parts (dialplan, originate, mod_conference, mod_commands, the
+listeners) and hands each only the narrow interface of ports.py it needs."""
 
 from __future__ import annotations
 
 import gc
 import itertools
 import logging
-import re
 import socket
 
 import gevent
 
-from fsconf.sim.apps import base_apps, separate
+from fsconf.sim.apps import base_apps
 from fsconf.sim.benchtrace import BenchTrace
 from fsconf.sim.callee import Callees
 from fsconf.sim.channel import App, Channel
@@ -20,19 +19,19 @@ from fsconf.sim.clock import Clock, ScaledClock
 from fsconf.sim.commands import Commands
 from fsconf.sim.conference import ConferenceModule
 from fsconf.sim.conference_api import ConferenceApi
+from fsconf.sim.dialplan import XmlDialplan
 from fsconf.sim.events import EventBus
 from fsconf.sim.inbound import InboundServer
 from fsconf.sim.originate import Originate
 from fsconf.sim.outbound import make_app_socket
 from fsconf.sim.settings import SimSettings
 from fsconf.sim.sounds import Sounds
-from fsconf.sim.xmlconf import hunt, load_config
+from fsconf.sim.xmlconf import load_config
 
 log = logging.getLogger(__name__)
 
 # Calls often end in bursts (a meeting ending, a benchmark phase): collect once it is over.
 IDLE_COLLECT_DELAY_S = 0.2
-_BPART_APP = re.compile(r"^&([\w-]+)(?:\((.*)\))?$", re.S)
 
 
 class Simulator:
@@ -70,8 +69,9 @@ class Simulator:
         self.server: InboundServer | None = None
         self._collecting = False
         # The parts, each given what it uses (ports.py) rather than the whole switch.
-        self.callee = Callees(self, self, self.register)
-        self.originator = Originate(self, self, self.register, self.callee, settings)
+        self.dialplan = XmlDialplan(self.config.contexts)
+        self.callee = Callees(self, self.dialplan, self.register)
+        self.originator = Originate(self, self.dialplan, self.register, self.callee, settings)
         self.conferences = ConferenceModule(
             self.bus, self.clock, self.sounds, self.config, self.global_vars, self.originator
         )
@@ -94,7 +94,7 @@ class Simulator:
         self.apps: dict[str, App] = base_apps()
         self.apps["socket"] = make_app_socket(self, settings)
         self.apps["conference"] = self.conferences.app
-        self.apps["transfer"] = self._app_transfer
+        self.apps["transfer"] = self.dialplan.app_transfer
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -142,74 +142,6 @@ class Simulator:
         self._collecting = False
         if not self.channels:
             gc.collect()
-
-    # --- dialplan ---------------------------------------------------------------------
-
-    def route(self, context: str, fields: dict[str, str]) -> list[tuple[str, str]]:
-        return hunt(self.config.contexts, context, fields)
-
-    def run_actions(self, ch: Channel, actions: list[tuple[str, str]]) -> None:
-        def run() -> None:
-            try:
-                for app, data in actions:
-                    if not ch.up:
-                        break
-                    ch.execute(app, data)
-            except Exception:  # a simulator bug must not leave a zombie channel
-                log.exception("[%s] dialplan runner failed", ch.uuid)
-            finally:
-                ch.finish()
-
-        ch.runner = gevent.spawn(run)
-
-    def run_bpart(self, ch: Channel, bpart: str) -> None:
-        """&app(args) or '<exten> [XML] [<context>]' for an originated leg."""
-        match = _BPART_APP.match(bpart.strip())
-        if match:
-            self.run_actions(ch, [(match.group(1), match.group(2) or "")])
-            return
-        words = separate(bpart)
-        exten = words[0] if words else ""
-        context = (
-            words[2]
-            if len(words) > 2
-            else (words[1] if len(words) == 2 and words[1].upper() != "XML" else "default")
-        )
-        ch.profile.destination_number = exten
-        ch.profile.context = context
-        actions = self.route(context, self._fields(ch))
-        if not actions:
-            ch.hangup("NO_ROUTE_DESTINATION")
-        self.run_actions(ch, actions)
-
-    def _fields(self, ch: Channel) -> dict[str, str]:
-        fields = {
-            "destination_number": ch.profile.destination_number,
-            "context": ch.profile.context,
-            "caller_id_number": ch.profile.caller_id_number,
-            "caller_id_name": ch.profile.caller_id_name,
-            "uuid": ch.uuid,
-        }
-        fields.update({"var:" + k: v for k, v in ch.variables.items()})
-        return fields
-
-    def _app_transfer(self, ch: Channel, arg: str) -> str | None:
-        words = separate(arg)
-        if not words:
-            return None
-        exten = words[0]
-        context = words[2] if len(words) > 2 else ch.profile.context
-        ch.profile.destination_number = exten
-        ch.profile.context = context
-        actions = self.route(context, self._fields(ch))
-        if not actions:
-            ch.hangup("NO_ROUTE_DESTINATION")
-            return None
-        for app, data in actions:
-            if not ch.up:
-                break
-            ch.execute(app, data)
-        return None
 
     # --- what the Event Socket listeners call (ListenerHost) --------------------------
 

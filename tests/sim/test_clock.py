@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import gevent
 import pytest
 from gevent.event import Event as GEvent
 
 from fsconf.esl.protocol import Event
-from fsconf.sim import SimSettings, Simulator
 from fsconf.sim.clock import ManualClock, ScaledClock
-from fsconf.testing.driver import CallDriver
 
 
 def test_sleep_ends_only_when_the_clock_reaches_it() -> None:
@@ -58,34 +53,22 @@ def test_scaled_clock_runs_speed_times_faster_than_the_wall() -> None:
         ScaledClock(0)
 
 
-@pytest.fixture
-def manual_sim(sounds_dir: Path, conf_dir: Path) -> Iterator[tuple[Simulator, ManualClock]]:
+def test_a_prompt_lasts_exactly_as_long_as_the_test_moves_time(make_sim, driver_for) -> None:
     clock = ManualClock()
-    sim = Simulator(SimSettings(port=0, conf_dir=conf_dir, sounds_dir=sounds_dir), clock=clock)
-    sim.start()
-    yield sim, clock
-    sim.stop()
+    d = driver_for(make_sim(clock=clock))
+    reply = d.api("originate loopback/1/fsconf_test &playback(silence_stream://3000)")
+    assert reply.startswith("+OK "), reply
+    a_leg = reply[4:].strip()
 
+    def seen(name: str) -> list[Event]:
+        return [e for e in d.events if e.name == name and e.uuid == a_leg]
 
-def test_a_prompt_lasts_exactly_as_long_as_the_test_moves_time(manual_sim) -> None:
-    sim, clock = manual_sim
-    d = CallDriver("127.0.0.1", sim.port, "ClueCon", timeout=5)
-    try:
-        reply = d.api("originate loopback/1/fsconf_test &playback(silence_stream://3000)")
-        assert reply.startswith("+OK "), reply
-        a_leg = reply[4:].strip()
-
-        def seen(name: str) -> list[Event]:
-            return [e for e in d.events if e.name == name and e.uuid == a_leg]
-
-        d.wait_for(lambda: bool(seen("PLAYBACK_START")), 5, "the prompt to start")
-        clock.advance(2.9)
-        d.api("status")  # a round trip: anything fired before it has reached us
-        assert seen("PLAYBACK_STOP") == []
-        clock.advance(0.1)
-        d.wait_for(lambda: bool(seen("PLAYBACK_STOP")), 5, "the prompt to end")
-        stop = seen("PLAYBACK_STOP")[0]
-        assert stop.get("Playback-Status") == "done"
-        assert stop.get("variable_playback_ms") == "3000"  # to the millisecond
-    finally:
-        d.close()
+    d.wait_for(lambda: bool(seen("PLAYBACK_START")), 5, "the prompt to start")
+    clock.advance(2.9)
+    d.api("status")  # a round trip: anything fired before it has reached us
+    assert seen("PLAYBACK_STOP") == []
+    clock.advance(0.1)
+    d.wait_for(lambda: bool(seen("PLAYBACK_STOP")), 5, "the prompt to end")
+    stop = seen("PLAYBACK_STOP")[0]
+    assert stop.get("Playback-Status") == "done"
+    assert stop.get("variable_playback_ms") == "3000"  # to the millisecond
