@@ -40,8 +40,8 @@ class ScaledClock:
     """Wall time sped up `speed` times (SimSettings.speed): what `fsconf sim` runs on."""
 
     def __init__(self, speed: float = 1.0) -> None:
-        if speed <= 0:
-            raise ValueError(f"clock speed must be positive, got {speed}")
+        if not 0 < speed < float("inf"):  # also refuses NaN
+            raise ValueError(f"clock speed must be a positive number, got {speed}")
         self.speed = speed
         # The real clock itself, not a wrapper: event firing stamps every event with it.
         self.time: Callable[[], float] = time.time

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import gevent
 import pytest
 from gevent.event import Event as GEvent
@@ -49,8 +52,9 @@ def test_scaled_clock_runs_speed_times_faster_than_the_wall() -> None:
     clock = ScaledClock(50.0)
     assert clock.wall(5.0) == pytest.approx(0.1)
     assert clock.wall(-1.0) == 0.0
-    with pytest.raises(ValueError, match="speed must be positive"):
-        ScaledClock(0)
+    for bad in (0.0, -1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="speed must be a positive number"):
+            ScaledClock(bad)
 
 
 def test_a_prompt_lasts_exactly_as_long_as_the_test_moves_time(make_sim, driver_for) -> None:
@@ -72,3 +76,17 @@ def test_a_prompt_lasts_exactly_as_long_as_the_test_moves_time(make_sim, driver_
     stop = seen("PLAYBACK_STOP")[0]
     assert stop.get("Playback-Status") == "done"
     assert stop.get("variable_playback_ms") == "3000"  # to the millisecond
+
+
+@pytest.mark.parametrize("speed", ["0", "-2", "nan"])
+def test_fsconf_sim_refuses_a_speed_that_is_not_positive(speed: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "fsconf.sim", "--speed", speed, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        f"fsconf sim: --speed must be a positive number, got {float(speed)}"
+    ]
