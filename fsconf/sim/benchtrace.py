@@ -21,10 +21,11 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from fsconf.esl.protocol import encode_event_json, encode_event_plain
+from fsconf.sim.conference import Member
+from fsconf.sim.listener import EslConnection
 
 if TYPE_CHECKING:
     from fsconf.sim.channel import Channel
-    from fsconf.sim.listener import EslConnection
     from fsconf.sim.ports import EventHub
 
 
@@ -82,9 +83,9 @@ class BenchTrace:
         if len(argv) != 2 or not argv[1].isdigit():
             return "-USAGE: sim_flood <uuid> <count>\n"
         ch = self.channels.get(argv[0])
-        if ch is None or ch.session is None:
+        if ch is None or not isinstance(ch.session, EslConnection):
             return "-ERR no outbound socket for that channel\n"
-        member = ch.member
+        member = ch.member if isinstance(ch.member, Member) else None
         headers = self.bus.core_headers(
             "CUSTOM", ("conference_member.c", "conference_member_check_talking", 1), SUBCLASS
         )
@@ -93,7 +94,7 @@ class BenchTrace:
         else:
             headers += ch.basic_headers()
         headers.append(("Action", "start-talking"))
-        session: EslConnection = ch.session
+        session = ch.session
         # In the format the socket subscribed in, as FreeSWITCH would queue them.
         encode = encode_event_json if session.sub.fmt == "json" else encode_event_plain
         one = encode(headers, None)

@@ -20,9 +20,7 @@ from gevent.event import Event as GEvent
 from fsconf.sim.events import IN_FRAME, Headers, InFrame, lower_names
 
 if TYPE_CHECKING:
-    from fsconf.sim.conference import Member
-    from fsconf.sim.outbound import OutboundSession
-    from fsconf.sim.ports import ChannelHost
+    from fsconf.sim.ports import CallSocket, ChannelHost, Seat
 
 log = logging.getLogger(__name__)
 
@@ -220,8 +218,8 @@ class Channel:
         self.lock_depth = 0
         self.break_flag = False
         self.wake = GEvent()
-        self.session: OutboundSession | None = None
-        self.member: Member | None = None
+        self.session: CallSocket | None = None  # the outbound socket controlling it
+        self.member: Seat | None = None  # its conference membership
         self.runner: gevent.Greenlet | None = None
         self.finished = GEvent()
         self.current_app = ""

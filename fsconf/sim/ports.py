@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 from fsconf.sim.clock import Clock
 
 if TYPE_CHECKING:
+    from gevent.event import Event as GEvent
+
     from fsconf.sim.benchtrace import BenchTrace
     from fsconf.sim.channel import App, Channel
     from fsconf.sim.events import FrameLookup, Headers, Subscriber
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApiHandler",
+    "CallSocket",
     "Calling",
     "ChannelHost",
     "Clock",
@@ -29,6 +32,7 @@ __all__ = [
     "EventHub",
     "EventSink",
     "ListenerHost",
+    "Seat",
     "Originator",
 ]
 
@@ -141,3 +145,28 @@ class ListenerHost(Protocol):
     def api(self, line: str) -> str: ...
 
     def bgapi(self, line: str, job: str, owner: str | None) -> None: ...
+
+
+class CallSocket(Protocol):
+    """The outbound Event Socket controlling a channel, as the channel sees it."""
+
+    @property
+    def closed(self) -> GEvent: ...
+
+    def hangup_begins(self) -> None:
+        """The channel is about to fire CHANNEL_HANGUP."""
+        ...
+
+    def channel_gone(self) -> None:
+        """CHANNEL_HANGUP_COMPLETE is out: linger or say goodbye."""
+        ...
+
+    def close(self, notice: bytes | None = None) -> None: ...
+
+
+class Seat(Protocol):
+    """A channel's place in a conference, as the channel sees it."""
+
+    def wake(self) -> None:
+        """Let the member loop look at the channel again (it hung up)."""
+        ...
