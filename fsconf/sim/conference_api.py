@@ -189,7 +189,8 @@ class ConferenceApi:
         if member is None:
             return f"-ERR Non-Existant ID {target}\n"
         return apply(member)
-    # --- member verbs: (module, member, arguments after the target) -> reply line ------
+
+    # --- what MEMBER_VERBS apply to one member -----------------------------------------
 
     def _mute(self, m: Member, on: bool, quiet: bool) -> str:
         m.can_speak = not on
@@ -261,7 +262,7 @@ class ConferenceApi:
             )
         return f"Energy {m.id} = {m.energy}\n"
 
-    # --- room verbs: (module, conference, arguments) -> reply ---------------------------
+    # --- ROOM_VERBS: (conference, arguments) -> reply ----------------------------------
 
     def _set_lock(self, conf: Conference, on: bool) -> str:
         """lock / unlock: the room flag, the profile's sound to the room, the event."""
