@@ -9,7 +9,7 @@ from __future__ import annotations
 import gevent
 
 from fsconf.demo.stage import INVITEE, SPEED, DemoConference, Stage
-from fsconf.sim.driver import DriverCall
+from fsconf.testing.driver import DriverCall
 
 WAIT = 30.0
 

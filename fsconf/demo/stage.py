@@ -22,8 +22,8 @@ from fsconf.esl.protocol import Event
 from fsconf.services import conference_admin, customers, numbers
 from fsconf.sim import CalleeBehaviour, SimSettings, Simulator
 from fsconf.sim.core import free_port
-from fsconf.sim.driver import CallDriver, DriverCall
 from fsconf.sounds.wav import silent_prompt_tree
+from fsconf.testing.driver import CallDriver, DriverCall
 
 ACCESS_NUMBER = "0201234567"
 INVITEE = "0612345678"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import sys
 from pathlib import Path
 
 
@@ -48,6 +49,9 @@ def main(argv: list[str] | None = None) -> int:
         help="benchmark measurement knob: keypad timing trace and sim_trace/sim_flood APIs",
     )
     args = parser.parse_args(argv)
+    if not 0 < args.speed < float("inf"):  # also refuses NaN
+        print(f"fsconf sim: --speed must be a positive number, got {args.speed}", file=sys.stderr)
+        return 2
     overrides = {}
     for item in args.set:
         name, sep, value = item.partition("=")

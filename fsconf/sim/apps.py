@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import struct
-import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -70,12 +70,12 @@ def terminators_of(ch: Channel) -> str:
 def play_file(
     ch: Channel,
     name: str,
-    on_digit=None,
+    on_digit: Callable[[str], object] | None = None,
     terms: str | None = None,
     prefix: str | None = None,
 ) -> str:
     """switch_ivr_play_file: returns "FILE PLAYED", "FILE NOT FOUND" or "PLAYBACK ERROR"."""
-    found = ch.sim.sounds.locate(ch, name, prefix)
+    found = ch.host.sounds.locate(ch, name, prefix)
     if found is None:
         return "FILE NOT FOUND"
     path, seconds = found.display, found.seconds
@@ -87,7 +87,8 @@ def play_file(
     )
     for hook in list(ch.on_playback):
         hook(path)
-    started = time.monotonic()
+    clock = ch.host.clock
+    started = clock.monotonic()
 
     def digit(d: str) -> bool:
         if on_digit is not None:
@@ -97,14 +98,14 @@ def play_file(
             return True
         return False
 
-    segment = ch.transmit(seconds, ch.sim.sounds.energy(found), found.path)
+    segment = ch.transmit(seconds, ch.host.sounds.energy(found), found.path)
     ch.media_depth += 1
     try:
         reason = ch.media_wait(seconds, digit)
     finally:
         ch.media_depth -= 1
         ch.end_transmit(segment)
-    played = min(seconds, (time.monotonic() - started) * ch.sim.settings.speed)
+    played = min(seconds, clock.monotonic() - started)
     samples = int(played * 8000)
     ch.variables["playback_last_offset_pos"] = str(samples)
     ch.variables["playback_seconds"] = str(int(played))
@@ -270,14 +271,19 @@ def _set_last(ch: Channel, name: str, value: str) -> None:
 
 
 def _silence_deadline(
-    segments: list[AudioSegment], start: float, now: float, thresh: int, hits_wall: float
+    segments: list[AudioSegment], start: float, now: float, thresh: int, hits: float
 ) -> float:
-    """When `hits` seconds of uninterrupted silence will have passed (wall clock)."""
+    """When `hits` seconds of uninterrupted silence will have passed (Clock.monotonic)."""
     last_voice = start
     for seg in segments:
         if seg.energy >= thresh and seg.start <= now and seg.end > start:
             last_voice = max(last_voice, seg.end)
-    return last_voice + hits_wall
+    return last_voice + hits
+
+
+def _audio_changed(ch: Channel, seen: int) -> Callable[[], bool]:
+    """Has what the channel hears changed since version `seen`?"""
+    return lambda: ch.rx_version != seen
 
 
 def app_record(ch: Channel, arg: str) -> str | None:
@@ -297,7 +303,7 @@ def app_record(ch: Channel, arg: str) -> str | None:
         ch.hangup("DESTINATION_OUT_OF_ORDER")
         return None
     terms = terminators_of(ch)
-    settings = ch.sim.settings
+    clock = ch.host.clock
     ch.variables.pop("playback_terminator_used", None)
     _set_last(ch, "silence_hits_exhausted", "false")
     ch.fire(
@@ -312,43 +318,48 @@ def app_record(ch: Channel, arg: str) -> str | None:
             return True
         return False
 
-    start = time.monotonic()
-    limit_at = start + settings.wall(limit) if limit else None
+    start = clock.monotonic()
+    limit_at = start + limit if limit else None
     silence = False
+    ended_at: float | None = None  # the limit or silence deadline that stopped it, if any
     ch.recording = True
     ch.media_depth += 1
     try:
         while True:
             seen = ch.rx_version
-            now = time.monotonic()
+            now = clock.monotonic()
             deadline = limit_at
             silence_at = None
             if thresh and hits:
                 silence_at = _silence_deadline(
-                    ch.heard_audio(), start, now, thresh, settings.wall(hits)
+                    ch.heard_audio(), start, now, thresh, hits
                 )
                 deadline = silence_at if deadline is None else min(deadline, silence_at)
-            wait = None if deadline is None else max(0.0, deadline - now) * settings.speed
-            reason = ch.media_wait(wait, digit, until=lambda seen=seen: ch.rx_version != seen)
+            wait = None if deadline is None else max(0.0, deadline - now)
+            reason = ch.media_wait(wait, digit, until=_audio_changed(ch, seen))
             if reason == "until":
                 continue
             if reason == "timeout" and silence_at is not None:
                 silence = limit_at is None or silence_at < limit_at
+            if reason == "timeout":
+                ended_at = deadline
             break
     finally:
         ch.media_depth -= 1
         ch.recording = False
-    end = time.monotonic()
+    # The switch's media clock stops the file at the deadline; a late wake-up of this
+    # greenlet on a busy machine must not add frames a real switch would not write.
+    end = clock.monotonic() if ended_at is None else min(clock.monotonic(), ended_at)
     pcm: list[bytes] = []
     samples = 0
     for seg in ch.heard_audio():
         lo, hi = max(seg.start, start), min(seg.end, end)
         if hi <= lo:
             continue
-        count = int((hi - lo) * settings.speed * 8000) // FRAME * FRAME
+        count = int((hi - lo) * 8000) // FRAME * FRAME
         if count <= 0:
             continue
-        offset = int(((lo - seg.start) * settings.speed + seg.offset_s) * 8000)
+        offset = int(((lo - seg.start) + seg.offset_s) * 8000)
         pcm.append(_source_pcm(seg.path, offset, count))
         samples += count
     size = 44 + samples * 2
@@ -387,8 +398,8 @@ def app_say(ch: Channel, arg: str) -> str | None:
         return None
     module = a[0].split(":", 1)[0]
     if (
-        module not in ch.sim.config.phrase_languages.values()
-        and module not in ch.sim.config.phrase_languages
+        module not in ch.host.config.phrase_languages.values()
+        and module not in ch.host.config.phrase_languages
     ):
         return None  # "Can't find phrases tag": plays nothing
     say_type, method, text = a[1], a[2], a[-1]
@@ -397,7 +408,7 @@ def app_say(ch: Channel, arg: str) -> str | None:
         return None
     total = 0.0
     for f in files:
-        resolved = ch.sim.sounds.resolve(ch, f)
+        resolved = ch.host.sounds.resolve(ch, f)
         if resolved is None:
             return None
         total += resolved[1]
@@ -408,7 +419,7 @@ def app_say(ch: Channel, arg: str) -> str | None:
         lambda: [("Playback-File-Path", path)],
     )
     terms = terminators_of(ch)
-    segment = ch.transmit(total, ch.sim.sounds.default_energy, None)
+    segment = ch.transmit(total, ch.host.sounds.default_energy, None)
     ch.media_depth += 1
     try:
         reason = ch.media_wait(total, lambda d: d in terms)
@@ -485,9 +496,7 @@ def app_sched_hangup(ch: Channel, arg: str) -> str | None:
         return None
     secs = int(a[0].lstrip("+")) if a[0].lstrip("+").isdigit() else 0
     cause = a[1] if len(a) > 1 else "ALLOTTED_TIMEOUT"
-    import gevent
-
-    gevent.spawn_later(ch.sim.settings.wall(secs), ch.hangup, cause)
+    ch.host.clock.call_later(secs, ch.hangup, cause)
     return None
 
 

@@ -17,18 +17,22 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from fsconf.esl.protocol import encode_event_json, encode_event_plain
+from fsconf.sim.conference import Member
+from fsconf.sim.listener import EslConnection
 
 if TYPE_CHECKING:
-    from fsconf.sim.core import Simulator
-    from fsconf.sim.listener import EslConnection
+    from fsconf.sim.channel import Channel
+    from fsconf.sim.ports import EventHub
 
 
 class BenchTrace:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(self, channels: Mapping[str, Channel], bus: EventHub) -> None:
+        self.channels = channels
+        self.bus = bus
         self.reset()
 
     def reset(self) -> None:
@@ -78,11 +82,11 @@ class BenchTrace:
         argv = args.split()
         if len(argv) != 2 or not argv[1].isdigit():
             return "-USAGE: sim_flood <uuid> <count>\n"
-        ch = self.sim.channels.get(argv[0])
-        if ch is None or ch.session is None:
+        ch = self.channels.get(argv[0])
+        if ch is None or not isinstance(ch.session, EslConnection):
             return "-ERR no outbound socket for that channel\n"
-        member = ch.member
-        headers = self.sim.bus.core_headers(
+        member = ch.member if isinstance(ch.member, Member) else None
+        headers = self.bus.core_headers(
             "CUSTOM", ("conference_member.c", "conference_member_check_talking", 1), SUBCLASS
         )
         if member is not None:
@@ -90,7 +94,7 @@ class BenchTrace:
         else:
             headers += ch.basic_headers()
         headers.append(("Action", "start-talking"))
-        session: EslConnection = ch.session
+        session = ch.session
         # In the format the socket subscribed in, as FreeSWITCH would queue them.
         encode = encode_event_json if session.sub.fmt == "json" else encode_event_plain
         one = encode(headers, None)

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
-
-import gevent
 
 from fsconf.sim.channel import CallerProfile, Channel
 
 if TYPE_CHECKING:
-    from fsconf.sim.core import Simulator
+    from fsconf.sim.ports import ChannelHost, Dialplan
     from fsconf.sim.settings import CalleeBehaviour
 
 
 class Callees:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self, host: ChannelHost, dialplan: Dialplan, register: Callable[[Channel], None]
+    ) -> None:
+        self.host = host
+        self.dialplan = dialplan
+        self.register = register
 
     def dial(
         self,
@@ -26,7 +29,8 @@ class Callees:
         bpart: str,
         cid: tuple[str, str] | None,
     ) -> Channel | str:
-        s = self.sim.settings
+        s = self.host.settings
+        clock = self.host.clock
         behaviour = s.callees.get(number, s.default_callee)
         if behaviour.action == "busy":
             return "USER_BUSY"
@@ -36,16 +40,16 @@ class Callees:
             return "UNALLOCATED_NUMBER"
         timeout = float(variables.get("originate_timeout", "60"))
         if behaviour.action == "no_answer":
-            gevent.sleep(s.wall(min(behaviour.ring_s, timeout)))
+            clock.sleep(min(behaviour.ring_s, timeout))
             return "NO_ANSWER"
         if behaviour.answer_after_s > timeout:
-            gevent.sleep(s.wall(timeout))
+            clock.sleep(timeout)
             return "NO_ANSWER"
-        gevent.sleep(s.wall(behaviour.answer_after_s))
+        clock.sleep(behaviour.answer_after_s)
         name = variables.get("origination_caller_id_name") or (cid[0] if cid else "")
         num = variables.get("origination_caller_id_number") or (cid[1] if cid else "")
         ch = Channel(
-            self.sim,
+            self.host,
             endpoint,
             "outbound",
             CallerProfile(
@@ -66,17 +70,18 @@ class Callees:
         ch.mark_answered()
         ch.variables["endpoint_disposition"] = "ANSWER"
         ch.state = "CS_EXECUTE"
-        self.sim.register(ch)
-        self.sim.run_bpart(ch, bpart)
+        self.register(ch)
+        self.dialplan.run_bpart(ch, bpart)
         if behaviour.digits:
             self._press_later(ch, behaviour)
         if behaviour.hangup_after_s is not None:
-            gevent.spawn_later(s.wall(behaviour.hangup_after_s), ch.hangup, "NORMAL_CLEARING")
+            clock.call_later(behaviour.hangup_after_s, ch.hangup, "NORMAL_CLEARING")
         return ch
 
     def _press_later(self, ch: Channel, behaviour: CalleeBehaviour) -> None:
         """The callee types its digits (DTMF arriving on the callee leg, RTP)."""
-        s = self.sim.settings
+        s = self.host.settings
+        clock = self.host.clock
 
         def press() -> None:
             for digit in behaviour.digits:
@@ -84,16 +89,16 @@ class Callees:
                     return
                 ch.queue_dtmf(digit)
                 if s.dtmf_interdigit_ms > 0:
-                    gevent.sleep(s.wall(s.dtmf_interdigit_ms / 1000))
+                    clock.sleep(s.dtmf_interdigit_ms / 1000)
 
         wanted = behaviour.digits_after_prompt
         if wanted is None:
-            gevent.spawn_later(s.wall(behaviour.digits_delay_s), press)
+            clock.call_later(behaviour.digits_delay_s, press)
             return
 
         def heard(path: str) -> None:
             if wanted in path:
                 ch.on_playback.remove(heard)
-                gevent.spawn_later(s.wall(behaviour.digits_delay_s), press)
+                clock.call_later(behaviour.digits_delay_s, press)
 
         ch.on_playback.append(heard)

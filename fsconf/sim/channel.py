@@ -7,7 +7,6 @@ import functools
 import logging
 import random
 import re
-import time
 import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable
@@ -21,9 +20,7 @@ from gevent.event import Event as GEvent
 from fsconf.sim.events import IN_FRAME, Headers, InFrame, lower_names
 
 if TYPE_CHECKING:
-    from fsconf.sim.conference import Member
-    from fsconf.sim.core import Simulator
-    from fsconf.sim.outbound import OutboundSession
+    from fsconf.sim.ports import CallSocket, ChannelHost, Seat
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +164,7 @@ class QueuedCommand:
 
 @dataclass
 class AudioSegment:
-    """Audio a channel sends while it plays something (wall-clock monotonic times).
+    """Audio a channel sends while it plays something (times: Clock.monotonic, simulated s).
 
     mod_loopback hands it to the other leg, whose `record` counts it."""
 
@@ -195,14 +192,14 @@ class CallerProfile:
 class Channel:
     def __init__(
         self,
-        sim: Simulator,
+        host: ChannelHost,
         name: str,
         direction: str,
         profile: CallerProfile,
         *,
         uuid: str | None = None,
     ) -> None:
-        self.sim = sim
+        self.host = host
         self.uuid = uuid or str(uuidlib.uuid4())
         self.name = name
         self.direction = direction
@@ -212,7 +209,7 @@ class Channel:
         self.call_state = "DOWN"
         self.answered = False
         self.hangup_cause: str | None = None
-        self.created_us = int(time.time() * 1_000_000)
+        self.created_us = int(host.clock.time() * 1_000_000)
         self.answered_us = 0
         self.hangup_us = 0
         self.peer: Channel | None = None
@@ -221,8 +218,8 @@ class Channel:
         self.lock_depth = 0
         self.break_flag = False
         self.wake = GEvent()
-        self.session: OutboundSession | None = None
-        self.member: Member | None = None
+        self.session: CallSocket | None = None  # the outbound socket controlling it
+        self.member: Seat | None = None  # its conference membership
         self.runner: gevent.Greenlet | None = None
         self.finished = GEvent()
         self.current_app = ""
@@ -237,7 +234,7 @@ class Channel:
         self._race: random.Random | None = None
         self.variables["direction"] = direction
         self.variables["uuid"] = self.uuid
-        self.variables["session_id"] = str(sim.next_session_id())
+        self.variables["session_id"] = str(host.next_session_id())
         self.variables["channel_name"] = name
         for key, value in (
             ("read_codec", "L16"),
@@ -255,7 +252,7 @@ class Channel:
 
     def race(self) -> random.Random | None:
         """The generator that decides this channel's races (None: captured order)."""
-        seed = self.sim.settings.race_seed
+        seed = self.host.settings.race_seed
         if seed is None:
             return None
         if self._race is None:
@@ -283,7 +280,7 @@ class Channel:
             name = m.group(1)
             value = self.get_var(name)
             if value is None:
-                value = self.sim.global_vars.get(name, "")
+                value = self.host.global_vars.get(name, "")
             return value
 
         for _ in range(5):  # nested references
@@ -306,7 +303,7 @@ class Channel:
         self.answered = True
         self.call_state = "ACTIVE"
         if not self.answered_us:
-            self.answered_us = int(time.time() * 1_000_000)
+            self.answered_us = int(self.host.clock.time() * 1_000_000)
 
     def answer(self) -> None:
         if self.answered or not self.up:
@@ -403,7 +400,7 @@ class Channel:
         def own() -> Headers:
             return (prefix() if prefix else []) + (extra() if extra else [])
 
-        self.sim.bus.fire(name, calling, build, uuid=self.uuid, own=own, frame=self.frame_lookup)
+        self.host.bus.fire(name, calling, build, uuid=self.uuid, own=own, frame=self.frame_lookup)
 
     def frame_lookup(self, lname: str) -> str | None | InFrame:
         """A header of this channel's event frame, where cheap (see SimEvent): Unique-ID
@@ -422,8 +419,8 @@ class Channel:
         self, seconds: float, energy: int, path: str | None, offset_s: float = 0.0
     ) -> AudioSegment:
         """This leg starts playing something (its loopback peer hears it)."""
-        now = time.monotonic()
-        seg = AudioSegment(now, now + self.sim.settings.wall(seconds), energy, path, offset_s)
+        now = self.host.clock.monotonic()
+        seg = AudioSegment(now, now + max(0.0, seconds), energy, path, offset_s)
         self.tx_audio.append(seg)
         if len(self.tx_audio) > 16:
             del self.tx_audio[0]
@@ -431,7 +428,7 @@ class Channel:
         return seg
 
     def end_transmit(self, seg: AudioSegment) -> None:
-        now = time.monotonic()
+        now = self.host.clock.monotonic()
         if now < seg.end:
             seg.end = now
             self._audio_changed()
@@ -520,8 +517,8 @@ class Channel:
         each digit to on_digit, which returns True to stop.  Returns "hangup", "break",
         "dtmf", "until" or "timeout".
         """
-        settings = self.sim.settings
-        deadline = None if seconds is None else time.monotonic() + settings.wall(seconds)
+        clock = self.host.clock
+        deadline = None if seconds is None else clock.monotonic() + seconds
         while True:
             self.wake.clear()
             if not self.up or self._pending_hangup is not None:
@@ -545,10 +542,10 @@ class Channel:
             if deadline is None:
                 self.wake.wait()
                 continue
-            remaining = deadline - time.monotonic()
+            remaining = deadline - clock.monotonic()
             if remaining <= 0:
                 return "timeout"
-            self.wake.wait(remaining)
+            clock.wait(self.wake, remaining)
 
     # --- execution -------------------------------------------------------------------
 
@@ -562,7 +559,7 @@ class Channel:
         lock: bool = False,
         from_socket: bool = False,
     ) -> None:
-        app = self.sim.apps.get(app_name.lower())
+        app = self.host.apps.get(app_name.lower())
         if app is None:
             log.info("[%s] Invalid Application %s", self.uuid, app_name)
             self.hangup("DESTINATION_OUT_OF_ORDER")
@@ -644,7 +641,7 @@ class Channel:
             self.session.hangup_begins()
         self.hangup_cause = cause
         self.call_state = "HANGUP"
-        self.hangup_us = int(time.time() * 1_000_000)
+        self.hangup_us = int(self.host.clock.time() * 1_000_000)
         self.fire("CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447))
         self.wake.set()
         if self.member is not None:
@@ -683,7 +680,7 @@ class Channel:
             self.session.closed.wait()
         self.state = "CS_DESTROY"
         self.fire("CHANNEL_DESTROY", ("switch_core_session.c", "switch_core_session_destroy", 1653))
-        self.sim.unregister(self)
+        self.host.unregister(self)
         self.finished.set()
 
 

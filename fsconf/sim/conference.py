@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
-import time
 import uuid as uuidlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -18,7 +16,10 @@ from fsconf.sim.xmlconf import ConferenceProfile
 
 if TYPE_CHECKING:
     from fsconf.sim.channel import Channel
-    from fsconf.sim.core import Simulator
+    from fsconf.sim.clock import Clock
+    from fsconf.sim.ports import EventSink, Originator
+    from fsconf.sim.sounds import Sounds
+    from fsconf.sim.xmlconf import Config
 
 SUBCLASS = "conference::maintenance"
 
@@ -61,7 +62,7 @@ class Member:
         self.volume_in = 0
         self.volume_out = 0
         self.energy = 100
-        self.join_time = time.time()
+        self.join_time = conf.module.clock.time()
         self.leave_reason: str | None = None  # kick, hup, ended, hangup
         self.kicked_sound: str | None = None
         self._files: list[tuple[str, bool]] = []  # (file, announce start)
@@ -117,26 +118,28 @@ class Member:
         mod = self.conf.module
         while self._files and self.leave_reason is None:
             file, _ = self._files.pop(0)
-            resolved = mod.sim.sounds.resolve(self.ch, file, self.conf.sound_prefix)
+            resolved = mod.sounds.resolve(self.ch, file, self.conf.sound_prefix)
             seconds = resolved[1] if resolved else 0.0
             display = resolved[0] if resolved else file
-            gevent.sleep(mod.sim.settings.wall(seconds))
+            mod.clock.sleep(seconds)
             if self.leave_reason is not None:
                 break
             ms = int(seconds * 1000)
+
+            def done(d: str = display, ms: int = ms) -> Headers:
+                return [
+                    *_file_close_headers(ms),
+                    ("Action", "play-file-member-done"),
+                    *self.headers(),
+                    ("File", d),
+                ]
+
             mod.fire(
                 self.conf,
                 "play-file-member-done",
                 "conference_file.c",
                 "conference_file_close",
-                lambda d=display, ms=ms: [
-                    ("seconds", str(ms // 1000)),
-                    ("milliseconds", str(ms)),
-                    ("samples", str(ms * 8)),
-                    ("Action", "play-file-member-done"),
-                    *self.headers(),
-                    ("File", d),
-                ],
+                done,
                 uuid=self.ch.uuid,
                 action_first=True,
             )
@@ -152,8 +155,8 @@ class Conference:
         self.locked = False
         self.max_members = 0
         self.floor: int | None = None
-        self.started = time.time()
-        self.domain = profile.get("domain") or module.sim.global_vars.get("domain", "")
+        self.started = module.clock.time()
+        self.domain = profile.get("domain") or module.global_vars.get("domain", "")
         self.sound_prefix: str | None = profile.get("sound-prefix") or None
         self.variables: dict[str, str] = {}
         self._room_files: list[tuple[str, bool]] = []
@@ -182,27 +185,30 @@ class Conference:
         mod = self.module
         while self._room_files:
             file, _ = self._room_files.pop(0)
-            resolved = mod.sim.sounds.resolve(
-                None, file, self.sound_prefix or mod.sim.global_vars.get("sound_prefix")
+            resolved = mod.sounds.resolve(
+                None, file, self.sound_prefix or mod.global_vars.get("sound_prefix")
             )
             seconds = resolved[1] if resolved else 0.0
             display = resolved[0] if resolved else file
-            gevent.sleep(mod.sim.settings.wall(seconds))
+            mod.clock.sleep(seconds)
             ms = int(seconds * 1000)
+
+            def done(d: str = display, ms: int = ms) -> Headers:
+                return [*_file_close_headers(ms), ("Action", "play-file-done"), ("File", d)]
+
             mod.fire(
                 self,
                 "play-file-done",
                 "conference_file.c",
                 "conference_file_close",
-                lambda d=display, ms=ms: [
-                    ("seconds", str(ms // 1000)),
-                    ("milliseconds", str(ms)),
-                    ("samples", str(ms * 8)),
-                    ("Action", "play-file-done"),
-                    ("File", d),
-                ],
+                done,
                 action_first=True,
             )
+
+
+def _file_close_headers(ms: int) -> Headers:
+    """conference_file_close: how long the file played."""
+    return [("seconds", str(ms // 1000)), ("milliseconds", str(ms)), ("samples", str(ms * 8))]
 
 
 def parse_conference_arg(arg: str) -> tuple[str, str, str | None, set[str]]:
@@ -224,8 +230,21 @@ def parse_conference_arg(arg: str) -> tuple[str, str, str | None, set[str]]:
 
 
 class ConferenceModule:
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
+    def __init__(
+        self,
+        bus: EventSink,
+        clock: Clock,
+        sounds: Sounds,
+        config: Config,
+        global_vars: dict[str, str],
+        originator: Originator,
+    ) -> None:
+        self.bus = bus
+        self.clock = clock
+        self.sounds = sounds
+        self.config = config
+        self.global_vars = global_vars
+        self.originator = originator
         self.rooms: dict[str, Conference] = {}
         self._ids = itertools.count(1)
 
@@ -271,7 +290,7 @@ class ConferenceModule:
                 return IN_FRAME
             return None
 
-        self.sim.bus.fire(
+        self.bus.fire(
             "CUSTOM",
             (file, func, 1),
             build,
@@ -290,7 +309,7 @@ class ConferenceModule:
 
     def app(self, ch: Channel, arg: str) -> str | None:
         name, profile_name, pin, flags = parse_conference_arg(arg)
-        profile = self.sim.config.conference_profiles.get(profile_name) or ConferenceProfile(
+        profile = self.config.conference_profiles.get(profile_name) or ConferenceProfile(
             profile_name, {}
         )
         extra_flags = ch.get_var("conference_member_flags")
@@ -347,7 +366,7 @@ class ConferenceModule:
         if member.leave_reason is None:
             member.leave_reason = "hangup"
         if member_id in conf.members:
-            self._remove(conf, member)
+            self.remove(conf, member)
         ch.member = None
         if member.leave_reason == "kick" and ch.up:
             # The kick's own sound argument wins over the profile's kicked-sound; "none"
@@ -390,7 +409,7 @@ class ConferenceModule:
             action_first=True,
         )
 
-    def _remove(self, conf: Conference, member: Member) -> None:
+    def remove(self, conf: Conference, member: Member) -> None:
         conf.members.pop(member.id, None)
         if conf.floor == member.id:
             self._set_floor(conf, None)
@@ -418,433 +437,13 @@ class ConferenceModule:
             action_first=True,
         )
 
-    # --- API --------------------------------------------------------------------------
-
-    def api(self, args: str, originator: object | None = None) -> str:
-        argv = args.split()
-        if not argv:
-            return "-ERR Conference command, not specified.\nTry 'help'\n"
-        first = argv[0]
-        if first == "list" and len(argv) == 1 or (first == "list" and argv[1:2] != ["count"]):
-            return self._list_all()
-        if first == "count":
-            return str(len(self.rooms))
-        if first == "json_list":
-            return _cjson([self._json(c) for c in self.rooms.values()]) if self.rooms else "[]"
-        if len(argv) < 2:
-            return "Conference command, not specified.\nTry 'help'\n"
-        name, sub, rest = first, argv[1], argv[2:]
-        conf = self.rooms.get(name)
-        if sub in ("dial", "bgdial"):
-            return self.sim.commands.conference_dial(name, sub, rest)
-        if conf is None:
-            return f"-ERR Conference {name} not found\n"
-        handler = getattr(self, "_api_" + sub.replace("-", "_"), None)
-        if handler is None:
-            return f"-ERR Conference command '{sub}' not found.\n"
-        return handler(conf, rest)
-
-    def _list_all(self) -> str:
-        if not self.rooms:
-            return "+OK No active conferences.\n"
-        out = []
-        for conf in self.rooms.values():
-            n = len(conf.members)
-            flags = (
-                "locked|" if conf.locked else ""
-            ) + "running|answered|enforce_min|dynamic|exit_sound|enter_sound|json_status"
-            out.append(
-                f"+OK Conference {conf.name} ({n} member{'s' if n != 1 else ''} rate: "
-                f"8000{' locked' if conf.locked else ''} flags: {flags})\n"
-            )
-            out.append(self._api_list(conf, []))
-        return "".join(out)
-
-    def _api_list(self, conf: Conference, rest: list[str]) -> str:
-        if rest[:1] == ["count"]:
-            return str(len(conf.members))
-        lines = []
-        for m in conf.newest_first():
-            p = m.ch.profile
-            lines.append(
-                f"{m.id};{m.ch.name};{m.ch.uuid};{p.caller_id_name};"
-                f"{p.caller_id_number};{m.list_flags()};{m.volume_in};{m.volume_out};"
-                f"{m.energy}\n"
-            )
-        return "".join(lines)
-
-    def _api_count(self, conf: Conference, rest: list[str]) -> str:
-        return str(len(conf.members))
-
-    def _api_json_list(self, conf: Conference, rest: list[str]) -> str:
-        return _cjson([self._json(conf)])
-
-    def _json(self, conf: Conference) -> dict[str, object]:
-        now = time.time()
-        obj: dict[str, object] = {
-            "conference_name": conf.name,
-            "member_count": len(conf.members),
-            "ghost_count": 0,
-            "rate": 8000,
-            "run_time": int(now - conf.started),
-            "conference_uuid": conf.uuid,
-            "canvas_count": 0,
-            "max_bw_in": 0,
-            "force_bw_in": 0,
-            "video_floor_packets": 0,
-            "locked": conf.locked,
-            "destruct": False,
-            "wait_mod": False,
-            "audio_always": False,
-            "running": True,
-            "answered": True,
-            "enforce_min": True,
-            "bridge_to": False,
-            "dynamic": True,
-            "exit_sound": True,
-            "enter_sound": True,
-            "recording": False,
-            "video_bridge": False,
-            "video_floor_only": False,
-            "video_rfc4579": False,
-        }
-        if conf.max_members > 0:
-            obj["max_members"] = conf.max_members
-        obj["variables"] = dict(conf.variables)
-        members = []
-        for m in conf.newest_first():
-            members.append(
-                {
-                    "type": "caller",
-                    "id": m.id,
-                    "flags": {
-                        "can_hear": m.can_hear,
-                        "can_see": True,
-                        "can_speak": m.can_speak,
-                        "hold": False,
-                        "mute_detect": False,
-                        "talking": False,
-                        "has_video": False,
-                        "video_bridge": False,
-                        "has_floor": conf.floor == m.id,
-                        "is_moderator": m.moderator,
-                        "end_conference": "endconf" in m.flags,
-                        "mandatory_member_end_conference": "mandatory_member_endconf" in m.flags,
-                        "pass_digits": False,
-                    },
-                    "uuid": m.ch.uuid,
-                    "caller_id_name": m.ch.profile.caller_id_name,
-                    "caller_id_number": m.ch.profile.caller_id_number,
-                    "join_time": int(now - m.join_time),
-                    "last_talking": 0,
-                    "energy": m.energy,
-                    "volume_in": m.volume_in,
-                    "volume_out": m.volume_out,
-                    "output-volume": m.volume_out,
-                    "input-volume": m.volume_in,
-                }
-            )
-        obj["members"] = members
-        return obj
-
-    def _targets(
-        self, conf: Conference, target: str | None, usage: str, apply: Callable[[Member], str]
-    ) -> str:
-        if target is None:
-            return usage
-        if target == "all":
-            return "".join(apply(m) for m in conf.newest_first())
-        if target == "last":
-            members = conf.newest_first()
-            return apply(members[0]) if members else ""
-        if target == "non_moderator":
-            out = []
-            for m in conf.newest_first():
-                out.append(f"Skipping moderator (member id {m.id}).\n" if m.moderator else apply(m))
-            return "".join(out)
-        if "=" in target:
-            var, _, value = target.partition("=")
-            for m in conf.newest_first():
-                if m.ch.get_var(var) == value:
-                    return apply(m)
-            return "-ERR Non-Existant member\n"
-        if not target.isdigit() or int(target) == 0:
-            return usage
-        member = conf.members.get(int(target))
-        if member is None:
-            return f"-ERR Non-Existant ID {target}\n"
-        return apply(member)
-
-    def _mute(self, m: Member, on: bool, quiet: bool) -> str:
-        m.can_speak = not on
-        if not quiet:
-            sound = m.conf.profile.get("muted-sound" if on else "unmuted-sound")
-            if sound:
-                m.play(sound, False)
-        action = "mute-member" if on else "unmute-member"
-        self.member_event(m, action, "conference_api_sub_" + ("mute" if on else "unmute"))
-        return f"+OK {'mute' if on else 'unmute'} {m.id}\n"
-
-    def _mute_command(
-        self, conf: Conference, rest: list[str], verb: str, muted: Callable[[Member], bool]
-    ) -> str:
-        """mute / unmute / tmute share targets, usage text and the optional `quiet`."""
-        quiet = rest[1:2] == ["quiet"]
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            f"{verb} <[member_id|all]|last|non_moderator> [<quiet>]",
-            lambda m: self._mute(m, muted(m), quiet),
-        )
-
-    def _api_mute(self, conf: Conference, rest: list[str]) -> str:
-        return self._mute_command(conf, rest, "mute", lambda m: True)
-
-    def _api_unmute(self, conf: Conference, rest: list[str]) -> str:
-        return self._mute_command(conf, rest, "unmute", lambda m: False)
-
-    def _api_tmute(self, conf: Conference, rest: list[str]) -> str:
-        return self._mute_command(conf, rest, "tmute", lambda m: m.can_speak)
-
-    def _deaf(self, m: Member, on: bool) -> str:
-        m.can_hear = not on
-        self.member_event(
-            m,
-            "deaf-member" if on else "undeaf-member",
-            "conference_api_sub_" + ("deaf" if on else "undeaf"),
-        )
-        return f"+OK {'deaf' if on else 'undeaf'} {m.id}\n"
-
-    def _api_deaf(self, conf: Conference, rest: list[str]) -> str:
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "deaf <[member_id|all]|last|non_moderator>",
-            lambda m: self._deaf(m, True),
-        )
-
-    def _api_undeaf(self, conf: Conference, rest: list[str]) -> str:
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "undeaf <[member_id|all]|last|non_moderator>",
-            lambda m: self._deaf(m, False),
-        )
-
-    def _leave(self, m: Member, how: str, sound: str | None) -> str:
-        action = "kick-member" if how == "kick" else "hup-member"
-        self.member_event(m, action, "conference_api_sub_" + how)
-        m.leave_reason = how
-        m.kicked_sound = sound
-        self._remove(m.conf, m)
-        return f"+OK {'kicked' if how == 'kick' else 'hup'} {m.id}\n"
-
-    def _api_kick(self, conf: Conference, rest: list[str]) -> str:
-        sound = rest[1] if len(rest) > 1 else None
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "kick <[member_id|all]|last|non_moderator> [<optional sound file>]",
-            lambda m: self._leave(m, "kick", sound),
-        )
-
-    def _api_hup(self, conf: Conference, rest: list[str]) -> str:
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "hup <[member_id|all]|last|non_moderator>",
-            lambda m: self._leave(m, "hup", None),
-        )
-
-    def _volume(self, m: Member, attr: str, value: str | None) -> str:
-        label = "IN" if attr == "volume_in" else "OUT"
-        if value is not None:
-            current = getattr(m, attr)
-            if value == "up":
-                new = current + 1
-            elif value == "down":
-                new = current - 1
-            else:
-                try:
-                    new = int(value)
-                except ValueError:
-                    new = 0
-            setattr(m, attr, max(-4, min(4, new)))
-            level = getattr(m, attr)
-            self.member_event(
-                m,
-                attr.replace("_", "-") + "-member",
-                "conference_api_sub_" + attr,
-                lambda: [("Volume-Level", str(level))],
-            )
-        return f"+OK Volume {label} {m.id} = {getattr(m, attr)}\n"
-
-    def _api_volume_in(self, conf: Conference, rest: list[str]) -> str:
-        value = rest[1] if len(rest) > 1 else None
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "volume_in <[member_id|all]|last|non_moderator> [<newval>]",
-            lambda m: self._volume(m, "volume_in", value),
-        )
-
-    def _api_volume_out(self, conf: Conference, rest: list[str]) -> str:
-        value = rest[1] if len(rest) > 1 else None
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "volume_out <[member_id|all]|last|non_moderator> [<newval>]",
-            lambda m: self._volume(m, "volume_out", value),
-        )
-
-    def _api_energy(self, conf: Conference, rest: list[str]) -> str:
-        def apply(m: Member) -> str:
-            if len(rest) > 1:
-                value = rest[1]
-                new = (
-                    m.energy + 200
-                    if value == "up"
-                    else m.energy - 200
-                    if value == "down"
-                    else int(value)
-                    if value.isdigit()
-                    else m.energy
-                )
-                m.energy = max(0, min(1800, new))
-                self.member_event(
-                    m,
-                    "energy-level-member",
-                    "conference_api_sub_energy",
-                    lambda: [("Energy-Level", str(m.energy))],
-                )
-            return f"Energy {m.id} = {m.energy}\n"
-
-        return self._targets(
-            conf,
-            rest[0] if rest else None,
-            "energy <[member_id|all]|last|non_moderator> [<newval>]",
-            apply,
-        )
-
-    def _set_lock(self, conf: Conference, on: bool) -> str:
-        """lock / unlock: the room flag, the profile's sound to the room, the event."""
-        verb = "lock" if on else "unlock"
-        conf.locked = on
-        sound = conf.profile.get(f"is-{verb}ed-sound")
-        if sound:
-            conf.play_room(sound, False)
-        self.fire(
-            conf,
-            verb,
-            "conference_api.c",
-            f"conference_api_sub_{verb}",
-            lambda: [("Action", verb)],
-            action_first=True,
-        )
-        return f"+OK {conf.name} {verb}ed\n"
-
-    def _api_lock(self, conf: Conference, rest: list[str]) -> str:
-        return self._set_lock(conf, True)
-
-    def _api_unlock(self, conf: Conference, rest: list[str]) -> str:
-        return self._set_lock(conf, False)
-
-    def _api_play(self, conf: Conference, rest: list[str]) -> str:
-        usage = "play <file_path> [async|<member_id> [nomux]]"
-        if not rest:
-            return usage
-        file = rest[0]
-        if len(rest) > 1 and rest[1] != "async":
-            member = conf.members.get(int(rest[1])) if rest[1].isdigit() else None
-            if (
-                member is None
-                or self.sim.sounds.resolve(member.ch, file, conf.sound_prefix) is None
-            ):
-                return f"-ERR Member: {abs(hash(rest[1])) % 1000000000} not found.\n{usage}"
-            self.member_event(
-                member, "play-file-member", "conference_api_sub_play", lambda: [("File", file)]
-            )
-            member.play(file, True)
-            return f"+OK (play) Playing file {file} to member {member.id}\n"
-        is_async = "true" if rest[1:2] == ["async"] else "false"
-        self.fire(
-            conf,
-            "play-file",
-            "conference_api.c",
-            "conference_api_sub_play",
-            lambda: [("Action", "play-file"), ("File", file), ("Async", is_async)],
-            action_first=True,
-        )
-        if (
-            not conf.members
-            or self.sim.sounds.resolve(
-                None, file, conf.sound_prefix or self.sim.global_vars.get("sound_prefix")
-            )
-            is None
-        ):
-            return f"-ERR (play) File: {file} not found.\n"
-        conf.play_room(file, True)
-        return f"+OK (play) Playing file {file}\n"
-
-    def _api_stop(self, conf: Conference, rest: list[str]) -> str:
-        n = len(conf._room_files)
-        conf._room_files.clear()
-        return f"+OK Stopped {n} files.\n"
-
-    def _api_say(self, conf: Conference, rest: list[str]) -> str:
-        return "-ERR (say) Error!\nsay <text>"
-
-    def _api_get(self, conf: Conference, rest: list[str]) -> str:
-        key = rest[0] if rest else ""
-        values = {
-            "run_time": str(int(time.time() - conf.started)),
-            "count": str(len(conf.members)),
-            "count_ghosts": "0",
-            "max_members": str(conf.max_members),
-            "rate": "8000",
-            "profile_name": conf.profile.name,
-            "sound_prefix": conf.sound_prefix or "",
-            "caller_id_name": conf.profile.get("caller-id-name"),
-            "caller_id_number": conf.profile.get("caller-id-number"),
-            "is_locked": "locked" if conf.locked else "",
-            "endconference_grace_time": "0",
-            "uuid": conf.uuid,
-            "wait_mod": "",
-        }
-        return values.get(key, "get <parameter-name>")
-
-    def _api_set(self, conf: Conference, rest: list[str]) -> str:
-        if len(rest) < 2:
-            return (
-                "set <max_members|sound_prefix|caller_id_name|caller_id_number|"
-                "endconference_grace_time> <value>"
-            )
-        key, value = rest[0], rest[1]
-        if key == "max_members":
-            old = str(conf.max_members)
-            conf.max_members = int(value) if value.isdigit() else conf.max_members
-            return old
-        if key == "sound_prefix":
-            old = conf.sound_prefix or ""
-            conf.sound_prefix = value
-            return old
-        return (
-            "set <max_members|sound_prefix|caller_id_name|caller_id_number|"
-            "endconference_grace_time> <value>"
-        )
-
-    def _api_get_uuid(self, conf: Conference, rest: list[str]) -> str:
-        return self._targets(
-            conf, rest[0] if rest else None, "get-uuid <member_id>", lambda m: m.ch.uuid
-        )
-
     def bgdial_result(self, name: str, result: str, job: str, peer: str | None) -> None:
         conf = self.rooms.get(name)
         if conf is None:
             conf = Conference(
                 self,
                 name,
-                self.sim.config.conference_profiles.get("default")
+                self.config.conference_profiles.get("default")
                 or ConferenceProfile("default", {}),
             )
         self.fire(
@@ -861,22 +460,6 @@ class ConferenceModule:
             action_first=True,
         )
 
-
-def _cjson(value: object, depth: int = 0) -> str:
-    """cJSON_Print formatting: tab indentation, ':\\t' separators, arrays on one line."""
-    if isinstance(value, dict):
-        if not value:
-            return "{\n" + "\t" * depth + "}"
-        items = [
-            "\t" * (depth + 1) + json.dumps(k) + ":\t" + _cjson(v, depth + 1)
-            for k, v in value.items()
-        ]
-        return "{\n" + ",\n".join(items) + "\n" + "\t" * depth + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(_cjson(v, depth + 1) for v in value) + "]"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value, ensure_ascii=False)
 
 
 def switch_true(value: str) -> bool:

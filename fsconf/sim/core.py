@@ -1,44 +1,46 @@
-"""The Simulator: configuration, channel registry, dialplan runner, servers."""
+"""The Simulator: the wiring core. It owns the configuration, the channel registry and
+the servers, builds the parts (dialplan, originate, mod_conference, mod_commands, the
+listeners) and hands each only the narrow interface of ports.py it needs."""
 
 from __future__ import annotations
 
 import gc
 import itertools
 import logging
-import re
 import socket
-import time
-from typing import TYPE_CHECKING
 
 import gevent
 
-from fsconf.esl.protocol import Command
-from fsconf.sim.apps import base_apps, separate
+from fsconf.sim.apps import base_apps
 from fsconf.sim.benchtrace import BenchTrace
 from fsconf.sim.callee import Callees
 from fsconf.sim.channel import App, Channel
+from fsconf.sim.clock import Clock, ScaledClock
 from fsconf.sim.commands import Commands
 from fsconf.sim.conference import ConferenceModule
+from fsconf.sim.conference_api import ConferenceApi
+from fsconf.sim.dialplan import XmlDialplan
 from fsconf.sim.events import EventBus
 from fsconf.sim.inbound import InboundServer
-from fsconf.sim.outbound import app_socket, queue_sendmsg
+from fsconf.sim.originate import Originate
+from fsconf.sim.outbound import make_app_socket
 from fsconf.sim.settings import SimSettings
 from fsconf.sim.sounds import Sounds
-from fsconf.sim.xmlconf import hunt, load_config
-
-if TYPE_CHECKING:
-    from fsconf.sim.listener import EslConnection
+from fsconf.sim.xmlconf import load_config
 
 log = logging.getLogger(__name__)
 
 # Calls often end in bursts (a meeting ending, a benchmark phase): collect once it is over.
 IDLE_COLLECT_DELAY_S = 0.2
-_BPART_APP = re.compile(r"^&([\w-]+)(?:\((.*)\))?$", re.S)
 
 
 class Simulator:
-    def __init__(self, settings: SimSettings) -> None:
+    """clock: simulated time (default: wall time sped up settings.speed times); a test
+    may pass a ManualClock and move time itself."""
+
+    def __init__(self, settings: SimSettings, clock: Clock | None = None) -> None:
         self.settings = settings
+        self.clock: Clock = clock if clock is not None else ScaledClock(settings.speed)
         core = {
             "hostname": settings.hostname,
             "local_ip_v4": settings.ipv4,
@@ -54,7 +56,7 @@ class Simulator:
         port = settings.port
         self.password = settings.password or es.get("password") or "ClueCon"
         self._listen_port = int(port if port is not None else es.get("listen-port", "8021"))
-        self.bus = EventBus(settings)
+        self.bus = EventBus(settings, self.clock)
         self.sounds = Sounds(
             settings.sounds_dir,
             settings.missing_sounds,
@@ -62,20 +64,37 @@ class Simulator:
             settings.default_sound_energy,
         )
         self.channels: dict[str, Channel] = {}
-        self.conferences = ConferenceModule(self)
-        self.commands = Commands(self)
-        self.callee = Callees(self)
-        self.apps: dict[str, App] = base_apps()
-        self.apps["socket"] = app_socket
-        self.apps["conference"] = self.conferences.app
-        self.apps["transfer"] = self._app_transfer
         self._session_ids = itertools.count(1)
         self.session_count = 0
-        self.started = time.time()
         self.server: InboundServer | None = None
-        # Measurement knob for the benchmark only (see fsconf/sim/benchtrace.py).
-        self.trace: BenchTrace | None = BenchTrace(self) if settings.bench_trace else None
         self._collecting = False
+        # The parts, each given what it uses (ports.py) rather than the whole switch.
+        self.dialplan = XmlDialplan(self.config.contexts)
+        self.callee = Callees(self, self.dialplan, self.register)
+        self.originator = Originate(self, self.dialplan, self.register, self.callee, settings)
+        self.conferences = ConferenceModule(
+            self.bus, self.clock, self.sounds, self.config, self.global_vars, self.originator
+        )
+        self.commands = Commands(
+            self.bus,
+            self.clock,
+            settings,
+            self.channels,
+            self.global_vars,
+            lambda: self.session_count,
+        )
+        self.commands.register("originate", self.originator.api_originate)
+        self.commands.register("conference", ConferenceApi(self.conferences))
+        # Measurement knob for the benchmark only (see fsconf/sim/benchtrace.py).
+        self.trace: BenchTrace | None = None
+        if settings.bench_trace:
+            self.trace = BenchTrace(self.channels, self.bus)
+            self.commands.register("sim_trace", self.trace.api_trace)
+            self.commands.register("sim_flood", self.trace.api_flood)
+        self.apps: dict[str, App] = base_apps()
+        self.apps["socket"] = make_app_socket(self, settings)
+        self.apps["conference"] = self.conferences.app
+        self.apps["transfer"] = self.dialplan.app_transfer
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -124,89 +143,13 @@ class Simulator:
         if not self.channels:
             gc.collect()
 
-    # --- dialplan ---------------------------------------------------------------------
+    # --- what the Event Socket listeners call (ListenerHost) --------------------------
 
-    def route(self, context: str, fields: dict[str, str]) -> list[tuple[str, str]]:
-        return hunt(self.config.contexts, context, fields)
+    def api(self, line: str) -> str:
+        return self.commands.execute_line(line)
 
-    def run_actions(self, ch: Channel, actions: list[tuple[str, str]]) -> None:
-        def run() -> None:
-            try:
-                for app, data in actions:
-                    if not ch.up:
-                        break
-                    ch.execute(app, data)
-            except Exception:  # a simulator bug must not leave a zombie channel
-                log.exception("[%s] dialplan runner failed", ch.uuid)
-            finally:
-                ch.finish()
-
-        ch.runner = gevent.spawn(run)
-
-    def run_bpart(self, ch: Channel, bpart: str) -> None:
-        """&app(args) or '<exten> [XML] [<context>]' for an originated leg."""
-        match = _BPART_APP.match(bpart.strip())
-        if match:
-            self.run_actions(ch, [(match.group(1), match.group(2) or "")])
-            return
-        words = separate(bpart)
-        exten = words[0] if words else ""
-        context = (
-            words[2]
-            if len(words) > 2
-            else (words[1] if len(words) == 2 and words[1].upper() != "XML" else "default")
-        )
-        ch.profile.destination_number = exten
-        ch.profile.context = context
-        actions = self.route(context, self._fields(ch))
-        if not actions:
-            ch.hangup("NO_ROUTE_DESTINATION")
-        self.run_actions(ch, actions)
-
-    def _fields(self, ch: Channel) -> dict[str, str]:
-        fields = {
-            "destination_number": ch.profile.destination_number,
-            "context": ch.profile.context,
-            "caller_id_number": ch.profile.caller_id_number,
-            "caller_id_name": ch.profile.caller_id_name,
-            "uuid": ch.uuid,
-        }
-        fields.update({"var:" + k: v for k, v in ch.variables.items()})
-        return fields
-
-    def _app_transfer(self, ch: Channel, arg: str) -> str | None:
-        words = separate(arg)
-        if not words:
-            return None
-        exten = words[0]
-        context = words[2] if len(words) > 2 else ch.profile.context
-        ch.profile.destination_number = exten
-        ch.profile.context = context
-        actions = self.route(context, self._fields(ch))
-        if not actions:
-            ch.hangup("NO_ROUTE_DESTINATION")
-            return None
-        for app, data in actions:
-            if not ch.up:
-                break
-            ch.execute(app, data)
-        return None
-
-    # --- sendmsg ----------------------------------------------------------------------
-
-    def outbound_sendmsg(self, conn: EslConnection, cmd: Command, target: str | None) -> None:
-        if target:
-            ch = self.channels.get(target)
-            if ch is None:
-                conn.reply(f"-ERR invalid session id [{target}]")
-                return
-        else:
-            ch = getattr(conn, "ch", None)
-            if ch is None:
-                conn.reply("-ERR invalid session id []")
-                return
-        queue_sendmsg(ch, cmd)
-        conn.reply("+OK")
+    def bgapi(self, line: str, job: str, owner: str | None) -> None:
+        self.commands.background(line, job, owner)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

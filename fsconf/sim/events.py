@@ -6,6 +6,7 @@ one listener wants the event, and each wire format is serialised at most once.
 
 from __future__ import annotations
 
+import enum
 import functools
 import itertools
 import math
@@ -13,11 +14,12 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 from fsconf.esl.protocol import encode_event_json, encode_event_plain
 
 if TYPE_CHECKING:
+    from fsconf.sim.clock import Clock
     from fsconf.sim.settings import SimSettings
 
 Headers = list[tuple[str, str]]
@@ -103,13 +105,17 @@ class SplitMismatch(AssertionError):
 SPLIT_MISMATCHES: list[str] = []
 
 
-class InFrame:
+class InFrame(enum.Enum):
+    """What a frame lookup answers for a name the frame may carry but cannot give cheaply
+    (an enum so that `is IN_FRAME` narrows the type)."""
+
+    IN_FRAME = "IN_FRAME"
+
     def __repr__(self) -> str:
         return "IN_FRAME"
 
 
-# What a frame lookup answers for a name the frame may carry but cannot give cheaply.
-IN_FRAME = InFrame()
+IN_FRAME: Final = InFrame.IN_FRAME
 
 # frame(lower-case name) -> its value in the frame, None if the frame cannot carry it, or
 # IN_FRAME: see SimEvent.
@@ -190,7 +196,7 @@ class SimEvent:
                 if value is not IN_FRAME:
                     if SELF_CHECK:
                         _ = self.headers  # builds the whole event and checks the split
-                    return value  # type: ignore[return-value]
+                    return value
             # Built once per event: every filtering listener asks for several headers.
             self._index = {key.lower(): value for key, value in self.headers}
         return self._index.get(lname)
@@ -242,7 +248,10 @@ class SimEvent:
 
 
 class Subscriber(Protocol):
-    my_uuid: str | None
+    """An Event Socket connection as the bus sees it (a channel's myevents narrows it)."""
+
+    @property
+    def my_uuid(self) -> str | None: ...
 
     def wants(self, event: SimEvent) -> bool: ...
 
@@ -385,8 +394,10 @@ def _event_dates(second: int) -> tuple[str, str]:
 class EventBus:
     """Fan-out: listeners restricted by 'myevents' are indexed by channel UUID."""
 
-    def __init__(self, settings: SimSettings) -> None:
+    def __init__(self, settings: SimSettings, clock: Clock | None = None) -> None:
         self.settings = settings
+        # Bound once: firing stamps every event (ScaledClock.time is time.time itself).
+        self._time = time.time if clock is None else clock.time
         self._sequence = itertools.count(1)
         self._global: list[Subscriber] = []
         self._by_uuid: dict[str, list[Subscriber]] = {}
@@ -422,7 +433,7 @@ class EventBus:
     def core_headers(
         self, name: str, calling: tuple[str, str, int], subclass: str | None = None
     ) -> Headers:
-        return self._core_at(name, calling, subclass, time.time(), next(self._sequence))
+        return self._core_at(name, calling, subclass, self._time(), next(self._sequence))
 
     def _core_at(
         self,
@@ -489,7 +500,7 @@ class EventBus:
             return
         # Timestamp and sequence are taken now (fire time); formatting them, like the rest
         # of the headers, waits until a listener wants the event.
-        now = time.time()
+        now = self._time()
 
         def build() -> Headers:
             return self._core_at(name, calling, subclass, now, sequence) + extra()

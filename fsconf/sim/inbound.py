@@ -9,17 +9,18 @@ from typing import TYPE_CHECKING
 from gevent.server import StreamServer
 
 from fsconf.esl.protocol import Command, encode_disconnect_notice
+from fsconf.sim.events import MYEVENTS
 from fsconf.sim.listener import EslConnection
 
 if TYPE_CHECKING:
-    from fsconf.sim.core import Simulator
+    from fsconf.sim.ports import ListenerHost
 
 log = logging.getLogger(__name__)
 
 
 class InboundConnection(EslConnection):
-    def __init__(self, sim: Simulator, sock: socket.socket) -> None:
-        super().__init__(sim, sock)
+    def __init__(self, host: ListenerHost, sock: socket.socket) -> None:
+        super().__init__(host, sock)
         self.authed = False
 
     def handle(self, cmd: Command) -> None:
@@ -27,7 +28,7 @@ class InboundConnection(EslConnection):
         verb = verb.lower()
         if not self.authed:
             if verb == "auth":
-                if rest.strip() == self.sim.password:
+                if rest.strip() == self.host.password:
                     self.authed = True
                     self.reply("+OK accepted")
                 else:
@@ -44,7 +45,7 @@ class InboundConnection(EslConnection):
         if verb in ("linger", "nolinger"):
             self.reply("-ERR not controlling a session")
         elif verb == "sendmsg":
-            self.sim.outbound_sendmsg(self, cmd, rest.strip() or cmd.header("session-id"))
+            self.do_sendmsg(cmd, rest.strip() or cmd.header("session-id"))
         elif verb == "myevents":
             self.do_myevents_inbound(rest)
         else:
@@ -53,21 +54,19 @@ class InboundConnection(EslConnection):
     def do_myevents_inbound(self, rest: str) -> None:
         words = rest.split()
         uuid = next((w for w in words if w not in ("plain", "json", "xml")), None)
-        if uuid is None or self.sim.channels.get(uuid) is None:
+        if uuid is None or self.host.channels.get(uuid) is None:
             self.reply("-ERR invalid uuid")
             return
         fmt = "json" if "json" in rest else "plain"
-        from fsconf.sim.events import MYEVENTS
-
         self.sub.add(fmt, MYEVENTS)
         self.sub.my_uuid = uuid
-        self.sim.bus.attach(self)
+        self.host.bus.attach(self)
         self.reply("+OK Events Enabled")
 
 
 class InboundServer:
-    def __init__(self, sim: Simulator, host: str, port: int) -> None:
-        self.sim = sim
+    def __init__(self, switch: ListenerHost, host: str, port: int) -> None:
+        self.switch = switch
         self.server = StreamServer((host, port), self._accept)
         self.connections: set[InboundConnection] = set()
 
@@ -80,7 +79,7 @@ class InboundServer:
 
     def _accept(self, sock: socket.socket, address: tuple[str, int]) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = InboundConnection(self.sim, sock)
+        conn = InboundConnection(self.switch, sock)
         self.connections.add(conn)
         conn.send(b"Content-Type: auth/request\n\n")
         conn.start()

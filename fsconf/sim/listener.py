@@ -21,12 +21,17 @@ from fsconf.esl.protocol import (
     encode_command_reply,
     encode_disconnect_notice,
 )
+from fsconf.sim.channel import QueuedCommand
 from fsconf.sim.events import SimEvent, Subscription
 
 if TYPE_CHECKING:
-    from fsconf.sim.core import Simulator
+    from fsconf.sim.channel import Channel
+    from fsconf.sim.ports import ListenerHost
 
 log = logging.getLogger(__name__)
+
+# What the writer greenlet takes: bytes, or a bench-trace marker run once written.
+Outgoing = bytes | Callable[[], None]
 
 
 class EslConnection:
@@ -34,12 +39,12 @@ class EslConnection:
 
     outbound = False
 
-    def __init__(self, sim: Simulator, sock: socket.socket) -> None:
-        self.sim = sim
+    def __init__(self, host: ListenerHost, sock: socket.socket) -> None:
+        self.host = host
         self.sock = sock
         self.sub = Subscription()
-        self._out: Queue[bytes | None] = Queue()
-        self._held: list[bytes] | None = None  # events held back while an api runs
+        self._out: Queue[Outgoing | None] = Queue()
+        self._held: list[Outgoing] | None = None  # events held back while an api runs
         self.closing = False
         self.closed = GEvent()
         self._writer = gevent.spawn(self._write_loop)
@@ -60,7 +65,7 @@ class EslConnection:
             self._held.append(data)
         else:
             self._out.put(data)
-        trace = self.sim.trace
+        trace = self.host.trace
         if trace is not None and self.outbound and event.name == "DTMF":
             # bench-trace knob only: timestamp once the event's bytes are written.
             uuid, digit = self.my_uuid, event.header("DTMF-Digit") or ""
@@ -78,9 +83,9 @@ class EslConnection:
     def send_marker(self, callback: Callable[[], None]) -> None:
         """Run callback once everything queued before it is written (bench-trace knob)."""
         if self._held is not None:
-            self._held.append(callback)  # type: ignore[arg-type]
+            self._held.append(callback)
         elif not self.closing:
-            self._out.put(callback)  # type: ignore[arg-type]
+            self._out.put(callback)
 
     def reply(self, text: str, extra: list[tuple[str, str]] | None = None) -> None:
         self.send(encode_command_reply(text, extra or ()))
@@ -92,7 +97,7 @@ class EslConnection:
         if notice is not None:
             self._out.put(notice)
         self.closing = True
-        self.sim.bus.detach(self)
+        self.host.bus.detach(self)
         self._out.put(None)
 
     def _write_loop(self) -> None:
@@ -112,13 +117,14 @@ class EslConnection:
                     nxt = self._out.peek_nowait()
                     if nxt is None or callable(nxt):
                         break
-                    batch.append(self._out.get_nowait())
+                    self._out.get_nowait()
+                    batch.append(nxt)
                 self._send_all(data if len(batch) == 1 else b"".join(batch))
         except OSError:
             pass
         finally:
             self.closing = True
-            self.sim.bus.detach(self)
+            self.host.bus.detach(self)
             try:
                 self.sock.shutdown(socket.SHUT_RDWR)
             except OSError:
@@ -215,7 +221,7 @@ class EslConnection:
             self.reply("-ERR no keywords supplied")
             return
         self.sub.add(fmt, words)
-        self.sim.bus.attach(self)
+        self.host.bus.attach(self)
         self.reply(f"+OK event listener enabled {fmt}")
 
     def do_filter(self, rest: str) -> None:
@@ -241,12 +247,13 @@ class EslConnection:
         self.reply(f"+OK filter added. [{header}]=[{value}]")
 
     def do_api(self, rest: str) -> None:
-        if self.sim.trace is not None and self.outbound:
-            self.sim.trace.api_received(self.controlled_uuid(), rest)
+        trace = self.host.trace
+        if trace is not None and self.outbound:
+            trace.api_received(self.controlled_uuid(), rest)
         # While the API runs nothing else is written to this socket.
         self._held = []
         try:
-            body = self.sim.commands.execute_line(rest, self)
+            body = self.host.api(rest)
             self.send(encode_api_response(body.encode("utf-8")))
         finally:
             held, self._held = self._held, None
@@ -257,4 +264,46 @@ class EslConnection:
         job = job_uuid or str(uuidlib.uuid4())
         self.reply(f"+OK Job-UUID: {job}", [("Job-UUID", job)])
         owner = self.controlled_uuid()
-        gevent.spawn(self.sim.commands.background, rest, job, owner)
+        gevent.spawn(self.host.bgapi, rest, job, owner)
+
+    def do_sendmsg(self, cmd: Command, target: str | None) -> None:
+        """sendmsg to `target`, or without one to the channel this socket controls."""
+        if target:
+            ch = self.host.channels.get(target)
+            if ch is None:
+                self.reply(f"-ERR invalid session id [{target}]")
+                return
+        else:
+            ch = self.controlled_channel()
+            if ch is None:
+                self.reply("-ERR invalid session id []")
+                return
+        queue_sendmsg(ch, cmd)
+        self.reply("+OK")
+
+    def controlled_channel(self) -> Channel | None:
+        return None
+
+
+def queue_sendmsg(ch: Channel, cmd: Command) -> None:
+    call_command = (cmd.header("call-command") or "").lower()
+    if call_command == "execute":
+        arg = cmd.header("execute-app-arg")
+        if arg is None and cmd.body:
+            arg = cmd.body.decode("utf-8", errors="replace")
+        loops = cmd.header("loops") or "1"
+        ch.queue_command(
+            QueuedCommand(
+                kind="execute",
+                app=cmd.header("execute-app-name") or "",
+                arg=arg or "",
+                event_uuid=cmd.header("Event-UUID"),
+                event_uuid_name=cmd.header("Event-UUID-Name"),
+                lock=(cmd.header("event-lock") or "").lower() == "true",
+                loops=int(loops) if loops.lstrip("-").isdigit() else 1,
+            )
+        )
+    elif call_command == "hangup":
+        ch.queue_command(
+            QueuedCommand(kind="hangup", cause=cmd.header("hangup-cause") or "NORMAL_CLEARING")
+        )

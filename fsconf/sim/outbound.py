@@ -6,7 +6,6 @@ import logging
 import socket
 from typing import TYPE_CHECKING
 
-import gevent
 from gevent.event import Event as GEvent
 
 from fsconf.esl.protocol import (
@@ -14,13 +13,13 @@ from fsconf.esl.protocol import (
     encode_disconnect_notice,
     url_encode,
 )
-from fsconf.sim.channel import QueuedCommand
 from fsconf.sim.events import MYEVENTS, SimEvent
 from fsconf.sim.listener import EslConnection
 
 if TYPE_CHECKING:
-    from fsconf.sim.channel import Channel
-    from fsconf.sim.core import Simulator
+    from fsconf.sim.channel import App, Channel
+    from fsconf.sim.ports import ListenerHost
+    from fsconf.sim.settings import SimSettings
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +45,14 @@ class OutboundSession(EslConnection):
 
     def __init__(
         self,
-        sim: Simulator,
+        host: ListenerHost,
         ch: Channel,
         sock: socket.socket,
         arg: str,
         async_mode: bool,
         full: bool,
     ) -> None:
-        super().__init__(sim, sock)
+        super().__init__(host, sock)
         self.ch = ch
         self.arg = arg
         self.async_mode = async_mode
@@ -65,9 +64,17 @@ class OutboundSession(EslConnection):
         self.peer_gone = False
         self.noticed = False  # the linger/goodbye notice went out
         self._notice_after: int | None = None  # race: notice after this many more events
+        self._silent = False  # replies dropped (a first command that is not 'connect')
+
+    def reply(self, text: str, extra: list[tuple[str, str]] | None = None) -> None:
+        if not self._silent:
+            super().reply(text, extra)
 
     def controlled_uuid(self) -> str | None:
         return self.ch.uuid
+
+    def controlled_channel(self) -> Channel | None:
+        return self.ch
 
     def handle(self, cmd: Command) -> None:
         verb, _, rest = cmd.line.partition(" ")
@@ -76,11 +83,11 @@ class OutboundSession(EslConnection):
             self.first = False
             if verb != "connect":
                 # Executed but never answered (FreeSWITCH writes no reply for it).
-                saved, self.reply = self.reply, lambda *a, **k: None  # type: ignore[method-assign]
+                self._silent = True
                 try:
                     self.dispatch(cmd, verb, rest)
                 finally:
-                    self.reply = saved  # type: ignore[method-assign]
+                    self._silent = False
                 return
         self.dispatch(cmd, verb, rest)
 
@@ -97,7 +104,7 @@ class OutboundSession(EslConnection):
             fmt = "json" if "json" in rest else ("xml" if "xml" in rest else "plain")
             self.sub.add(fmt, MYEVENTS)
             self.sub.my_uuid = self.ch.uuid
-            self.sim.bus.attach(self)
+            self.host.bus.attach(self)
             self.reply("+OK Events Enabled")
         elif verb == "getvar":
             value = self.ch.get_var(rest.strip())
@@ -110,7 +117,7 @@ class OutboundSession(EslConnection):
         elif verb == "divert_events":
             self.handle_common(cmd, verb, rest)
         elif verb == "sendmsg":
-            self.sim.outbound_sendmsg(self, cmd, rest.strip() or cmd.header("session-id"))
+            self.do_sendmsg(cmd, rest.strip() or cmd.header("session-id"))
         elif verb == "exit":
             self.handle_common(cmd, verb, rest)
         elif verb in GATED and not self.full:
@@ -130,7 +137,7 @@ class OutboundSession(EslConnection):
             self.reply("-ERR command not found")
 
     def send_connect_reply(self) -> None:
-        headers = self.sim.bus.core_headers(
+        headers = self.host.bus.core_headers(
             "CHANNEL_DATA", ("mod_event_socket.c", "parse_command", 2021)
         )
         headers += self.ch.channel_data_headers()
@@ -183,8 +190,8 @@ class OutboundSession(EslConnection):
             return
         self.send(encode_disconnect_notice(self.ch.uuid, self.linger, self.ch.name))
         if self.linger > 0:
-            gevent.spawn_later(
-                self.sim.settings.wall(self.linger),
+            self.host.clock.call_later(
+                self.linger,
                 self.close,
                 encode_disconnect_notice(self.ch.uuid),
             )
@@ -212,26 +219,34 @@ def parse_socket_arg(arg: str) -> tuple[list[tuple[str, int]], bool, bool]:
     return targets, "async" in flags, "full" in flags
 
 
-def app_socket(ch: Channel, arg: str) -> str | None:
-    sim = ch.sim
+def make_app_socket(host: ListenerHost, settings: SimSettings) -> App:
+    """The dialplan 'socket' application of a switch whose listeners see `host`."""
+
+    def app(ch: Channel, arg: str) -> str | None:
+        return app_socket(host, settings, ch, arg)
+
+    return app
+
+
+def app_socket(host: ListenerHost, settings: SimSettings, ch: Channel, arg: str) -> str | None:
     targets, async_mode, full = parse_socket_arg(arg)
     sock = None
-    for host, port in targets:
+    for address, port in targets:
         try:
-            sock = _connect(host, port, sim.settings.outbound_connect_timeout_s)
-            ch.variables["socket_host"] = host
+            sock = _connect(address, port, settings.outbound_connect_timeout_s)
+            ch.variables["socket_host"] = address
             break
         except OSError:
-            log.info("[%s] Socket Error connecting to %s:%s", ch.uuid, host, port)
+            log.info("[%s] Socket Error connecting to %s:%s", ch.uuid, address, port)
     if sock is None:
         return None  # the dialplan continues with the next action
     sock.settimeout(None)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    session = OutboundSession(sim, ch, sock, arg, async_mode, full)
+    session = OutboundSession(host, ch, sock, arg, async_mode, full)
     ch.session = session
     session.start()
     ch.media_wait(
-        sim.settings.connect_timeout_s,
+        settings.connect_timeout_s,
         until=lambda: session.connected.is_set() or session.closing,
     )
     if not session.connected.is_set():
@@ -272,27 +287,3 @@ def _connect(host: str, port: int, timeout: float) -> socket.socket:
         sock.close()
         raise
     return sock
-
-
-def queue_sendmsg(ch: Channel, cmd: Command) -> None:
-    call_command = (cmd.header("call-command") or "").lower()
-    if call_command == "execute":
-        arg = cmd.header("execute-app-arg")
-        if arg is None and cmd.body:
-            arg = cmd.body.decode("utf-8", errors="replace")
-        loops = cmd.header("loops") or "1"
-        ch.queue_command(
-            QueuedCommand(
-                kind="execute",
-                app=cmd.header("execute-app-name") or "",
-                arg=arg or "",
-                event_uuid=cmd.header("Event-UUID"),
-                event_uuid_name=cmd.header("Event-UUID-Name"),
-                lock=(cmd.header("event-lock") or "").lower() == "true",
-                loops=int(loops) if loops.lstrip("-").isdigit() else 1,
-            )
-        )
-    elif call_command == "hangup":
-        ch.queue_command(
-            QueuedCommand(kind="hangup", cause=cmd.header("hangup-cause") or "NORMAL_CLEARING")
-        )

@@ -43,7 +43,7 @@ class SimSettings:
     host: str | None = None  # None: take listen-ip from event_socket.conf.xml
     port: int | None = None  # None: from event_socket.conf.xml; 0: ephemeral (see Simulator.port)
     password: str | None = None  # None: from event_socket.conf.xml
-    speed: float = 1.0  # simulated seconds per wall-clock second
+    speed: float = 1.0  # simulated seconds per wall-clock second (the default ScaledClock)
     default_playback_ms: int = 1000  # length of a sound that exists but is not a readable WAV
     # Mean |sample| of a sound that is not a readable WAV (tone_stream too): what a `record`
     # silence threshold compares against when such a sound is played into a call.
@@ -77,7 +77,3 @@ class SimSettings:
     #    (without linger the events after it are then lost, as on the real switch).
     # None: always the order the reference captures show.
     race_seed: int | None = 1
-
-    def wall(self, simulated_seconds: float) -> float:
-        """Wall-clock seconds for a simulated duration."""
-        return max(0.0, simulated_seconds) / self.speed

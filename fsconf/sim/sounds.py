@@ -124,12 +124,12 @@ class Sounds:
                 for part in name[len("file_string://") :].split("!")
                 if part
             ]
-            found = [x for x in parts if x is not None]
-            if not found:
+            playable = [x for x in parts if x is not None]
+            if not playable:
                 return None
-            energies = [self.energy(x) for x in found]
+            energies = [self.energy(x) for x in playable]
             return Located(
-                name, sum(x.seconds for x in found), None, sum(energies) // len(energies)
+                name, sum(x.seconds for x in playable), None, sum(energies) // len(energies)
             )
         if name.startswith("tone_stream://"):
             return Located(name, tone_seconds(name), None, None)
@@ -146,7 +146,7 @@ class Sounds:
             if prefix is None and ch is not None:
                 prefix = ch.get_var("sound_prefix")
             if prefix is None and ch is not None:
-                prefix = ch.sim.global_vars.get("sound_prefix")
+                prefix = ch.host.global_vars.get("sound_prefix")
             display = f"{prefix}/{name}" if prefix else name
         if self.sounds_dir is None and not Path(display).is_absolute():
             return Located(display, self.default_s, None, None)

@@ -12,7 +12,8 @@ import os
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 _PRE = re.compile(r'<X-PRE-PROCESS\s+cmd="([^"]*)"\s+data="([^"]*)"\s*/>')
@@ -29,8 +30,8 @@ class Condition:
     field: str | None
     expression: str | None
     brk: str  # on-false (default), on-true, always, never
-    actions: list[tuple[str, str]] = field(default_factory=list)
-    anti_actions: list[tuple[str, str]] = field(default_factory=list)
+    actions: list[tuple[str, str]] = dataclass_field(default_factory=list)
+    anti_actions: list[tuple[str, str]] = dataclass_field(default_factory=list)
 
 
 @dataclass
@@ -83,9 +84,9 @@ def preprocess(
             # getenv(ENVNAME); an unset ENVNAME leaves the variable as it was.
             name, _, ref = data.partition("=")
             if name and ref.startswith("$") and name not in fixed:
-                value = env.get(ref[1:])
-                if value is not None:
-                    variables[name] = value
+                from_env = env.get(ref[1:])
+                if from_env is not None:
+                    variables[name] = from_env
         elif cmd == "include":
             pattern = data if data.startswith("/") else str(path.parent / data)
             for included in sorted(glob.glob(pattern)):

@@ -17,7 +17,7 @@ from fsconf.config import Settings
 from fsconf.db.models import AuditEntry
 from fsconf.db.session import Database
 from fsconf.sim.core import free_port
-from fsconf.sim.driver import CallDriver
+from fsconf.testing.driver import CallDriver
 from tests.integration.conftest import Rig, make_rig, provision, start_sim, with_switch
 from tests.integration.test_resilience import controller_process, join, members
 

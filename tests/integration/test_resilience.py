@@ -22,7 +22,7 @@ from fsconf.controller import Controller
 from fsconf.db.models import Attendance, Meeting
 from fsconf.db.session import Database
 from fsconf.sim.core import free_port
-from fsconf.sim.driver import CallDriver, DriverCall
+from fsconf.testing.driver import CallDriver, DriverCall
 from tests.faults import FaultProxy
 from tests.integration.conftest import Rig, provision, start_sim, with_switch
 

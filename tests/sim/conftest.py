@@ -19,9 +19,9 @@ from fsconf.esl.protocol import (
     parse_event,
 )
 from fsconf.sim import SimSettings, Simulator
-from fsconf.sim.driver import CallDriver
 from fsconf.sim.settings import REPO_CONF_DIR
 from fsconf.sounds.wav import write_silence
+from fsconf.testing.driver import CallDriver
 
 SPEED = 20.0
 
@@ -189,13 +189,14 @@ def make_sim(sounds_dir: Path, conf_dir: Path) -> Iterator[Callable[..., Simulat
     sims: list[Simulator] = []
 
     def make(controller: Controller | None = None, **kw: object) -> Simulator:
+        clock = kw.pop("clock", None)  # e.g. a ManualClock the test moves itself
         gv = dict(kw.pop("global_vars", {}) or {})  # type: ignore[call-overload]
         if controller is not None:
             gv["fsconf_controller"] = controller.address
         kw.setdefault("conf_dir", conf_dir)
         kw.setdefault("speed", SPEED)
         settings = SimSettings(port=0, sounds_dir=sounds_dir, global_vars=gv, **kw)  # type: ignore[arg-type]
-        sim = Simulator(settings)
+        sim = Simulator(settings, clock=clock)  # type: ignore[arg-type]
         sim.start()
         sims.append(sim)
         return sim

@@ -16,6 +16,7 @@ from gevent.server import StreamServer
 from fsconf.esl.protocol import encode_event_json, encode_event_plain
 from fsconf.sim import events
 from fsconf.sim.channel import CallerProfile, Channel
+from fsconf.sim.clock import ManualClock
 from fsconf.sim.events import IN_FRAME, EventBus, SimEvent, Subscription
 from fsconf.sim.outbound import _connect
 from fsconf.sim.settings import SimSettings
@@ -163,6 +164,8 @@ def test_a_listener_that_turns_to_myevents_hears_only_its_channel_until_detached
 
 
 class _Sim:
+    clock = ManualClock()
+
     def next_session_id(self) -> int:
         return 1
 
