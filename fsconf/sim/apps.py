@@ -315,6 +315,7 @@ def app_record(ch: Channel, arg: str) -> str | None:
     start = time.monotonic()
     limit_at = start + settings.wall(limit) if limit else None
     silence = False
+    ended_at: float | None = None  # the limit or silence deadline that stopped it, if any
     ch.recording = True
     ch.media_depth += 1
     try:
@@ -334,11 +335,15 @@ def app_record(ch: Channel, arg: str) -> str | None:
                 continue
             if reason == "timeout" and silence_at is not None:
                 silence = limit_at is None or silence_at < limit_at
+            if reason == "timeout":
+                ended_at = deadline
             break
     finally:
         ch.media_depth -= 1
         ch.recording = False
-    end = time.monotonic()
+    # The switch's media clock stops the file at the deadline; a late wake-up of this
+    # greenlet on a busy machine must not add frames a real switch would not write.
+    end = time.monotonic() if ended_at is None else min(time.monotonic(), ended_at)
     pcm: list[bytes] = []
     samples = 0
     for seg in ch.heard_audio():
