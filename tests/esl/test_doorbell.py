@@ -56,7 +56,7 @@ def test_rings_racing_the_timeout_leave_the_bell_usable() -> None:
 def test_a_killed_waiter_does_not_block_the_next_one() -> None:
     bell = Doorbell()
     waiting = gevent.spawn(bell.wait, None)
-    gevent.sleep(0.01)
+    gevent.sleep(0)  # the spawned greenlet runs (and starts waiting) before we resume
     waiting.kill()
     gevent.spawn_later(0.01, bell.ring)
     assert bell.wait(5.0) is True
@@ -65,7 +65,7 @@ def test_a_killed_waiter_does_not_block_the_next_one() -> None:
 def test_a_second_waiter_is_refused() -> None:
     bell = Doorbell()
     first = gevent.spawn(bell.wait, 5.0)
-    gevent.sleep(0.01)
+    gevent.sleep(0)  # the spawned greenlet runs (and starts waiting) before we resume
     with pytest.raises(RuntimeError):
         bell.wait(1.0)
     bell.ring()
