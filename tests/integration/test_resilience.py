@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from fsconf.config import Settings
 from fsconf.controller import Controller
-from fsconf.db.models import Attendance, Meeting
+from fsconf.db.models import Attendance, ControllerNode, Meeting
 from fsconf.db.session import Database
 from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver, DriverCall
@@ -42,6 +42,18 @@ def join(driver: CallDriver, p, pin: str, caller: str) -> DriverCall:
 def row(db: Database, call: DriverCall) -> Attendance:
     with db.unit_of_work() as s:
         return s.scalars(select(Attendance).where(Attendance.call_uuid == call.b_uuid)).one()
+
+
+def beat_after_joins(db: Database, node: str, calls: list[DriverCall]) -> bool:
+    """The controller's heartbeat has been written since all these calls joined."""
+    with db.unit_of_work() as s:
+        beat = s.get(ControllerNode, node)
+        uuids = [c.b_uuid for c in calls]
+        joined = list(s.scalars(select(Attendance.joined_at)
+                                .where(Attendance.call_uuid.in_(uuids))))
+    if beat is None or len(joined) < len(calls) or None in joined:
+        return False
+    return beat.last_seen_at >= max(j for j in joined if j is not None)
 
 
 def members(driver: CallDriver, p) -> dict[str, dict]:
@@ -91,7 +103,8 @@ def test_restart_reconciles_rows_and_gives_keypads_back(settings: Settings, db: 
         mod = join(driver, p, p.moderator_pin, "0201000001")
         stay = join(driver, p, p.participant_pin, "0201000002")
         gone = join(driver, p, p.participant_pin, "0201000003")
-        gevent.sleep(0.5)  # a heartbeat or two
+        driver.wait_for(lambda: beat_after_joins(db, settings.controller.node, [mod, stay, gone]),
+                        10, "a heartbeat after the joins")
         proc.kill()  # SIGKILL: no clean-up code runs, as in a crash
         proc.wait(10)
         crashed_at = dt.datetime.now(dt.UTC).replace(tzinfo=None)
