@@ -29,8 +29,9 @@ from fsconf.db.session import Database  # noqa: E402
 
 TEST_DB_ENV = "FSCONF_TEST_DATABASE_URL"
 TESTS = Path(__file__).resolve().parent
-# Folders whose every test talks to the database under test (also through subprocesses).
-DB_FOLDERS = {"cli", "db", "integration"}
+# Tests here may reach the database under test without the fixture (empty_database(),
+# which reads FSCONF_TEST_DATABASE_URL itself): a test doing so belongs in tests/db.
+DB_FOLDER = TESTS / "db"
 # The benchmark's smoke run costs half a minute: `make bench-quick` runs it, `make test` not.
 BENCH = TESTS / "bench"
 
@@ -50,13 +51,12 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Marks `db` every test that reaches the database fixture (directly or through another
-    fixture) or lives in a database folder, so the PostgreSQL pass (`-m db`) cannot miss a
-    new one and skips the hundreds that never touch a database."""
+    """Marks `db` every test that reaches the `database_url` fixture (directly or through
+    `db`, `session`, `cli`, `rig`, ...) or lives in tests/db, so the PostgreSQL pass
+    (`-m db`) cannot miss a new one and skips the hundreds that never touch a database."""
     for item in items:
-        path = Path(str(item.path)).resolve()
-        folder = path.relative_to(TESTS).parts[0] if TESTS in path.parents else ""
-        if folder in DB_FOLDERS or "database_url" in getattr(item, "fixturenames", ()):
+        in_db_folder = DB_FOLDER in Path(str(item.path)).resolve().parents
+        if in_db_folder or "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
 
 
