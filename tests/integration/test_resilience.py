@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from fsconf.config import Settings
 from fsconf.controller import Controller
-from fsconf.db.models import Attendance, ControllerNode, Meeting
+from fsconf.db.models import Attendance, Meeting
 from fsconf.db.session import Database
 from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver, DriverCall
@@ -46,14 +46,15 @@ def row(db: Database, call: DriverCall) -> Attendance:
 
 def beat_after_joins(db: Database, node: str, calls: list[DriverCall]) -> bool:
     """The controller's heartbeat has been written since all these calls joined."""
+    nodes = Attendance.metadata.tables["controller_nodes"]
     with db.unit_of_work() as s:
-        beat = s.get(ControllerNode, node)
+        beat = s.scalar(select(nodes.c.last_seen_at).where(nodes.c.node == node))
         uuids = [c.b_uuid for c in calls]
         joined = list(s.scalars(select(Attendance.joined_at)
                                 .where(Attendance.call_uuid.in_(uuids))))
     if beat is None or len(joined) < len(calls) or None in joined:
         return False
-    return beat.last_seen_at >= max(j for j in joined if j is not None)
+    return bool(beat >= max(j for j in joined if j is not None))
 
 
 def members(driver: CallDriver, p) -> dict[str, dict]:
