@@ -28,6 +28,36 @@ from fsconf.db import migrate  # noqa: E402
 from fsconf.db.session import Database  # noqa: E402
 
 TEST_DB_ENV = "FSCONF_TEST_DATABASE_URL"
+TESTS = Path(__file__).resolve().parent
+# Tests here may reach the database under test without the fixture (empty_database(),
+# which reads FSCONF_TEST_DATABASE_URL itself): a test doing so belongs in tests/db.
+DB_FOLDER = TESTS / "db"
+# The benchmark's smoke run costs half a minute: `make bench-quick` runs it, `make test` not.
+BENCH = TESTS / "bench"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "db: touches the database under test (set automatically, see below)"
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skips tests/bench unless it (or a file in it) was asked for by name."""
+    if collection_path != BENCH:
+        return None
+    asked = (Path(arg.split("::")[0]).resolve() for arg in config.args)
+    return not any(path == BENCH or BENCH in path.parents for path in asked)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks `db` every test that reaches the `database_url` fixture (directly or through
+    `db`, `session`, `cli`, `rig`, ...) or lives in tests/db, so the PostgreSQL pass
+    (`-m db`) cannot miss a new one and skips the hundreds that never touch a database."""
+    for item in items:
+        in_db_folder = DB_FOLDER in Path(str(item.path)).resolve().parents
+        if in_db_folder or "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
 
 
 def _with_search_path(url: str, schema: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 
 import gevent
 import pytest
@@ -20,6 +21,24 @@ def _pair(events: list[Event], timeout: float = 2.0) -> tuple[EslConnection, soc
     conn = EslConnection(ours, on_event=events.append, timeout=timeout, name="test")
     conn.start()
     return conn, theirs
+
+
+def _until(predicate: Callable[[], bool], what: str, timeout: float = 5.0) -> None:
+    """Waits for a condition the code under test brings about (never a fixed sleep)."""
+    with gevent.Timeout(timeout, AssertionError(f"timed out waiting for {what}")):
+        while not predicate():
+            gevent.sleep(0.001)
+
+
+def _expect(theirs: socket.socket, wanted: bytes) -> None:
+    """Reads from the switch's end until exactly `wanted` has arrived: the command is out."""
+    got = b""
+    theirs.settimeout(5)
+    while len(got) < len(wanted):
+        chunk = theirs.recv(len(wanted) - len(got))
+        assert chunk, f"closed after {got!r}"
+        got += chunk
+    assert got == wanted
 
 
 def _finish(conn: EslConnection, theirs: socket.socket) -> None:
@@ -51,7 +70,7 @@ def test_megabyte_body_and_encoded_newlines_arrive_intact() -> None:
                                        ("Caller-Caller-ID-Name", "a\nb\r\nc")], body))
     theirs.sendall(b"Content-Length: 60\nContent-Type: text/event-plain\n\n"
                    b"Event-Name: DTMF\nDTMF-Digit: %23\nX: %0Aapi%20hupall%0A\n\n\n\n\n\n")
-    gevent.sleep(0.2)
+    _until(lambda: len(events) == 2, "both events")
     assert len(events[0].body or "") == len(body)
     assert events[0].get("Caller-Caller-ID-Name") == "a\nb\r\nc"
     assert events[1].get("X") == "\napi hupall\n" and events[1].get("DTMF-Digit") == "#"
@@ -67,7 +86,7 @@ def test_bad_content_length_drops_only_that_connection(frame: bytes) -> None:
     assert conn.closed
     other, peer = _pair([])  # another connection is unaffected
     pending = gevent.spawn(other.command, "api status")
-    gevent.sleep(0.05)
+    _expect(peer, b"api status\n\n")
     peer.sendall(encode_api_response(b"UP 0 years\n"))
     assert pending.get(timeout=5).text == "UP 0 years\n"
     _finish(other, peer)
@@ -77,7 +96,7 @@ def test_bad_content_length_drops_only_that_connection(frame: bytes) -> None:
 def test_waiters_get_connection_closed_never_an_empty_reply() -> None:
     conn, theirs = _pair([])
     result = gevent.spawn(conn.command, "api status")
-    gevent.sleep(0.05)
+    _expect(theirs, b"api status\n\n")  # a waiter is registered
     theirs.close()
     with pytest.raises(ConnectionClosed):
         result.get(timeout=5)
@@ -108,11 +127,9 @@ def _reply(text: str) -> bytes:
 def test_pipelined_commands_go_out_in_one_write_and_replies_pair_in_order() -> None:
     conn, theirs = _pair([])
     result = gevent.spawn(conn.commands, ["myevents json", "linger", "event json CUSTOM"])
-    gevent.sleep(0.05)
-    theirs.setblocking(False)
-    sent = theirs.recv(4096)
+    theirs.settimeout(5)
+    sent = theirs.recv(4096)  # the first read returns everything: it was one write
     assert sent == b"myevents json\n\nlinger\n\nevent json CUSTOM\n\n"
-    theirs.setblocking(True)
     theirs.sendall(_reply("+OK Events Enabled") + _reply("+OK will linger")
                    + _reply("-ERR no keywords supplied"))
     replies = result.get(timeout=5)
@@ -148,7 +165,7 @@ def test_a_command_larger_than_the_socket_buffer_goes_out_whole_while_others_run
 def test_pipelined_commands_missing_a_reply_time_out_and_drop_the_connection() -> None:
     conn, theirs = _pair([], timeout=0.3)
     result = gevent.spawn(conn.commands, ["myevents", "linger"])
-    gevent.sleep(0.05)
+    _expect(theirs, b"myevents\n\nlinger\n\n")
     theirs.sendall(_reply("+OK Events Enabled"))
     with pytest.raises(CommandTimeout, match="linger"):
         result.get(timeout=5)
@@ -171,7 +188,7 @@ def test_dtmf_flood_is_bounded_per_call() -> None:
     session = OutboundSession(ours, timeout=2)
     for _ in range(1000):
         theirs.sendall(encode_event_plain([("Event-Name", "DTMF"), ("DTMF-Digit", "5")]))
-    gevent.sleep(0.3)
+    _until(lambda: session.dtmf_dropped >= 1000 - DTMF_BUFFER, "the flood to be read")
     assert session.dtmf_dropped == 1000 - DTMF_BUFFER
     assert len(list(session.drain_dtmf())) == DTMF_BUFFER
     theirs.close()
@@ -192,7 +209,7 @@ def test_connections_sharing_the_receive_buffer_keep_their_own_bytes() -> None:
             if cut < len(frame):
                 theirs.sendall(frame[cut : cut + 97])
         gevent.sleep(0)
-    gevent.sleep(0.2)
+    _until(lambda: all(p[2] for p in pairs), "an event on every connection")
     for n, (conn, theirs, events, _) in enumerate(pairs):
         assert [(e.get("Unique-ID"), e.get("DTMF-Digit"), len(e.body or "")) for e in events] == [
             (f"call-{n}", str(n % 10), n * 500)
@@ -252,10 +269,12 @@ def test_refused_application_fails_at_once_and_later_replies_stay_paired() -> No
         return encode_api_response(f"+OK answer to {command.line}".encode())
 
     switch = _fake_switch(theirs, answer)
-    started = time.monotonic()
-    with pytest.raises(EslError, match="bogus refused: -ERR no such application"):
-        session.execute("bogus", timeout=5)
-    assert time.monotonic() - started < 1  # not at the application's timeout
+    # at the refusal, long before the application's own timeout
+    with (
+        gevent.Timeout(10, AssertionError("waited for the application's timeout")),
+        pytest.raises(EslError, match="bogus refused: -ERR no such application"),
+    ):
+        session.execute("bogus", timeout=60)
     assert session.execute("playback", "x.wav").response == "FILE PLAYED"
     assert session.api("status") == "+OK answer to api status"
     theirs.close()
@@ -271,7 +290,10 @@ def test_application_on_a_closed_connection_is_call_gone() -> None:
         running.wait(timeout=2)
 
 
-def _sequential_switch(theirs: socket.socket, seconds: dict[str, float], sent: list[str]):  # type: ignore[no-untyped-def]
+def _sequential_switch(  # type: ignore[no-untyped-def]
+    theirs: socket.socket, seconds: dict[str, float], sent: list[str],
+    completed: list[str] | None = None,
+):
     """Answers each sendmsg at once and runs the applications one after another, as a
     channel does, each taking seconds[app]; completion events follow in that order."""
     from gevent.queue import Queue
@@ -280,8 +302,10 @@ def _sequential_switch(theirs: socket.socket, seconds: dict[str, float], sent: l
 
     def runner() -> None:
         for app, app_uuid in runs:
-            gevent.sleep(seconds.get(app, 0.0))
+            gevent.sleep(seconds.get(app, 0.0))  # the application playing, not a test wait
             theirs.sendall(_execute_complete(app_uuid))
+            if completed is not None:
+                completed.append(app)
 
     def answer(command) -> bytes:  # type: ignore[no-untyped-def]
         app = command.headers["execute-app-name"]
@@ -296,15 +320,18 @@ def test_queued_application_runs_first_and_its_time_counts_into_the_next_wait() 
     ours, theirs = socket.socketpair()
     session = OutboundSession(ours, timeout=5)
     sent: list[str] = []
-    greenlets = _sequential_switch(theirs, {"playback": 0.6, "play_and_get_digits": 0.2}, sent)
+    completed: list[str] = []
+    greenlets = _sequential_switch(
+        theirs, {"playback": 0.6, "play_and_get_digits": 0.2}, sent, completed
+    )
     started = time.monotonic()
     session.queue("playback", "welcome.wav", timeout=1.0)
-    assert time.monotonic() - started < 0.3  # queued, not waited for
+    assert completed == []  # queued, not waited for
     # Its own 0.5 s would not cover the 0.6 s welcome still playing in front of it.
     result = session.execute("play_and_get_digits", "1 9 ...", timeout=0.5)
     assert result.response == "FILE PLAYED"
-    assert sent == ["playback", "play_and_get_digits"]
-    assert 0.7 < time.monotonic() - started < 2
+    assert sent == completed == ["playback", "play_and_get_digits"]
+    assert time.monotonic() - started > 0.7  # it did wait out both
     theirs.close()
     gevent.killall(greenlets)
 
@@ -315,14 +342,12 @@ def test_hang_up_fails_applications_queued_behind_the_playing_one() -> None:
     sent: list[str] = []
     greenlets = _sequential_switch(theirs, {"playback": 30.0}, sent)  # never completes
     session.queue("playback", "record-name.wav")
-    waiting = gevent.spawn(session.execute, "record", "/rec/x.wav 5 200 2", timeout=5)
-    gevent.sleep(0.1)
-    started = time.monotonic()
+    waiting = gevent.spawn(session.execute, "record", "/rec/x.wav 5 200 2", timeout=60)
+    _until(lambda: sent == ["playback", "record"], "both applications at the switch")
     theirs.sendall(encode_event_plain([("Event-Name", "CHANNEL_HANGUP"),
                                        ("Hangup-Cause", "NORMAL_CLEARING")]))
-    with pytest.raises(CallGone):
-        waiting.get(timeout=3)
-    assert time.monotonic() - started < 1  # at the hang-up, not at the record's timeout
+    with pytest.raises(CallGone):  # at the hang-up, long before the record's 60 s
+        waiting.get(timeout=10)
     theirs.close()
     gevent.killall(greenlets)
 
@@ -347,10 +372,9 @@ def test_a_refused_queued_application_is_logged(caplog: pytest.LogCaptureFixture
 
 def test_close_says_exit_and_does_not_wait_for_the_goodbye() -> None:
     ours, theirs = socket.socketpair()
-    session = OutboundSession(ours, timeout=5)
-    started = time.monotonic()
-    session.close()  # this switch never answers
-    assert time.monotonic() - started < 1
+    session = OutboundSession(ours, timeout=60)
+    with gevent.Timeout(10, AssertionError("close waited for the goodbye")):
+        session.close()  # this switch never answers
     theirs.settimeout(2)
     assert theirs.recv(100) == b"exit\n\n"
     assert theirs.recv(100) == b""  # and the socket is closed

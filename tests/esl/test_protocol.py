@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -26,22 +25,13 @@ from fsconf.esl.protocol import (
     url_decode,
     url_encode,
 )
-
-REFERENCE = Path("/work/shared/reference/fs-1.10.12-transcripts")
-F2 = REFERENCE / "F_second_capture_esl_8041_outbound_8094"
-
-needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason="reference transcripts absent")
-
-
-def _raw(relative: str) -> bytes:
-    return (F2 / relative).read_bytes()
+from tests.data import capture as _raw
 
 
 def _parse_all(data: bytes) -> list[Frame]:
     return FrameParser().feed(data)
 
 
-@needs_reference
 @pytest.mark.parametrize(
     "relative",
     ["3_inbound_basics/c1_wrong_password.recv.raw", "3_inbound_basics/c2_main.recv.raw"],
@@ -56,7 +46,6 @@ def test_recorded_stream_split_at_every_byte_gives_same_frames(relative: str) ->
         assert frames == expected, cut
 
 
-@needs_reference
 def test_recorded_outbound_call_fed_byte_by_byte() -> None:
     data = _raw("1_ivr_apps/call2_outbound.recv.raw")
     expected = _parse_all(data)
@@ -67,7 +56,6 @@ def test_recorded_outbound_call_fed_byte_by_byte() -> None:
     assert frames == expected
 
 
-@needs_reference
 def test_recorded_connect_reply_and_hangup_sequence() -> None:
     frames = _parse_all(_raw("1_ivr_apps/call2_outbound.recv.raw"))
     connect = frames[0]
@@ -93,7 +81,6 @@ def test_recorded_connect_reply_and_hangup_sequence() -> None:
     assert frames[-1].body == GOODBYE_BODY
 
 
-@needs_reference
 def test_recorded_background_job_body_is_kept() -> None:
     frames = _parse_all(_raw("3_inbound_basics/c2_main.recv.raw"))
     jobs = [
@@ -106,7 +93,6 @@ def test_recorded_background_job_body_is_kept() -> None:
     assert jobs[0].get("Job-Command") == "status"
 
 
-@needs_reference
 def test_recorded_json_events_parse() -> None:
     frames = _parse_all(_raw("3_inbound_basics/c4_event_json_conference_maintenance.recv.raw"))
     events = [parse_event(f) for f in frames if f.content_type == "text/event-json"]
@@ -114,7 +100,6 @@ def test_recorded_json_events_parse() -> None:
     assert events[0].get("Action") == "conference-create"
 
 
-@needs_reference
 def test_dtmf_pound_is_decoded() -> None:
     frames = _parse_all(_raw("1_ivr_apps/call1_outbound.recv.raw"))
     digits = [
@@ -126,7 +111,6 @@ def test_dtmf_pound_is_decoded() -> None:
     assert b"DTMF-Digit: %23\n" in _raw("1_ivr_apps/call1_outbound.recv.raw")
 
 
-@needs_reference
 def test_encoded_event_reproduces_recorded_bytes() -> None:
     """Re-encoding a decoded recorded event gives the recorded bytes back."""
     data = _raw("1_ivr_apps/call1_outbound.recv.raw")

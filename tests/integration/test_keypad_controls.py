@@ -212,8 +212,10 @@ GOOD_MOBILE, BUSY_MOBILE, SILENT_MOBILE = "0612340001", "0612340002", "061234000
 @pytest.fixture
 def dial_rig(settings: Settings, db: Database) -> Iterator[Rig]:
     callees = {
+        # Presses 1 on hearing "press 1 to join", as a person does: a press timed from the
+        # answer can miss the prompt when the controller is slow to start it.
         GOOD_MOBILE: CalleeBehaviour(action="answer", answer_after_s=1.0, digits="1",
-                                     digits_delay_s=2.0),
+                                     digits_after_prompt="invite-press-one", digits_delay_s=0.2),
         BUSY_MOBILE: CalleeBehaviour(action="busy"),
         SILENT_MOBILE: CalleeBehaviour(action="no_answer", ring_s=5.0),
     }

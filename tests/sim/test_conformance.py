@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import gevent
 import greenswitch
 import pytest
 
 from fsconf.esl.protocol import FrameParser, parse_event
+from tests.data import capture
 
 from .conftest import Controller, ControllerConn
-
-F2 = Path("/work/shared/reference/fs-1.10.12-transcripts/F_second_capture_esl_8041_outbound_8094")
-pytestmark = pytest.mark.skipif(not F2.is_dir(), reason="reference transcripts absent")
 
 
 def _names(headers: dict[str, str] | list[str]) -> list[str]:
@@ -21,7 +17,7 @@ def _names(headers: dict[str, str] | list[str]) -> list[str]:
 
 
 def _recorded_frames(rel: str) -> list:
-    return FrameParser().feed((F2 / rel).read_bytes())
+    return FrameParser().feed(capture(rel))
 
 
 def test_connect_reply_and_hangup_sequence_match_capture(make_sim, driver_for) -> None:

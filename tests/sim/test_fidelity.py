@@ -81,7 +81,9 @@ def test_kick_with_sound_plays_it_before_the_app_returns_and_keeps_the_call(
     played = [p for n, p in seq[:end] if n == "PLAYBACK_STOP"]
     assert played and played[-1].endswith("conference/conf-welcome.wav")
     assert not any("conf-kicked" in p for _, p in seq)
-    gevent.sleep(0.2)
+    # The channel goes on to the socket's next application: the call was kept.
+    conn.execute("set", "after_kick=1")
+    assert conn.wait_complete("set").get("variable_after_kick") == "1"
     assert room.d.api(f"uuid_exists {target.b_uuid}") == "true"
     assert ("CHANNEL_HANGUP", "") not in _kick_sequence(conn)
     room.close()
@@ -138,7 +140,11 @@ def test_mute_non_moderator_and_volume_limits_match_capture(make_sim, driver_for
     assert downs == [f"+OK Volume OUT {p1} = {v}\n" for v in (3, 2, 1, 0, -1, -2, -3, -4, -4, -4)]
     assert room.api(f"volume_out {p1}") == f"+OK Volume OUT {p1} = -4\n"
     assert room.api(f"volume_out {p1} 7") == f"+OK Volume OUT {p1} = 4\n"
-    gevent.sleep(0.1)
+    # One more on another member: once its event is here, every earlier one is too.
+    assert room.api(f"volume_out {p2} 1") == f"+OK Volume OUT {p2} = 1\n"
+    room.d.wait_for(
+        lambda: any(e.get("Action") == "volume-out-member" and e.get("Member-ID") == str(p2)
+                    for e in room.d.events), 5, "the last volume event")
     events = [
         e
         for e in room.d.events

@@ -1,13 +1,13 @@
 """300 concurrent calls through loopback into a trivial outbound app that answers and joins
-one conference: all get in and the simulator keeps answering its Event Socket promptly."""
+one conference: all get in and the simulator keeps answering its Event Socket meanwhile.
+
+How fast it answers is the benchmark's business (bench/, `make bench`); a wall-clock bound
+here would only measure how busy the test machine is."""
 
 from __future__ import annotations
 
 import gc
-import time
 import weakref
-
-import gevent
 
 from .conftest import Controller, ControllerConn
 
@@ -19,23 +19,26 @@ def _app(conn: ControllerConn) -> None:
     conn.command("linger")
     conn.execute("answer")
     conn.execute("conference", "scale@fsconf", lock=False)
-    conn.wait(lambda: any(f.content_type == "text/disconnect-notice" for f in conn.frames), 120)
+    read = 0
+
+    def goodbye() -> bool:  # looks at new frames only: 300 of these poll at once
+        nonlocal read
+        new, read = conn.frames[read:], len(conn.frames)
+        return any(f.content_type == "text/disconnect-notice" for f in new)
+
+    conn.wait(goodbye, 120)
     conn.send("exit")
 
 
 def test_three_hundred_calls_join_and_the_switch_stays_responsive(make_sim, driver_for) -> None:
-    started = time.monotonic()
     sim = make_sim(Controller(_app))
     d = driver_for(sim)
     d.timeout = 30
     calls = []
-    worst_rtt = 0.0
     for i in range(N_CALLS):
         calls.append(d.place_call("5000", caller_id_number=f"31{i:06d}"))
-        if i % 50 == 49:
-            t = time.monotonic()
+        if i % 50 == 49:  # api commands are served between the call set-ups
             assert "is ready" in d.api("status")
-            worst_rtt = max(worst_rtt, time.monotonic() - t)
     d.wait_for(
         lambda: all(c.member_id is not None for c in calls),
         20,
@@ -44,17 +47,10 @@ def test_three_hundred_calls_join_and_the_switch_stays_responsive(make_sim, driv
     assert d.api("conference scale count") == str(N_CALLS)
     ids = {c.member_id for c in calls}
     assert len(ids) == N_CALLS
-    # responsiveness with everybody in: api round trips stay short
-    for _ in range(5):
-        t = time.monotonic()
-        assert d.api("conference scale list count") == str(N_CALLS)
-        worst_rtt = max(worst_rtt, time.monotonic() - t)
-        gevent.sleep(0.01)
-    assert worst_rtt < 0.5, f"api round trip {worst_rtt:.3f}s"
+    assert d.api("conference scale list count") == str(N_CALLS)
     assert d.api("hupall NORMAL_CLEARING").startswith("+OK")
     d.wait_for(lambda: d.api("show channels as json") == '{"row_count": 0}\n', 20, "cleanup")
     assert d.api("conference list") == "+OK No active conferences.\n"
-    assert time.monotonic() - started < 20
 
 
 class _Cycle:
