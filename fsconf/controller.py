@@ -18,21 +18,21 @@ from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import close_attendance
 from fsconf.conference.commands import all_rooms
-from fsconf.conference.controls import MemberControls
 from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
+from fsconf.conference.keypad import MemberControls
 from fsconf.conference.room import Member
 from fsconf.config import Settings
-from fsconf.controls.grammar import GrammarSettings
-from fsconf.db.models import EndReason
-from fsconf.db.session import Database
+from fsconf.domain.dialout_policy import DialOutPolicy, default_policy, policy_from_config
+from fsconf.domain.keypad_grammar import GrammarSettings
+from fsconf.domain.roles import Role
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
 from fsconf.esl.server import ControllerStopping, OutboundServer
 from fsconf.esl.session import CallGone, OutboundSession
-from fsconf.roles import Role
-from fsconf.services.callstore import CallStore, StoreUnavailable
-from fsconf.services.dialout_policy import DialOutPolicy, default_policy, policy_from_config
-from fsconf.services.reconcile import KeptMember, ReconcileReport
+from fsconf.store.callstore import CallStore, StoreUnavailable
+from fsconf.store.models import EndReason
+from fsconf.store.reconcile import KeptMember, ReconcileReport
+from fsconf.store.session import Database
 
 log = logging.getLogger(__name__)
 

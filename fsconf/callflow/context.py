@@ -8,8 +8,8 @@ from gevent.event import AsyncResult
 
 from fsconf.conference.room import RoomRegistry
 from fsconf.config import Settings
-from fsconf.services.callstore import CallStore
-from fsconf.services.dialout_policy import DialOutPolicy
+from fsconf.domain.dialout_policy import DialOutPolicy
+from fsconf.store.callstore import CallStore
 
 
 @dataclass

@@ -15,18 +15,18 @@ from gevent.event import AsyncResult
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import Membership, close_attendance
-from fsconf.callflow.prompts import prompt
-from fsconf.conference.controls import Inviter, MemberControls
-from fsconf.db.models import EndReason, utcnow
+from fsconf.conference.keypad import Inviter, MemberControls
+from fsconf.domain.dialout_policy import decide
+from fsconf.domain.prompts import prompt
+from fsconf.domain.roles import Role
+from fsconf.domain.validate import digits_only, safe_arg
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
 from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
-from fsconf.roles import Role
-from fsconf.services.callstore import StoreUnavailable
-from fsconf.services.dialout_policy import decide
-from fsconf.services.joining import ConferenceInfo
-from fsconf.validate import digits_only, safe_arg
+from fsconf.store.call_queries import ConferenceInfo
+from fsconf.store.callstore import StoreUnavailable
+from fsconf.store.models import EndReason, utcnow
 
 log = logging.getLogger(__name__)
 

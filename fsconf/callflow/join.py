@@ -10,18 +10,18 @@ from fsconf.callflow.context import CallContext
 from fsconf.callflow.invite import make_inviter
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import Membership, close_attendance
-from fsconf.db.models import EndReason
+from fsconf.domain.roles import Role
 from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
-from fsconf.roles import Role
-from fsconf.services.callstore import StoreUnavailable
-from fsconf.services.joining import (
+from fsconf.store.call_queries import (
     AccessScope,
     CallStart,
     ConferenceChoice,
     ConferenceInfo,
     role_for_pin,
 )
+from fsconf.store.callstore import StoreUnavailable
+from fsconf.store.models import EndReason
 
 log = logging.getLogger(__name__)
 

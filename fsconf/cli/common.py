@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fsconf.config import ConfigError, Settings, load_settings
-from fsconf.db.session import Database
+from fsconf.store.session import Database
 
 EXIT_BAD_INPUT = 2
 

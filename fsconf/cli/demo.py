@@ -63,8 +63,8 @@ def _summary(stage, customer_id: int) -> None:  # type: ignore[no-untyped-def]
 
     from sqlalchemy import select
 
-    from fsconf.db.models import Attendance, Conference, DialOutAttempt, Meeting
-    from fsconf.services.billing import Month, Prices, draft_invoice
+    from fsconf.domain.billing import Month, Prices, draft_invoice
+    from fsconf.store.models import Attendance, Conference, DialOutAttempt, Meeting
 
     out = stage.out
     with stage.db.unit_of_work() as s:

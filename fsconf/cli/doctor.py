@@ -87,7 +87,7 @@ def run_checks(settings: Settings, *, fs_conf: Path | None, timeout: float) -> l
 def check_database(settings: Settings) -> Check:
     from sqlalchemy import create_engine, text
 
-    from fsconf.db import migrate
+    from fsconf.store import migrate
 
     url = settings.database_url
     shown = redact_url(url)
@@ -144,7 +144,7 @@ def _revisions(current_output: str) -> set[str]:
 def _script_heads(url: str) -> list[str]:
     from alembic.script import ScriptDirectory
 
-    from fsconf.db import migrate
+    from fsconf.store import migrate
 
     return list(ScriptDirectory.from_config(migrate.alembic_config(url)).get_heads())
 
@@ -152,7 +152,7 @@ def _script_heads(url: str) -> list[str]:
 def _script_revisions(url: str) -> list[str]:
     from alembic.script import ScriptDirectory
 
-    from fsconf.db import migrate
+    from fsconf.store import migrate
 
     script = ScriptDirectory.from_config(migrate.alembic_config(url))
     return [rev.revision for rev in script.walk_revisions()]
@@ -279,7 +279,7 @@ def _profile_problem(fs_conf: Path, profile: str) -> tuple[str, str]:
 
 
 def check_sounds(settings: Settings) -> Check:
-    from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
+    from fsconf.domain.prompts import CATALOGUE, LANGUAGES
     from fsconf.sounds.generate import number_files
 
     base = settings.ivr.sounds_dir

@@ -13,17 +13,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from fsconf.callflow.prompts import CATALOGUE, Prompt
 from fsconf.config import Settings
 from fsconf.controller import Controller
-from fsconf.db import migrate
-from fsconf.db.session import Database
+from fsconf.domain.prompts import CATALOGUE, Prompt
 from fsconf.esl.protocol import Event
 from fsconf.services import conference_admin, customers, numbers
 from fsconf.sim import CalleeBehaviour, SimSettings, Simulator
 from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver, DriverCall
 from fsconf.sounds.wav import silent_prompt_tree
+from fsconf.store import migrate
+from fsconf.store.session import Database
 
 ACCESS_NUMBER = "0201234567"
 INVITEE = "0612345678"

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import AuditEntry
+from fsconf.store.models import AuditEntry
 
 ACTOR_ENV = "FSCONF_OPERATOR"
 _ACTOR_MAX = 64

@@ -14,17 +14,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fsconf.config import SecuritySettings
-from fsconf.db.models import (
+from fsconf.domain.pins import NumberSpaceExhausted, generate_conference_number, generate_pin_pair
+from fsconf.services.audit import ServiceError, record
+from fsconf.services.customers import get_customer
+from fsconf.services.numbers import numbers_for_customer
+from fsconf.store.models import (
     Conference,
     ConferenceStatus,
     Customer,
     SubscriptionState,
     utcnow,
 )
-from fsconf.services.audit import ServiceError, record
-from fsconf.services.customers import get_customer
-from fsconf.services.numbers import numbers_for_customer
-from fsconf.services.pins import NumberSpaceExhausted, generate_conference_number, generate_pin_pair
 
 LANGUAGES = ("nl", "en")
 MAX_PARTICIPANTS_RANGE = (1, 500)

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.services.audit import ServiceError, record
+from fsconf.store.models import (
     AccessNumber,
     Conference,
     ConferenceStatus,
@@ -23,7 +24,6 @@ from fsconf.db.models import (
     SubscriptionState,
     utcnow,
 )
-from fsconf.services.audit import ServiceError, record
 
 NAME_MAX = 200
 EMAIL_MAX = 320

@@ -1,6 +1,6 @@
 """Billing runs and invoice queries.
 
-A billing run turns the pure maths of :mod:`fsconf.services.billing` into Invoice rows.
+A billing run turns the pure maths of :mod:`fsconf.domain.billing` into Invoice rows.
 It is idempotent and safe to run concurrently: the database's unique constraint
 ``uq_invoices_customer_period`` allows one invoice per customer and month. Each
 customer's invoice is inserted inside its own savepoint; when the insert hits the
@@ -22,7 +22,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from fsconf.db.models import (
+from fsconf.domain.billing import LINE_UNITS, Month, Prices, draft_invoice
+from fsconf.services.audit import ServiceError, record
+from fsconf.services.customers import get_customer
+from fsconf.store.models import (
     Conference,
     Customer,
     DialOutAttempt,
@@ -30,9 +33,6 @@ from fsconf.db.models import (
     InvoiceLine,
     Subscription,
 )
-from fsconf.services.audit import ServiceError, record
-from fsconf.services.billing import LINE_UNITS, Month, Prices, draft_invoice
-from fsconf.services.customers import get_customer
 
 
 @dataclass

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import AccessNumber, Customer
 from fsconf.services.audit import ServiceError, record
 from fsconf.services.customers import get_customer
+from fsconf.store.models import AccessNumber, Customer
 
 NUMBER_MAX = 32
 

@@ -6,8 +6,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Conference
-from fsconf.services import pins
+from fsconf.domain import pins
+from fsconf.store.models import Conference
 from tests.cli.conftest import digits
 
 

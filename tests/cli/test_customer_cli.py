@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Customer
+from fsconf.store.models import Customer
 
 
 def _customers_named(db, name: str) -> int:

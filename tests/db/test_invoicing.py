@@ -11,7 +11,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.domain.billing import Month, Prices
+from fsconf.services import invoicing
+from fsconf.services.audit import ServiceError
+from fsconf.services.usage import usage_report
+from fsconf.store.models import (
     Attendance,
     AuditEntry,
     Conference,
@@ -21,10 +25,6 @@ from fsconf.db.models import (
     Meeting,
     Subscription,
 )
-from fsconf.services import invoicing
-from fsconf.services.audit import ServiceError
-from fsconf.services.billing import Month, Prices
-from fsconf.services.usage import usage_report
 
 TODAY = dt.date(2024, 7, 15)
 PRICES = Prices()

@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Conference, Customer
-from fsconf.services.joining import LockoutLimits, lockout_reason, record_pin_failure
+from fsconf.store.call_queries import LockoutLimits, lockout_reason, record_pin_failure
+from fsconf.store.models import Conference, Customer
 
 LIMITS = LockoutLimits(max_per_conference=4, max_per_caller=3,
                        window=dt.timedelta(minutes=10), block=dt.timedelta(minutes=15))

@@ -9,7 +9,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.store import call_queries
+from fsconf.store.models import (
     AccessNumber,
     Attendance,
     Conference,
@@ -18,8 +19,7 @@ from fsconf.db.models import (
     PinFailure,
     Subscription,
 )
-from fsconf.db.session import Database
-from fsconf.services import joining
+from fsconf.store.session import Database
 
 AT = dt.datetime(2026, 11, 27, 9, 15, 0)  # microsecond 0: the text form SQLite keeps differs
 
@@ -56,20 +56,20 @@ def _world(session: Session) -> tuple[Conference, Meeting, list[Attendance]]:
 def test_selects_give_the_same_rows_and_types_as_sqlalchemy(session: Session) -> None:
     conference, meeting, people = _world(session)
     cases = [
-        (joining._CONFERENCE_OF_CUSTOMER,
+        (call_queries._CONFERENCE_OF_CUSTOMER,
          {"number": "777001", "customer_id": conference.customer_id}),
-        (joining._CONFERENCE_ANY_CUSTOMER, {"number": "777001"}),
-        (joining._ACCESS_NUMBER, {"dialled": "0207770000"}),
-        (joining._OPEN_MEETING, {"conference_id": conference.id}),
-        (joining._SEAT_CONFERENCE, {"conference_id": conference.id}),
-        (joining._RECENT_FAILURES, {"since": AT - dt.timedelta(hours=1),
+        (call_queries._CONFERENCE_ANY_CUSTOMER, {"number": "777001"}),
+        (call_queries._ACCESS_NUMBER, {"dialled": "0207770000"}),
+        (call_queries._OPEN_MEETING, {"conference_id": conference.id}),
+        (call_queries._SEAT_CONFERENCE, {"conference_id": conference.id}),
+        (call_queries._RECENT_FAILURES, {"since": AT - dt.timedelta(hours=1),
                                     "now": AT + dt.timedelta(hours=1),
                                     "conference_id": conference.id, "caller": None}),
-        (joining._PRESENT, {"meeting_id": meeting.id}),
-        (joining._LEAVING, {"attendance_id": people[1].id}),
-        (joining._STILL_HERE, {"meeting_id": meeting.id}),
-        (joining._NAME_FILES, {"meeting_id": meeting.id}),
-        (joining._MEETING_FOR_CLOSE, {"meeting_id": meeting.id}),
+        (call_queries._PRESENT, {"meeting_id": meeting.id}),
+        (call_queries._LEAVING, {"attendance_id": people[1].id}),
+        (call_queries._STILL_HERE, {"meeting_id": meeting.id}),
+        (call_queries._NAME_FILES, {"meeting_id": meeting.id}),
+        (call_queries._MEETING_FOR_CLOSE, {"meeting_id": meeting.id}),
     ]
     for prepared, params in cases:
         expected = [tuple(r) for r in session.execute(prepared.statement, params).all()]
@@ -79,10 +79,10 @@ def test_selects_give_the_same_rows_and_types_as_sqlalchemy(session: Session) ->
             [type(v) for v in r] for r in sorted(expected, key=repr)
         ]
         assert got, prepared.statement  # every case reads something
-    row = joining._CONFERENCE_OF_CUSTOMER.run(
+    row = call_queries._CONFERENCE_OF_CUSTOMER.run(
         session, {"number": "777001", "customer_id": conference.customer_id}).one()
     assert row.number == "777001" and row.record_names is False and row.locked is True
-    failures = joining._RECENT_FAILURES.run(session, cases[5][1]).all()
+    failures = call_queries._RECENT_FAILURES.run(session, cases[5][1]).all()
     assert [f.at for f in failures] == [AT + dt.timedelta(seconds=i, microseconds=250_000 * i)
                                         for i in range(3)]
 
@@ -90,9 +90,9 @@ def test_selects_give_the_same_rows_and_types_as_sqlalchemy(session: Session) ->
 def test_updates_set_only_the_columns_passed(session: Session) -> None:
     _, meeting, people = _world(session)
     left = AT + dt.timedelta(minutes=5, microseconds=123)
-    joining._UPDATE_ATTENDANCE.run(
+    call_queries._UPDATE_ATTENDANCE.run(
         session, {"attendance_id": people[2].id, "left_at": left, "end_reason": "hung_up"})
-    joining._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": left,
+    call_queries._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": left,
                                          "reason": "last_left"})
     session.expire_all()
     row = session.get(Attendance, people[2].id)
@@ -108,7 +108,9 @@ def test_updates_set_only_the_columns_passed(session: Session) -> None:
 def test_a_driver_error_arrives_as_sqlalchemy_raises_it(session: Session) -> None:
     _, _, people = _world(session)
     with pytest.raises(IntegrityError):  # CHECK role IN ('moderator', 'participant')
-        joining._UPDATE_ATTENDANCE.run(session, {"attendance_id": people[0].id, "role": "boss"})
+        call_queries._UPDATE_ATTENDANCE.run(
+            session, {"attendance_id": people[0].id, "role": "boss"}
+        )
 
 
 def test_a_dead_connection_is_invalidated_and_the_next_unit_of_work_gets_a_new_one(
@@ -123,10 +125,10 @@ def test_a_dead_connection_is_invalidated_and_the_next_unit_of_work_gets_a_new_o
             pid = s.execute(text("SELECT pg_backend_pid()")).scalar()
             with killer.unit_of_work() as k:
                 k.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            joining._STILL_HERE.run(s, {"meeting_id": 1})
+            call_queries._STILL_HERE.run(s, {"meeting_id": 1})
         assert failure.value.connection_invalidated
         with db.unit_of_work() as s:  # the pool did not hand the dead one out again
-            assert joining._STILL_HERE.run(s, {"meeting_id": -1}).scalar() == 0
+            assert call_queries._STILL_HERE.run(s, {"meeting_id": -1}).scalar() == 0
     finally:
         db.dispose()
         killer.dispose()
@@ -134,8 +136,8 @@ def test_a_dead_connection_is_invalidated_and_the_next_unit_of_work_gets_a_new_o
 
 def test_an_insert_gives_back_the_new_key(session: Session) -> None:
     conference, meeting, _ = _world(session)
-    joining._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": AT, "reason": "x"})
-    key = joining._NEW_MEETING.run(session, {
+    call_queries._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": AT, "reason": "x"})
+    key = call_queries._NEW_MEETING.run(session, {
         "conference_id": conference.id, "started_at": AT, "fs_conference_name": "fsconf-x",
         "fs_node": "n2", "peak_size": 1, "locked": False, "muted_all": True,
     }).inserted_key
@@ -146,7 +148,7 @@ def test_an_insert_gives_back_the_new_key(session: Session) -> None:
 def test_an_insert_missing_a_defaulted_column_is_refused_before_it_runs(session: Session) -> None:
     before = session.scalar(select(Attendance.id).order_by(Attendance.id.desc()).limit(1))
     with pytest.raises(ValueError, match="arrived_at"):
-        joining._NEW_ATTENDANCE.run(session, {"call_uuid": "prep-no-time"})
+        call_queries._NEW_ATTENDANCE.run(session, {"call_uuid": "prep-no-time"})
     assert session.scalar(select(Attendance.id).order_by(Attendance.id.desc()).limit(1)) == before
 
 
@@ -159,7 +161,7 @@ def test_without_returning_the_key_comes_from_lastrowid(
     db.engine.dialect.insert_returning = False  # as on an old SQLite
     try:
         with db.unit_of_work() as s:
-            prepared = joining.Prepared(joining.insert(Attendance.__table__),
+            prepared = call_queries.Prepared(call_queries.insert(Attendance.__table__),
                                         key=Attendance.__table__.c.id)
             key = prepared.run(s, {"call_uuid": "prep-lastrowid", "arrived_at": AT}).inserted_key
             assert s.get(Attendance, key).call_uuid == "prep-lastrowid"

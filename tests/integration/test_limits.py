@@ -12,9 +12,9 @@ import gevent
 import pytest
 
 from fsconf.config import Settings
-from fsconf.db.session import Database
 from fsconf.sim.core import free_port
 from fsconf.sim.driver import CallDriver
+from fsconf.store.session import Database
 from tests.integration.conftest import Rig, make_rig, provision, start_sim, with_switch
 from tests.integration.test_resilience import controller_process, join, members
 

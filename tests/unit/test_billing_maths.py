@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fsconf.config import BillingSettings
-from fsconf.services.billing import (
+from fsconf.domain.billing import (
     Month,
     Prices,
     dialout_minutes,

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fsconf.services.dialout_policy import (
+from fsconf.domain.dialout_policy import (
     REASONS,
     DialOutDecision,
     DialOutPolicy,

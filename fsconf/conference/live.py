@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fsconf.conference.commands import ConferenceApi, all_rooms
-from fsconf.db.models import Attendance, Conference, EndReason, Meeting
 from fsconf.services.audit import ServiceError, record
+from fsconf.store.models import Attendance, Conference, EndReason, Meeting
 
 ApiSender = Callable[[str], str]
 

@@ -15,16 +15,16 @@ from typing import Protocol
 import gevent
 from gevent.event import Event as Flag
 
-from fsconf.callflow.prompts import prompt
 from fsconf.conference.commands import ConferenceApi
 from fsconf.conference.room import Member, Room
-from fsconf.controls.grammar import GrammarSettings, KeyAction, KeypadGrammar
-from fsconf.db.models import EndReason
+from fsconf.domain.keypad_grammar import GrammarSettings, KeyAction, KeypadGrammar
+from fsconf.domain.prompts import prompt
+from fsconf.domain.roles import Role
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
 from fsconf.esl.server import ControllerStopping
-from fsconf.roles import Role
-from fsconf.services.callstore import CallStore, StoreUnavailable
+from fsconf.store.callstore import CallStore, StoreUnavailable
+from fsconf.store.models import EndReason
 
 log = logging.getLogger(__name__)
 

@@ -7,7 +7,7 @@ free seats get exactly ten.
 
 Every call runs these, so they are Core statements built once with bound parameters:
 building an ORM query per call and loading entities cost several times the SQL itself.
-They are also compiled once (fsconf.db.prepared): SQLAlchemy's
+They are also compiled once (fsconf.store.prepared): SQLAlchemy's
 per-execution work was ten times what SQLite needed for them.
 """
 
@@ -34,7 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.domain.roles import Role
+from fsconf.store.models import (
     AccessNumber,
     Attendance,
     Conference,
@@ -46,8 +47,7 @@ from fsconf.db.models import (
     SubscriptionState,
     utcnow,
 )
-from fsconf.db.prepared import Prepared
-from fsconf.roles import Role
+from fsconf.store.prepared import Prepared
 
 _numbers = cast(Table, AccessNumber.__table__)
 _conferences = cast(Table, Conference.__table__)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.store.models import (
     Attendance,
     Conference,
     ControllerNode,
