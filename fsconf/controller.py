@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import replace
 
 import gevent
 
@@ -22,7 +21,7 @@ from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
 from fsconf.conference.keypad import MemberControls
 from fsconf.conference.room import Member
 from fsconf.config import Settings
-from fsconf.domain.dialout_policy import DialOutPolicy, default_policy, policy_from_config
+from fsconf.domain.dialout_policy import policy_from_settings
 from fsconf.domain.keypad_grammar import GrammarSettings
 from fsconf.domain.roles import Role
 from fsconf.esl.connection import EslError
@@ -37,19 +36,6 @@ from fsconf.store.session import Database
 log = logging.getLogger(__name__)
 
 
-def dialout_policy(settings: Settings) -> DialOutPolicy:
-    d = settings.dialout
-    limits = {"max_concurrent": d.max_concurrent, "max_per_hour": d.max_per_hour}
-    if d.allow or d.deny:
-        config: dict[str, object] = dict(limits)
-        if d.allow:
-            config["allow"] = list(d.allow)
-        if d.deny:
-            config["deny"] = list(d.deny)
-        return policy_from_config(config)
-    return replace(default_policy(), **limits)
-
-
 class Controller:
     """Serves calls; on start reconciles with FreeSWITCH and adopts surviving members."""
 
@@ -62,7 +48,9 @@ class Controller:
             synchronous=settings.database.sqlite_synchronous, background_checkpoint=True,
         )
         self.store = CallStore(self.db, settings.security)
-        self.ctx = CallContext(settings=settings, store=self.store, policy=dialout_policy(settings))
+        self.ctx = CallContext(
+            settings=settings, store=self.store, policy=policy_from_settings(settings.dialout)
+        )
         c = settings.controller
         self.server = OutboundServer(
             c.host, c.port, handler=self.handle_call, busy_handler=self.handle_busy,

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fsconf.config import BillingSettings
 from fsconf.domain.billing import Month, Prices
 from fsconf.services import invoicing
 from fsconf.services.audit import ServiceError
@@ -27,7 +28,7 @@ from fsconf.store.models import (
 )
 
 TODAY = dt.date(2024, 7, 15)
-PRICES = Prices()
+PRICES = Prices.from_settings(BillingSettings())
 
 
 def _customer(session: Session, activated: dt.date, cancelled: dt.date | None = None) -> int:
