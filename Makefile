@@ -16,11 +16,14 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+# Style, types (fsconf/) and the layers contract (setup.cfg [importlinter], README "Architecture").
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy fsconf
+	$(VENV)/bin/lint-imports
 
 # The whole suite on the embedded default (SQLite), then again on PostgreSQL.
 test: lint test-sqlite test-postgres
