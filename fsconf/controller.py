@@ -24,12 +24,12 @@ from fsconf.config import Settings
 from fsconf.domain.dialout_policy import policy_from_settings
 from fsconf.domain.keypad_grammar import GrammarSettings
 from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
 from fsconf.esl.server import ControllerStopping, OutboundServer
 from fsconf.esl.session import CallGone, OutboundSession
 from fsconf.store.callstore import CallStore, StoreUnavailable
-from fsconf.store.models import EndReason
 from fsconf.store.reconcile import KeptMember, ReconcileReport
 from fsconf.store.session import Database
 

@@ -15,10 +15,12 @@ from gevent.event import AsyncResult
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import Membership, close_attendance
+from fsconf.clock import utcnow
 from fsconf.conference.keypad import Inviter, MemberControls
 from fsconf.domain.dialout_policy import decide
 from fsconf.domain.prompts import prompt
 from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.domain.validate import digits_only, safe_arg
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
@@ -26,7 +28,6 @@ from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
 from fsconf.store.call_queries import ConferenceInfo
 from fsconf.store.callstore import StoreUnavailable
-from fsconf.store.models import EndReason, utcnow
 
 log = logging.getLogger(__name__)
 

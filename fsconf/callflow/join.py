@@ -11,6 +11,7 @@ from fsconf.callflow.invite import make_inviter
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import Membership, close_attendance
 from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
 from fsconf.store.call_queries import (
@@ -21,7 +22,6 @@ from fsconf.store.call_queries import (
     role_for_pin,
 )
 from fsconf.store.callstore import StoreUnavailable
-from fsconf.store.models import EndReason
 
 log = logging.getLogger(__name__)
 

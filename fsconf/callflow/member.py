@@ -20,11 +20,11 @@ from fsconf.conference.room import Member, Room
 from fsconf.domain.keypad_grammar import GrammarSettings
 from fsconf.domain.prompts import prompt
 from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.protocol import Event
 from fsconf.esl.session import RunningApp
 from fsconf.store.call_queries import ConferenceInfo, SeatOutcome
 from fsconf.store.callstore import CallStore
-from fsconf.store.models import EndReason
 
 log = logging.getLogger(__name__)
 

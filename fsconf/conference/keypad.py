@@ -20,11 +20,11 @@ from fsconf.conference.room import Member, Room
 from fsconf.domain.keypad_grammar import GrammarSettings, KeyAction, KeypadGrammar
 from fsconf.domain.prompts import prompt
 from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
 from fsconf.esl.server import ControllerStopping
 from fsconf.store.callstore import CallStore, StoreUnavailable
-from fsconf.store.models import EndReason
 
 log = logging.getLogger(__name__)
 

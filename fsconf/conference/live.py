@@ -15,8 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fsconf.conference.commands import ConferenceApi, all_rooms
-from fsconf.services.audit import ServiceError, record
-from fsconf.store.models import Attendance, Conference, EndReason, Meeting
+from fsconf.domain.rooms import number_in, room_name
+from fsconf.domain.states import EndReason
+from fsconf.services.audit import record
+from fsconf.services.errors import ServiceError
+from fsconf.store.models import Attendance, Conference, Meeting
 
 ApiSender = Callable[[str], str]
 
@@ -43,10 +46,6 @@ class LiveMeeting:
     in_freeswitch: bool = True
 
 
-def fs_name(conference_number: str) -> str:
-    return f"fsconf-{conference_number}"
-
-
 def _rooms(api: ApiSender) -> dict[str, dict]:
     try:
         rooms = all_rooms(api)
@@ -65,11 +64,11 @@ def live_meetings(session: Session, api: ApiSender) -> list[LiveMeeting]:
     ).all()
     meetings: list[LiveMeeting] = []
     for meeting, number in rows:
-        name = fs_name(number)
+        name = room_name(number)
         room = rooms.pop(name, None)
         meetings.append(_meeting(session, number, name, meeting, room))
     for name, room in rooms.items():  # rooms FreeSWITCH has but the database does not know
-        number = name.removeprefix("fsconf-")
+        number = number_in(name)
         meetings.append(_meeting(session, number, name, None, room))
     return meetings
 
@@ -143,7 +142,7 @@ def operator_action(
 ) -> str:
     """mute|unmute|kick a member (or all for mute/unmute), lock|unlock|end a meeting."""
     meeting = _open_meeting(session, number)
-    room = ConferenceApi(api, fs_name(number))
+    room = ConferenceApi(api, room_name(number))
     if action in ("mute", "unmute", "kick"):
         if member is None:
             raise ServiceError(f"{action} needs a member id (see `fsconf live`)")

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.protocol import Event
-from fsconf.store.models import EndReason
 
 _sequence = itertools.count(1)
 

@@ -1,9 +1,4 @@
-"""The audit trail: who changed what, written in the same transaction as the change.
-
-Also home of :class:`ServiceError`, the one exception the operator services raise for
-bad input or an impossible state (the CLI turns it into one line on stderr, exit 2).
-Every changing service imports this module, so the error lives next to ``record``.
-"""
+"""The audit trail: who changed what, written in the same transaction as the change."""
 
 from __future__ import annotations
 
@@ -17,14 +12,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from fsconf.services.errors import ServiceError
 from fsconf.store.models import AuditEntry
 
 ACTOR_ENV = "FSCONF_OPERATOR"
 _ACTOR_MAX = 64
-
-
-class ServiceError(ValueError):
-    """Bad operator input or an impossible state; the message is for the operator."""
 
 
 def resolve_actor(explicit: str | None, environ: Mapping[str, str] | None = None) -> str:

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from fsconf.config import SecuritySettings
 from fsconf.domain.pins import NumberSpaceExhausted, generate_conference_number, generate_pin_pair
-from fsconf.services.audit import ServiceError, record
+from fsconf.services.audit import record
 from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
 from fsconf.services.numbers import numbers_for_customer
 from fsconf.store.models import (
     Conference,

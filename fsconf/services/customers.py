@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.services.audit import ServiceError, record
+from fsconf.services.audit import record
+from fsconf.services.errors import ServiceError
 from fsconf.store.models import (
     AccessNumber,
     Conference,

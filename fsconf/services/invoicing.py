@@ -23,8 +23,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from fsconf.domain.billing import LINE_UNITS, Month, Prices, draft_invoice
-from fsconf.services.audit import ServiceError, record
+from fsconf.services.audit import record
 from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
 from fsconf.store.models import (
     Conference,
     Customer,

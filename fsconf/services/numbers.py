@@ -8,8 +8,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fsconf.services.audit import ServiceError, record
+from fsconf.services.audit import record
 from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
 from fsconf.store.models import AccessNumber, Customer
 
 NUMBER_MAX = 32

@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fsconf.domain.billing import Month, dialout_minutes
-from fsconf.services.audit import ServiceError
 from fsconf.services.conference_admin import get_conference
 from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
 from fsconf.store.models import Attendance, Conference, DialOutAttempt, Meeting, utcnow
 
 

@@ -1,1 +1,2 @@
-"""Persistence: typed SQLAlchemy models, the session factory, repositories."""
+"""Persistence: typed models, the session factory, the call flow's repository and store,
+reconciliation after a restart, the alembic helper."""

@@ -8,7 +8,6 @@ one open meeting per conference, one invoice per customer and month.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -27,6 +26,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# Also importable from here, where they were defined before the domain had a home.
+from fsconf.clock import utcnow
+from fsconf.domain.states import ConferenceStatus, EndReason, SubscriptionState  # noqa: F401
+
 # Stable constraint names so alembic can address them on every dialect.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -41,44 +44,8 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
-
-
 # All timestamps are naive UTC: SQLite has no time zones and mixing would bite.
 Timestamp = DateTime(timezone=False)
-
-
-class SubscriptionState(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    CANCELLED = "cancelled"
-
-
-class ConferenceStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    DELETED = "deleted"
-
-
-class EndReason(StrEnum):
-    """How a call leg ended; the rejections say which check refused the caller."""
-
-    HUNG_UP = "hung_up"
-    KICKED = "kicked"
-    ENDED_BY_MODERATOR = "ended_by_moderator"
-    ENDED_BY_OPERATOR = "ended_by_operator"
-    REJECTED_UNKNOWN_ACCESS_NUMBER = "rejected_unknown_access_number"
-    REJECTED_BAD_NUMBER = "rejected_bad_number"
-    REJECTED_BAD_PIN = "rejected_bad_pin"
-    REJECTED_LOCKOUT = "rejected_lockout"
-    REJECTED_SUSPENDED = "rejected_suspended"
-    REJECTED_LOCKED = "rejected_locked"
-    REJECTED_FULL = "rejected_full"
-    REJECTED_BUSY = "rejected_busy"
-    REJECTED_TECHNICAL = "rejected_technical"
-    DECLINED_INVITE = "declined_invite"
-    LOST = "lost"
 
 
 def _pin_checks(column: str) -> list[CheckConstraint]:

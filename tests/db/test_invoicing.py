@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from fsconf.config import BillingSettings
 from fsconf.domain.billing import Month, Prices
 from fsconf.services import invoicing
-from fsconf.services.audit import ServiceError
+from fsconf.services.errors import ServiceError
 from fsconf.services.usage import usage_report
 from fsconf.store.models import (
     Attendance,
