@@ -12,6 +12,7 @@ import time
 import gevent
 
 from fsconf.callflow.context import CallContext
+from fsconf.callflow.events import CALL_SUBSCRIPTION
 from fsconf.callflow.invite import InviteFlow, make_inviter
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
@@ -54,7 +55,7 @@ class Controller:
         c = settings.controller
         self.server = OutboundServer(
             c.host, c.port, handler=self.handle_call, busy_handler=self.handle_busy,
-            max_calls=c.max_calls, timeout=c.command_timeout,
+            max_calls=c.max_calls, timeout=c.command_timeout, subscription=CALL_SUBSCRIPTION,
         )
         self.follower = Follower()
         self.inbound: InboundClient | None = None

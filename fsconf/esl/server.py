@@ -15,7 +15,7 @@ import gevent
 from gevent.server import StreamServer
 
 from fsconf.esl.connection import EslError
-from fsconf.esl.session import CallGone, OutboundSession
+from fsconf.esl.session import CallGone, OutboundSession, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +37,10 @@ class OutboundServer:
         busy_handler: CallHandler,
         max_calls: int,
         timeout: float = 10.0,
+        subscription: Subscription = Subscription(),
     ) -> None:
         self._handler = handler
+        self.subscription = subscription
         self._busy_handler = busy_handler
         self.max_calls = max_calls
         self.timeout = timeout
@@ -84,7 +86,7 @@ class OutboundServer:
         self.active.add(current)
         self.accepted += 1
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        session = OutboundSession(sock, timeout=self.timeout)
+        session = OutboundSession(sock, timeout=self.timeout, subscription=self.subscription)
         self.sessions[current] = session
         try:
             session.connect()
