@@ -23,7 +23,7 @@ $(STAMP): setup.cfg pyproject.toml
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy fsconf
-	$(VENV)/bin/lint-imports
+	$(VENV)/bin/lint-imports --no-logo
 
 # The whole suite on the embedded default (SQLite), then again on PostgreSQL.
 test: lint test-sqlite test-postgres
@@ -50,4 +50,4 @@ bench-quick: $(STAMP)
 	$(PY) -m bench.run --mode quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import gevent
 
@@ -35,6 +37,7 @@ from fsconf.store.reconcile import KeptMember, ReconcileReport
 from fsconf.store.session import Database
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Controller:
@@ -119,7 +122,7 @@ class Controller:
             self._safely(lambda: self.store.heartbeat(self.settings.controller.node))
 
     @staticmethod
-    def _safely(work):  # type: ignore[no-untyped-def]
+    def _safely(work: Callable[[], T]) -> T | None:
         try:
             return work()
         except StoreUnavailable as exc:

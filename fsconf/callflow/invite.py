@@ -206,11 +206,11 @@ class InviteFlow:
         if self.membership is not None:
             self.membership.leave()
         if self.attendance_id is not None:
-            never_joined = self.membership is not None and self.membership.member is None
+            m = self.membership
             close_attendance(
                 self.ctx.store, self.attendance_id, self.line.uuid, reason,
-                unused_name=self.membership.name_file if never_joined else None,
-                member_id=self.membership.member_id if self.membership else None,
+                unused_name=m.name_file if m is not None and m.member is None else None,
+                member_id=m.member_id if m else None,
             )
         self.ctx.store.finish_dialout(self.attempt_id, self.result)
 

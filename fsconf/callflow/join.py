@@ -180,11 +180,11 @@ class JoinFlow:
             self.membership.leave()
         if self.attendance_id is None:
             return
-        never_joined = self.membership is not None and self.membership.member is None
+        m = self.membership
         close_attendance(
             self.ctx.store, self.attendance_id, self.line.uuid, reason,
-            unused_name=self.membership.name_file if never_joined else None,
-            member_id=self.membership.member_id if self.membership else None,
+            unused_name=m.name_file if m is not None and m.member is None else None,
+            member_id=m.member_id if m else None,
         )
 
 

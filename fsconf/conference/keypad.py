@@ -53,8 +53,8 @@ class MemberLine(Protocol):
     def wake(self) -> None: ...
 
 
-class Membership(Protocol):
-    """The member's conference application: done once it has returned."""
+class RunningConference(Protocol):
+    """The member's `conference` application (esl RunningApp): done once it has returned."""
 
     @property
     def done(self) -> bool: ...
@@ -83,7 +83,7 @@ class MemberControls:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def run(self, running: Membership) -> EndReason:
+    def run(self, running: RunningConference) -> EndReason:
         """Serve keys until the member leaves; return how the membership ended."""
         while not running.done and not self.session.gone.is_set():
             if self.stopping():

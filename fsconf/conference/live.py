@@ -152,7 +152,10 @@ def operator_action(
             target = "all"
         else:
             raise ServiceError(f"member must be a member id or 'all', got {member!r}")
-        verb = {"mute": room.mute, "unmute": room.unmute, "kick": room.kick}[action]
+        verbs: dict[str, Callable[[int | str], str]] = {
+            "mute": room.mute, "unmute": room.unmute, "kick": room.kick
+        }
+        verb = verbs[action]
         reply = _expect_ok(verb(target), f"{action} {member}")
     elif action in ("lock", "unlock"):
         done = room.lock() if action == "lock" else room.unlock()

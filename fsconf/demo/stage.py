@@ -92,7 +92,7 @@ class _CommandLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.DEBUG and record.args and len(record.args) == 2:
-            conn, command = record.args  # type: ignore[misc]
+            conn, command = record.args
             if str(command).startswith(("execute set", "myevents", "linger", "event", "exit")):
                 return
             if str(command) in ("connect",):

@@ -251,7 +251,7 @@ class OutboundSession:
         """
         self._expect_ok(self.conn.command(KEYS_FILTER), "filter")
 
-    def _expect_ok(self, reply, what: str) -> None:  # type: ignore[no-untyped-def]
+    def _expect_ok(self, reply: Reply, what: str) -> None:
         # "-ERR command not found" here means the dialplan lacks `async full`.
         if not reply.ok:
             raise EslError(f"{what} refused: {reply.text} (is the socket app 'async full'?)")

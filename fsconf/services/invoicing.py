@@ -174,7 +174,7 @@ def run_billing(
 
 def _invoice_query(
     customer_id: int | None, month: Month | None
-) -> Select[tuple[Invoice, Customer]]:
+) -> Select[Invoice, Customer]:
     query = (
         select(Invoice, Customer)
         .join(Customer, Invoice.customer_id == Customer.id)
