@@ -254,7 +254,7 @@ class Controller:
             ended, meeting_end = self.store.attendance_state(int(attendance_id))
             if ended is None:
                 reason = EndReason(meeting_end) if meeting_end in (
-                    EndReason.ENDED_BY_MODERATOR.value, EndReason.ENDED_BY_OPERATOR.value
+                    EndReason.ENDED_BY_MODERATOR, EndReason.ENDED_BY_OPERATOR
                 ) else EndReason.KICKED
                 self.store.finish(int(attendance_id), session.uuid, reason)
         except StoreUnavailable as exc:

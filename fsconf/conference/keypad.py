@@ -119,7 +119,7 @@ class MemberControls:
             reason = self.store.meeting_end_reason(self.room.meeting_id)
         except StoreUnavailable:
             return
-        if reason == EndReason.ENDED_BY_OPERATOR.value:
+        if reason == EndReason.ENDED_BY_OPERATOR:
             self.room.ending = True
             self.room.end_reason = EndReason.ENDED_BY_OPERATOR
 
@@ -201,7 +201,7 @@ class MemberControls:
     def _do_end_meeting(self, action: KeyAction) -> None:
         self.room.ending = True
         self.room.end_reason = EndReason.ENDED_BY_MODERATOR
-        self._save(end_reason=EndReason.ENDED_BY_MODERATOR.value)
+        self._save(end_reason=EndReason.ENDED_BY_MODERATOR)
         # kick plays the sound to each member before their conference app returns.
         self.api.kick("all", prompt("meeting_ended").file)
 

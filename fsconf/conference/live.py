@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from fsconf.conference.commands import ConferenceApi, all_rooms
 from fsconf.domain.rooms import number_in, room_name
-from fsconf.domain.states import EndReason
+from fsconf.domain.states import MeetingEnd
 from fsconf.services.audit import record
 from fsconf.services.errors import ServiceError
 from fsconf.store.models import Attendance, Conference, Meeting
@@ -165,7 +165,7 @@ def operator_action(
         meeting.locked = action == "lock"
     elif action == "end":
         # Recorded first: the controller reads it to know why its members were kicked.
-        meeting.end_reason = EndReason.ENDED_BY_OPERATOR.value
+        meeting.end_reason = MeetingEnd.ENDED_BY_OPERATOR
         session.flush()
         session.commit()
         reply = _expect_ok(room.kick("all", end_sound), "end")

@@ -35,3 +35,13 @@ class EndReason(StrEnum):
     REJECTED_TECHNICAL = "rejected_technical"
     DECLINED_INVITE = "declined_invite"
     LOST = "lost"
+
+
+class MeetingEnd(StrEnum):
+    """How a meeting ended: ended from a keypad or by an operator, the last caller left,
+    or the controller found it gone after a restart."""
+
+    ENDED_BY_MODERATOR = "ended_by_moderator"
+    ENDED_BY_OPERATOR = "ended_by_operator"
+    LAST_LEFT = "last_left"
+    LOST = "lost"

@@ -30,7 +30,7 @@ from fsconf.store.models import (
 LANGUAGES = ("nl", "en")
 MAX_PARTICIPANTS_RANGE = (1, 500)
 OPTIONS = ("record_names", "announce_count", "participants_join_muted")
-SETTABLE_STATUSES = (ConferenceStatus.ACTIVE.value, ConferenceStatus.SUSPENDED.value)
+SETTABLE_STATUSES = (ConferenceStatus.ACTIVE, ConferenceStatus.SUSPENDED)
 CREATE_ATTEMPTS = 5
 
 
@@ -74,7 +74,7 @@ def get_conference(session: Session, number: str, *, for_update: bool = False) -
 
 def _live(session: Session, number: str) -> Conference:
     conference = get_conference(session, number, for_update=True)
-    if conference.status == ConferenceStatus.DELETED.value:
+    if conference.status == ConferenceStatus.DELETED:
         raise ServiceError(f"conference {number} is deleted")
     return conference
 
@@ -90,7 +90,7 @@ def create_conference(
 ) -> dict[str, Any]:
     customer = get_customer(session, customer_id)
     sub = customer.subscription
-    if sub is not None and sub.state == SubscriptionState.CANCELLED.value:
+    if sub is not None and sub.state == SubscriptionState.CANCELLED:
         raise ServiceError(f"customer {customer_id} is cancelled; no new conferences")
     check_max_participants(max_participants)
     check_language(language)
@@ -112,7 +112,7 @@ def create_conference(
             participant_pin=participant_pin,
             max_participants=max_participants,
             language=language,
-            status=ConferenceStatus.ACTIVE.value,
+            status=ConferenceStatus.ACTIVE,
         )
         try:
             with session.begin_nested():
@@ -145,7 +145,7 @@ def list_conferences(
         get_customer(session, customer_id)
         query = query.where(Conference.customer_id == customer_id)
     if not include_deleted:
-        query = query.where(Conference.status != ConferenceStatus.DELETED.value)
+        query = query.where(Conference.status != ConferenceStatus.DELETED)
     query = query.order_by(Conference.customer_id, Conference.number)
     return [conference_view(c, cu) for c, cu in session.execute(query).all()]
 
@@ -237,7 +237,7 @@ def reset_pins(
 def delete_conference(session: Session, number: str, *, actor: str) -> dict[str, Any]:
     conference = _live(session, number)
     previous = conference.status
-    conference.status = ConferenceStatus.DELETED.value
+    conference.status = ConferenceStatus.DELETED
     conference.deleted_at = utcnow()
     session.flush()
     record(
@@ -253,7 +253,7 @@ def delete_conference(session: Session, number: str, *, actor: str) -> dict[str,
 def form_data(session: Session, number: str) -> dict[str, Any]:
     """What the customer data form shows for one conference."""
     conference = get_conference(session, number)
-    if conference.status == ConferenceStatus.DELETED.value:
+    if conference.status == ConferenceStatus.DELETED:
         raise ServiceError(f"conference {number} is deleted; it has no data form")
     customer = conference.customer
     return {

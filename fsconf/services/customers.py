@@ -77,7 +77,7 @@ def add_customer(
 ) -> dict[str, Any]:
     customer = Customer(name=_clean_name(name), email=_clean_email(email))
     customer.subscription = Subscription(
-        state=SubscriptionState.ACTIVE.value, activated_on=activated_on
+        state=SubscriptionState.ACTIVE, activated_on=activated_on
     )
     session.add(customer)
     session.flush()
@@ -95,7 +95,7 @@ def list_customers(session: Session, *, state: str | None = None) -> list[dict[s
     counts = dict(
         session.execute(
             select(Conference.customer_id, func.count())
-            .where(Conference.status != ConferenceStatus.DELETED.value)
+            .where(Conference.status != ConferenceStatus.DELETED)
             .group_by(Conference.customer_id)
         ).all()
     )
@@ -148,11 +148,11 @@ def _subscription(session: Session, customer_id: int) -> Subscription:
 
 def suspend_customer(session: Session, customer_id: int, *, actor: str) -> dict[str, Any]:
     sub = _subscription(session, customer_id)
-    if sub.state != SubscriptionState.ACTIVE.value:
+    if sub.state != SubscriptionState.ACTIVE:
         raise ServiceError(
             f"customer {customer_id} is {sub.state}; only an active one can be suspended"
         )
-    sub.state = SubscriptionState.SUSPENDED.value
+    sub.state = SubscriptionState.SUSPENDED
     sub.suspended_at = utcnow()
     session.flush()
     record(session, actor, "customer.suspend", target(customer_id), {"state": sub.state})
@@ -161,11 +161,11 @@ def suspend_customer(session: Session, customer_id: int, *, actor: str) -> dict[
 
 def resume_customer(session: Session, customer_id: int, *, actor: str) -> dict[str, Any]:
     sub = _subscription(session, customer_id)
-    if sub.state != SubscriptionState.SUSPENDED.value:
+    if sub.state != SubscriptionState.SUSPENDED:
         raise ServiceError(
             f"customer {customer_id} is {sub.state}; only a suspended one can be resumed"
         )
-    sub.state = SubscriptionState.ACTIVE.value
+    sub.state = SubscriptionState.ACTIVE
     sub.suspended_at = None
     session.flush()
     record(session, actor, "customer.resume", target(customer_id), {"state": sub.state})
@@ -176,14 +176,14 @@ def cancel_customer(
     session: Session, customer_id: int, *, cancelled_on: dt.date, actor: str
 ) -> dict[str, Any]:
     sub = _subscription(session, customer_id)
-    if sub.state == SubscriptionState.CANCELLED.value:
+    if sub.state == SubscriptionState.CANCELLED:
         raise ServiceError(f"customer {customer_id} is already cancelled (on {sub.cancelled_on})")
     if cancelled_on < sub.activated_on:
         raise ServiceError(
             f"cancellation date {cancelled_on} is before the activation on {sub.activated_on}"
         )
     previous = sub.state
-    sub.state = SubscriptionState.CANCELLED.value
+    sub.state = SubscriptionState.CANCELLED
     sub.cancelled_on = cancelled_on
     session.flush()
     record(

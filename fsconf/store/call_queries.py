@@ -42,6 +42,7 @@ from fsconf.store.models import (
     ConferenceStatus,
     EndReason,
     Meeting,
+    MeetingEnd,
     PinFailure,
     Subscription,
     SubscriptionState,
@@ -170,7 +171,7 @@ def _conference_lookup(scoped: bool) -> Select[Any]:
         .select_from(_with_subscription.outerjoin(_meetings, _open_meeting))
         .where(
             _conferences.c.number == bindparam("number"),
-            _conferences.c.status != ConferenceStatus.DELETED.value,
+            _conferences.c.status != ConferenceStatus.DELETED,
         )
     )
     if scoped:
@@ -390,9 +391,9 @@ def _over_limit(
 def _suspended(state: str | None, cancelled_on: dt.date | None, today: dt.date | None) -> bool:
     """Suspended (e.g. unpaid) takes effect at once; a cancellation only after the end of
     the month it was made in, matching how it is billed. No subscription, no service."""
-    if state is None or state == SubscriptionState.SUSPENDED.value:
+    if state is None or state == SubscriptionState.SUSPENDED:
         return True
-    if state == SubscriptionState.CANCELLED.value:
+    if state == SubscriptionState.CANCELLED:
         today = today or utcnow().date()
         cancelled = cancelled_on or today
         return (today.year, today.month) > (cancelled.year, cancelled.month)
@@ -451,7 +452,7 @@ def claim_seat(
     name with it), in one transaction."""
     now = now or utcnow()
     conf = _SEAT_CONFERENCE.run(session, {"conference_id": conference.id}).one()
-    if conf.status != ConferenceStatus.ACTIVE.value or _suspended(
+    if conf.status != ConferenceStatus.ACTIVE or _suspended(
         conf.state, conf.cancelled_on, None
     ):
         return Seat(SeatOutcome.SUSPENDED)
@@ -460,7 +461,7 @@ def claim_seat(
     if role is Role.PARTICIPANT and meeting is not None:
         if meeting.locked and not may_pass_lock:
             return Seat(SeatOutcome.LOCKED, meeting.id, locked=True)
-        if present.get(Role.PARTICIPANT.value, 0) >= conf.max_participants:
+        if present.get(Role.PARTICIPANT, 0) >= conf.max_participants:
             return Seat(SeatOutcome.FULL, meeting.id)
     total_before = sum(present.values())
     if meeting is None:
@@ -480,7 +481,7 @@ def claim_seat(
             _PEAK.run(session, {"meeting_id": meeting_id, "peak_size": total_before + 1})
     seated = {
         "attendance_id": attendance_id, "meeting_id": meeting_id,
-        "conference_id": conference.id, "role": role.value, "joined_at": now,
+        "conference_id": conference.id, "role": role, "joined_at": now,
     }
     if name_recording_path:
         seated["name_recording_path"] = name_recording_path
@@ -540,7 +541,7 @@ def finish_attendance(
     if row is None or row.left_at is not None:
         return Departure(None, False, ())
     leaving: dict[str, object] = {
-        "attendance_id": attendance_id, "left_at": at, "end_reason": reason.value
+        "attendance_id": attendance_id, "left_at": at, "end_reason": reason
     }
     if member_id:
         leaving["member_id"] = member_id
@@ -563,10 +564,10 @@ def _files(path: str | None) -> tuple[str, ...]:
     return (path,) if path else ()
 
 
-def _meeting_end(reason: EndReason) -> str:
+def _meeting_end(reason: EndReason) -> MeetingEnd:
     if reason in (EndReason.ENDED_BY_MODERATOR, EndReason.ENDED_BY_OPERATOR):
-        return reason.value
-    return "last_left"
+        return MeetingEnd(reason)
+    return MeetingEnd.LAST_LEFT
 
 
 def set_meeting_flags(

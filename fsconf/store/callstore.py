@@ -154,7 +154,7 @@ class CallStore:
     ) -> Departure | None:
         at = utcnow()
         return self._run_durably(
-            f"end of call ({reason.value})", call_uuid,
+            f"end of call ({reason})", call_uuid,
             lambda s: call_queries.finish_attendance(s, attendance_id, reason, at, member_id),
         )
 
