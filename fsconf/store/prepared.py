@@ -1,13 +1,12 @@
 """The join flow's hot statements, compiled once and run straight on the DBAPI cursor.
 
-Every call runs about a dozen small SELECTs and UPDATEs. SQLAlchemy's Connection.execute
-spends about 35 us of Python on each (cache key, execution context, events, result
-metadata) around 2-3 us of SQLite; the statements never change, so this module does
-that work once per statement, dialect and parameter set: the SQL text, the order of the
-parameters, the type conversions both ways (SQLite keeps datetimes as text, booleans as
-integers). The statement still runs on the unit of work's own connection, inside its
-transaction; a driver error is wrapped and the connection invalidated exactly as
-SQLAlchemy does it, so callers see the same exceptions.
+Every call runs about a dozen small SELECTs and UPDATEs, and SQLAlchemy's per-execution
+work was many times SQLite's own for them (bench/results/README.md). The statements never
+change, so this module does that work once per statement, dialect and parameter set: the
+SQL text, the order of the parameters, the type conversions both ways. The statement
+still runs on the unit of work's own connection, inside its transaction; a driver error
+is wrapped and the connection invalidated exactly as SQLAlchemy does it, so callers see
+the same exceptions. Written against SQLAlchemy 2.1's internals (setup.cfg pins it).
 
 An INSERT names its table's key column (`key=`) and gets the new row's key back
 (RETURNING where the dialect has it, else the cursor's lastrowid, as SQLAlchemy does);
