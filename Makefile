@@ -16,11 +16,14 @@ install: $(STAMP)
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	touch $@
 
+# Style, types (fsconf/) and the layers contract (setup.cfg [importlinter], README "Architecture").
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy fsconf
+	$(VENV)/bin/lint-imports --no-logo
 
 # The whole suite on the embedded default (SQLite), then again on PostgreSQL only the tests
 # that touch a database (marked `db` by tests/conftest.py). Exit code 5 ("no tests
@@ -54,4 +57,4 @@ bench-quick: $(STAMP)
 	$(PY) -m bench.run --mode quick
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

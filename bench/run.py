@@ -173,8 +173,8 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
 
 def provision(db_url: str, churn: int, held: int) -> dict[str, Any]:
     """One customer, one access number, conferences for short calls and for held rooms."""
-    from fsconf.db.models import AccessNumber, Conference, Customer, Subscription
-    from fsconf.db.session import Database
+    from fsconf.store.models import AccessNumber, Conference, Customer, Subscription
+    from fsconf.store.session import Database
 
     db = Database(db_url)
     numbers = [str(100000 + i) for i in range(churn + held)]

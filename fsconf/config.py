@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from fsconf.esl.acl import parse_networks
+from fsconf.acl import parse_networks
 
 ENV_PREFIX = "FSCONF_"
 

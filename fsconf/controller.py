@@ -8,47 +8,37 @@ from __future__ import annotations
 import json
 import logging
 import time
-from dataclasses import replace
+from collections.abc import Callable
+from typing import TypeVar
 
 import gevent
 
+from fsconf.acl import parse_networks
 from fsconf.callflow.context import CallContext
+from fsconf.callflow.events import CALL_SUBSCRIPTION
 from fsconf.callflow.invite import InviteFlow, make_inviter
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import close_attendance
 from fsconf.conference.commands import all_rooms
-from fsconf.conference.controls import MemberControls
 from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
+from fsconf.conference.keypad import MemberControls
 from fsconf.conference.room import Member
 from fsconf.config import Settings
-from fsconf.controls.grammar import GrammarSettings
-from fsconf.db.models import EndReason
-from fsconf.db.session import Database
-from fsconf.esl.acl import parse_networks
+from fsconf.domain.dialout_policy import policy_from_settings
+from fsconf.domain.keypad_grammar import GrammarSettings
+from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
 from fsconf.esl.server import ControllerStopping, OutboundServer
 from fsconf.esl.session import CallGone, OutboundSession
-from fsconf.roles import Role
-from fsconf.services.callstore import CallStore, StoreUnavailable
-from fsconf.services.dialout_policy import DialOutPolicy, default_policy, policy_from_config
-from fsconf.services.reconcile import KeptMember, ReconcileReport
+from fsconf.store.callstore import CallStore, StoreUnavailable
+from fsconf.store.reconcile import KeptMember, ReconcileReport
+from fsconf.store.session import Database
 
 log = logging.getLogger(__name__)
-
-
-def dialout_policy(settings: Settings) -> DialOutPolicy:
-    d = settings.dialout
-    limits = {"max_concurrent": d.max_concurrent, "max_per_hour": d.max_per_hour}
-    if d.allow or d.deny:
-        config: dict[str, object] = dict(limits)
-        if d.allow:
-            config["allow"] = list(d.allow)
-        if d.deny:
-            config["deny"] = list(d.deny)
-        return policy_from_config(config)
-    return replace(default_policy(), **limits)
+T = TypeVar("T")
 
 
 class Controller:
@@ -63,11 +53,13 @@ class Controller:
             synchronous=settings.database.sqlite_synchronous, background_checkpoint=True,
         )
         self.store = CallStore(self.db, settings.security)
-        self.ctx = CallContext(settings=settings, store=self.store, policy=dialout_policy(settings))
+        self.ctx = CallContext(
+            settings=settings, store=self.store, policy=policy_from_settings(settings.dialout)
+        )
         c = settings.controller
         self.server = OutboundServer(
             c.host, c.port, handler=self.handle_call, busy_handler=self.handle_busy,
-            max_calls=c.max_calls, timeout=c.command_timeout,
+            max_calls=c.max_calls, timeout=c.command_timeout, subscription=CALL_SUBSCRIPTION,
             allow_from=parse_networks(c.allow_from),
         )
         self.follower = Follower()
@@ -132,7 +124,7 @@ class Controller:
             self._safely(lambda: self.store.heartbeat(self.settings.controller.node))
 
     @staticmethod
-    def _safely(work):  # type: ignore[no-untyped-def]
+    def _safely(work: Callable[[], T]) -> T | None:
         try:
             return work()
         except StoreUnavailable as exc:
@@ -264,7 +256,7 @@ class Controller:
             ended, meeting_end = self.store.attendance_state(int(attendance_id))
             if ended is None:
                 reason = EndReason(meeting_end) if meeting_end in (
-                    EndReason.ENDED_BY_MODERATOR.value, EndReason.ENDED_BY_OPERATOR.value
+                    EndReason.ENDED_BY_MODERATOR, EndReason.ENDED_BY_OPERATOR
                 ) else EndReason.KICKED
                 self.store.finish(int(attendance_id), session.uuid, reason)
         except StoreUnavailable as exc:

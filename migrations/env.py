@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from alembic import context
 
-from fsconf.db.models import Base
-from fsconf.db.session import make_engine
+from fsconf.store.models import Base
+from fsconf.store.session import make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -24,8 +24,8 @@ import pytest  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from fsconf.db import migrate  # noqa: E402
-from fsconf.db.session import Database  # noqa: E402
+from fsconf.store import migrate  # noqa: E402
+from fsconf.store.session import Database  # noqa: E402
 
 TEST_DB_ENV = "FSCONF_TEST_DATABASE_URL"
 TESTS = Path(__file__).resolve().parent

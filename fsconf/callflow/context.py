@@ -8,8 +8,9 @@ from gevent.event import AsyncResult
 
 from fsconf.conference.room import RoomRegistry
 from fsconf.config import Settings
-from fsconf.services.callstore import CallStore
-from fsconf.services.dialout_policy import DialOutPolicy
+from fsconf.domain.dialout_policy import DialOutPolicy
+from fsconf.domain.rooms import room_name
+from fsconf.store.callstore import CallStore
 
 
 @dataclass
@@ -30,4 +31,4 @@ class CallContext:
         return self.settings.freeswitch.profile
 
     def fs_conference_name(self, conference_number: str) -> str:
-        return f"fsconf-{conference_number}"
+        return room_name(conference_number)

@@ -15,18 +15,19 @@ from gevent.event import AsyncResult
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import Membership, close_attendance
-from fsconf.callflow.prompts import prompt
-from fsconf.conference.controls import Inviter, MemberControls
-from fsconf.db.models import EndReason, utcnow
+from fsconf.clock import utcnow
+from fsconf.conference.keypad import Inviter, MemberControls
+from fsconf.domain.dialout_policy import decide
+from fsconf.domain.prompts import prompt
+from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
+from fsconf.domain.validate import digits_only, safe_arg
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
 from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
-from fsconf.roles import Role
-from fsconf.services.callstore import StoreUnavailable
-from fsconf.services.dialout_policy import decide
-from fsconf.services.joining import ConferenceInfo
-from fsconf.validate import digits_only, safe_arg
+from fsconf.store.call_queries import ConferenceInfo
+from fsconf.store.callstore import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +206,11 @@ class InviteFlow:
         if self.membership is not None:
             self.membership.leave()
         if self.attendance_id is not None:
-            never_joined = self.membership is not None and self.membership.member is None
+            m = self.membership
             close_attendance(
                 self.ctx.store, self.attendance_id, self.line.uuid, reason,
-                unused_name=self.membership.name_file if never_joined else None,
-                member_id=self.membership.member_id if self.membership else None,
+                unused_name=m.name_file if m is not None and m.member is None else None,
+                member_id=m.member_id if m else None,
             )
         self.ctx.store.finish_dialout(self.attempt_id, self.result)
 

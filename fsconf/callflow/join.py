@@ -10,18 +10,18 @@ from fsconf.callflow.context import CallContext
 from fsconf.callflow.invite import make_inviter
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import Membership, close_attendance
-from fsconf.db.models import EndReason
+from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.server import ControllerStopping
 from fsconf.esl.session import CallGone
-from fsconf.roles import Role
-from fsconf.services.callstore import StoreUnavailable
-from fsconf.services.joining import (
+from fsconf.store.call_queries import (
     AccessScope,
     CallStart,
     ConferenceChoice,
     ConferenceInfo,
     role_for_pin,
 )
+from fsconf.store.callstore import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -193,11 +193,11 @@ class JoinFlow:
             self.membership.leave()
         if self.attendance_id is None:
             return
-        never_joined = self.membership is not None and self.membership.member is None
+        m = self.membership
         close_attendance(
             self.ctx.store, self.attendance_id, self.line.uuid, reason,
-            unused_name=self.membership.name_file if never_joined else None,
-            member_id=self.membership.member_id if self.membership else None,
+            unused_name=m.name_file if m is not None and m.member is None else None,
+            member_id=m.member_id if m else None,
         )
 
 

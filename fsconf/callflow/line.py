@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from fsconf.callflow.prompts import prompt
 from fsconf.config import IvrSettings
+from fsconf.domain.prompts import prompt
+from fsconf.domain.validate import safe_arg
 from fsconf.esl.session import OutboundSession, RunningApp
-from fsconf.validate import safe_arg
 
 _DIGITS = re.compile(r"^[0-9]+$")
 # Between the invalid-entry and the next prompt a short pause sounds less abrupt.

@@ -14,17 +14,17 @@ from gevent.event import AsyncResult
 
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.line import PhoneLine
-from fsconf.callflow.prompts import prompt
 from fsconf.conference.commands import ConferenceApi
-from fsconf.conference.controls import Inviter, MemberControls
+from fsconf.conference.keypad import Inviter, MemberControls
 from fsconf.conference.room import Member, Room
-from fsconf.controls.grammar import GrammarSettings
-from fsconf.db.models import EndReason
+from fsconf.domain.keypad_grammar import GrammarSettings
+from fsconf.domain.prompts import prompt
+from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.protocol import Event
 from fsconf.esl.session import RunningApp
-from fsconf.roles import Role
-from fsconf.services.callstore import CallStore
-from fsconf.services.joining import ConferenceInfo, SeatOutcome
+from fsconf.store.call_queries import ConferenceInfo, SeatOutcome
+from fsconf.store.callstore import CallStore
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from fsconf.cli.common import (
     utc_today,
     wants_json,
 )
-from fsconf.services.billing import Month, Prices
+from fsconf.domain.billing import Month, Prices
 from fsconf.services.invoicing import run_billing
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from fsconf.config import ConfigError, Settings, load_settings
-from fsconf.db.session import Database
+from fsconf.store.session import Database
 
 EXIT_BAD_INPUT = 2
 
@@ -172,7 +172,8 @@ def add_actor_option(parser: argparse.ArgumentParser) -> None:
 
 
 def actor_of(args: argparse.Namespace) -> str:
-    from fsconf.services.audit import ServiceError, resolve_actor
+    from fsconf.services.audit import resolve_actor
+    from fsconf.services.errors import ServiceError
 
     try:
         return resolve_actor(getattr(args, "actor", None))
@@ -202,7 +203,7 @@ def utc_today() -> dt.date:
 @contextmanager
 def service_session(args: argparse.Namespace) -> Iterator[Session]:
     """A unit of work whose service errors become CliErrors (after the rollback)."""
-    from fsconf.services.audit import ServiceError
+    from fsconf.services.errors import ServiceError
 
     try:
         with unit_of_work(args) as session:

@@ -23,7 +23,8 @@ from fsconf.cli.common import (
     settings_from,
     wants_json,
 )
-from fsconf.services import conference_admin, forms
+from fsconf.domain import forms
+from fsconf.services import conference_admin
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:

@@ -6,7 +6,7 @@ import argparse
 
 from fsconf.cli.common import settings_from
 from fsconf.config import redact_url
-from fsconf.db import migrate
+from fsconf.store import migrate
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:

@@ -6,8 +6,12 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fsconf.cli.common import money, settings_from
+
+if TYPE_CHECKING:  # the demo's modules load only when it runs
+    from fsconf.demo.stage import Stage
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -58,18 +62,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _summary(stage, customer_id: int) -> None:  # type: ignore[no-untyped-def]
+def _summary(stage: Stage, customer_id: int) -> None:
     import datetime as dt
 
     from sqlalchemy import select
 
-    from fsconf.db.models import Attendance, Conference, DialOutAttempt, Meeting
-    from fsconf.services.billing import Month, Prices, draft_invoice
+    from fsconf.domain.billing import Month, Prices, draft_invoice
+    from fsconf.store.models import Attendance, Conference, DialOutAttempt, Meeting
 
     out = stage.out
+    if stage.db is None:
+        raise RuntimeError("the demo's summary needs its stage started")
     with stage.db.unit_of_work() as s:
-        conf_ids = s.scalars(select(Conference.id).where(Conference.customer_id == customer_id))
-        conf_ids = list(conf_ids)
+        conf_ids = list(
+            s.scalars(select(Conference.id).where(Conference.customer_id == customer_id))
+        )
         meeting = s.scalars(select(Meeting).where(Meeting.conference_id.in_(conf_ids))).one()
         rows = s.scalars(select(Attendance).where(Attendance.meeting_id == meeting.id)
                          .order_by(Attendance.id)).all()

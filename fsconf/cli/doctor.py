@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from fsconf.acl import exposure, is_loopback_host
 from fsconf.cli.common import add_json_option, settings_from, wants_json
 from fsconf.config import Settings, redact_url
-from fsconf.esl.acl import exposure, is_loopback_host
 
 DEFAULT_FS_CONF = Path("/etc/freeswitch")
 SOUND_RATE = "8000"  # the folder every installation needs; 16000 etc. are optional
@@ -109,7 +109,7 @@ def run_checks(settings: Settings, *, fs_conf: Path | None, timeout: float) -> l
 def check_database(settings: Settings) -> Check:
     from sqlalchemy import create_engine, text
 
-    from fsconf.db import migrate
+    from fsconf.store import migrate
 
     url = settings.database_url
     shown = redact_url(url)
@@ -166,7 +166,7 @@ def _revisions(current_output: str) -> set[str]:
 def _script_heads(url: str) -> list[str]:
     from alembic.script import ScriptDirectory
 
-    from fsconf.db import migrate
+    from fsconf.store import migrate
 
     return list(ScriptDirectory.from_config(migrate.alembic_config(url)).get_heads())
 
@@ -174,7 +174,7 @@ def _script_heads(url: str) -> list[str]:
 def _script_revisions(url: str) -> list[str]:
     from alembic.script import ScriptDirectory
 
-    from fsconf.db import migrate
+    from fsconf.store import migrate
 
     script = ScriptDirectory.from_config(migrate.alembic_config(url))
     return [rev.revision for rev in script.walk_revisions()]
@@ -301,7 +301,7 @@ def _profile_problem(fs_conf: Path, profile: str) -> tuple[str, str]:
 
 
 def check_sounds(settings: Settings) -> Check:
-    from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
+    from fsconf.domain.prompts import CATALOGUE, LANGUAGES
     from fsconf.sounds.generate import number_files
 
     base = settings.ivr.sounds_dir

@@ -16,9 +16,9 @@ from fsconf.cli.common import (
     settings_from,
     wants_json,
 )
+from fsconf.conference import live
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
-from fsconf.services import live
 
 ACTIONS = ("mute", "unmute", "kick", "lock", "unlock", "end")
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from sqlalchemy.exc import OperationalError
 
 from fsconf.cli.common import EXIT_BAD_INPUT, CliError, common_parent
+from fsconf.cli.entry import command_of
 
 # Command groups, each a module in fsconf.cli with register(); missing ones are skipped
 # so a partial checkout still runs.
@@ -57,11 +58,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list[:1] == ["sim"]:
+    command, rest = command_of(args_list)
+    if command == "sim":
         # The simulator has its own options (--conf, --speed, ...); hand them over whole.
-        from fsconf.sim.__main__ import main as sim_main
+        if args_list[0] != "sim":
+            print("fsconf: error: sim takes only its own options (fsconf sim --help)",
+                  file=sys.stderr)  # fmt: skip
+            return EXIT_BAD_INPUT
+        from fsconf.cli import sim
 
-        return sim_main(args_list[1:])
+        return sim.run(rest)
     parser = build_parser()
     args = parser.parse_args(args_list)
     try:

@@ -20,8 +20,8 @@ from fsconf.cli.common import (
     settings_from,
     wants_json,
 )
+from fsconf.domain.billing import Prices
 from fsconf.services import meetings
-from fsconf.services.billing import Prices
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:

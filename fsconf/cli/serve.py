@@ -7,8 +7,8 @@ import logging
 import signal
 from dataclasses import replace
 
+from fsconf.acl import exposure
 from fsconf.cli.common import settings_from
-from fsconf.esl.acl import exposure
 from fsconf.runtime import freeze_start_up
 
 # Young collections between two collections of the middle generation (Python's default: 10).
@@ -58,15 +58,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def settle_heap() -> None:
-    """Garbage-collector settings for a process that holds thousands of calls.
-
-    What start-up made (modules, SQLAlchemy's metadata and caches, settings) is frozen
-    out of the collector's sight. A full collection still walks every held
-    call's objects (0.3-0.9 s with 5,000-10,000 held on the development machine, a pause
-    every caller hears as a late key press). Python starts one whenever the objects
-    promoted out of the middle generation reach a quarter of the old ones, and in a
-    steady meeting load those are mostly whatever key press or join was in flight when
-    the middle generation was collected: collecting it a tenth as often made full
-    collections during a ramp to 10,000 held callers fall from 13 to 2.
-    """
+    """Fewer full collections (each walks every held call: a pause callers hear): freeze
+    what start-up made, collect the middle generation less often (bench/results/README.md)."""
     freeze_start_up(middle_every=MIDDLE_GENERATION_EVERY)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("sim", help="run the FreeSWITCH simulator", add_help=False)
-    p.add_argument("sim_args", nargs=argparse.REMAINDER)
-    p.set_defaults(func=run)
+    # Listed in `fsconf --help` only: cli.main hands everything after `sim` to run(),
+    # because the simulator has options of its own (--conf, --speed, ...).
+    sub.add_parser("sim", help="run the FreeSWITCH simulator", add_help=False)
 
 
-def run(args: argparse.Namespace) -> int:
+def run(argv: Sequence[str]) -> int:
     from fsconf.sim.__main__ import main
 
-    return main(list(args.sim_args))
+    return main(list(argv))

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fsconf.validate import UnsafeArgument, safe_arg
+from fsconf.domain.validate import UnsafeArgument, safe_arg
 
 log = logging.getLogger(__name__)
 

@@ -119,9 +119,9 @@ class Follower:
             for line in list(self.lines.values()):
                 line.feed(event)
             return
-        line = self.lines.get(event.uuid or "")
-        if line is not None:
-            line.feed(event)
+        adopted = self.lines.get(event.uuid or "")
+        if adopted is not None:
+            adopted.feed(event)
 
     def apply_filters(self) -> None:
         """(Re)state the filters after a (re)connect: only adopted calls' events."""

@@ -11,9 +11,9 @@ import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fsconf.db.models import EndReason
+from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.protocol import Event
-from fsconf.roles import Role
 
 _sequence = itertools.count(1)
 

@@ -13,16 +13,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
-from fsconf.callflow.prompts import CATALOGUE, Prompt
 from fsconf.config import Settings
 from fsconf.controller import Controller
-from fsconf.db import migrate
-from fsconf.db.session import Database
+from fsconf.domain.prompts import CATALOGUE, Prompt
 from fsconf.esl.protocol import Event
 from fsconf.services import conference_admin, customers, numbers
 from fsconf.sim import CalleeBehaviour, SimSettings, Simulator
 from fsconf.sim.core import free_port
 from fsconf.sounds.wav import silent_prompt_tree
+from fsconf.store import migrate
+from fsconf.store.session import Database
 from fsconf.testing.driver import CallDriver, DriverCall
 
 ACCESS_NUMBER = "0201234567"
@@ -92,7 +92,7 @@ class _CommandLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.levelno == logging.DEBUG and record.args and len(record.args) == 2:
-            conn, command = record.args  # type: ignore[misc]
+            conn, command = record.args
             if str(command).startswith(("execute set", "myevents", "linger", "event", "exit")):
                 return
             if str(command) in ("connect",):

@@ -43,11 +43,9 @@ READ_SIZE = 256 * 1024
 FRAMES_PER_TURN = 16
 
 
-# Every connection of an OS thread reads into that thread's one buffer, and the parser copies
-# the bytes out before anything can yield. `sock.recv(READ_SIZE)` instead allocated 256 KiB
-# per read and shrank it to what arrived: with a thousand calls held, that churn left the
-# heap about 50 KB per call larger than the calls' live data. The original (not
-# monkey-patched) thread-local, because gevent's local is per greenlet.
+# One receive buffer per OS thread, copied out by the parser before anything can yield:
+# a fresh 256 KiB per recv bloated the heap per held call (bench/results/README.md).
+# The original thread-local, because gevent's is per greenlet.
 _thread_local = get_original("threading", "local")()
 
 
@@ -265,11 +263,8 @@ class EslConnection:
                 frames = self._parser.feed(buf[:size])
                 for frame in frames:
                     self._dispatch(frame)
-                # A recv with data waiting does not yield to the hub, so a flood on one
-                # call's socket could starve every other call. Yield every few frames
-                # rather than after every read: an ordinary call reads a frame or two and
-                # then waits in the hub anyway, and the extra loop turn cost a tenth of
-                # the controller's time.
+                # A recv with data waiting does not yield, so a flood on one socket could
+                # starve every other call; every few frames, not every read (that cost CPU).
                 unyielded += len(frames)
                 if unyielded >= FRAMES_PER_TURN:
                     unyielded = 0

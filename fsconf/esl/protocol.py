@@ -184,11 +184,11 @@ class _BlockParser:
             self._scanned = 0
             first, headers, length_raw = self._read_block(buf[pos : match.start()])
             pos = match.end()
-            length = _parse_content_length(length_raw, self._max_body)
-            if length is None:
+            body_length = _parse_content_length(length_raw, self._max_body)
+            if body_length is None:
                 out.append((first, headers, b""))
             else:
-                self._pending = (first, headers, length)
+                self._pending = (first, headers, body_length)
         if pos:
             del buf[:pos]
         return out

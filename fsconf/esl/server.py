@@ -14,9 +14,9 @@ from collections.abc import Callable
 import gevent
 from gevent.server import StreamServer
 
-from fsconf.esl.acl import Network, admitted
+from fsconf.acl import Network, admitted
 from fsconf.esl.connection import EslError
-from fsconf.esl.session import CallGone, OutboundSession
+from fsconf.esl.session import CallGone, OutboundSession, Subscription
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,12 @@ class OutboundServer:
         max_calls: int,
         timeout: float = 10.0,
         allow_from: tuple[Network, ...] | None = None,
+        subscription: Subscription = Subscription(),
     ) -> None:
         self._handler = handler
         self.allow_from = allow_from  # None: every peer (tests and tools of our own)
         self.refused_peers = 0
+        self.subscription = subscription
         self._busy_handler = busy_handler
         self.max_calls = max_calls
         self.timeout = timeout
@@ -95,7 +97,7 @@ class OutboundServer:
         self.active.add(current)
         self.accepted += 1
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        session = OutboundSession(sock, timeout=self.timeout)
+        session = OutboundSession(sock, timeout=self.timeout, subscription=self.subscription)
         self.sessions[current] = session
         try:
             session.connect()

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 import socket
 import time
 import uuid as uuidlib
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gevent
 from gevent.event import AsyncResult
@@ -33,33 +34,51 @@ from fsconf.esl.protocol import Event
 
 log = logging.getLogger(__name__)
 
-# Events the call flow needs beyond `myevents` (which has DTMF, EXECUTE*, HANGUP*).
-EXTRA_EVENTS = ("BACKGROUND_JOB", "CUSTOM", "conference::maintenance")
-# The only event types the call flow acts on. `myevents` also brings CHANNEL_EXECUTE,
-# CHANNEL_STATE, CHANNEL_UNPARK, ... (a third of a call's events); one regex filter
-# (PCRE, `/.../` as in switch_regex_perform) keeps them off the wire.
-EVENTS_USED = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "DTMF", "CUSTOM", "BACKGROUND_JOB")
-# Key presses matter only once the caller is in the meeting: before that the digits go to
-# play_and_get_digits and record, which collect them inside FreeSWITCH. The ~15 DTMF events
-# of the number, PIN and name steps were half of a call's events; `listen_for_keys` adds a
-# second positive filter (filters are OR-ed) just before the conference starts.
-EVENTS_BEFORE_KEYS = tuple(name for name in EVENTS_USED if name != "DTMF")
-# conference::maintenance events reach the socket by their Action, not by Event-Name
-# (CUSTOM): the member's own join and the state the room follows. A meeting's bulk —
-# start-talking/stop-talking as people speak, play-file-member(-done) for every prompt
-# and announcement, energy and floor changes — never leaves the switch.
-MEMBER_ACTIONS_USED = ("add-member", "mute-member", "unmute-member", "volume-out-member")
-EVENT_FILTER = "filter Event-Name /^(" + "|".join(
-    name for name in EVENTS_BEFORE_KEYS if name != "CUSTOM"
-) + ")$/"
-ACTION_FILTER = "filter Action /^(" + "|".join(MEMBER_ACTIONS_USED) + ")$/"
+# Events the session itself acts on, whatever else its caller subscribes to: application
+# completions and the hang-up. DTMF it parses too, but only once `listen_for_keys` asks.
+SESSION_EVENTS = ("CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP")
 KEYS_FILTER = "filter Event-Name DTMF"
+_NAME = re.compile(r"^[A-Za-z0-9_:.-]+$")  # event, subclass, action and variable names
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """What a call's socket asks FreeSWITCH for, named by the application above the
+    transport; the session only turns it into `myevents`/`event`/`filter` commands."""
+
+    # `event json ...`: event names (and CUSTOM subclasses) that `myevents` lacks.
+    extra_events: tuple[str, ...] = ()
+    # Event-Name values let through besides SESSION_EVENTS (one regex filter).
+    event_names: tuple[str, ...] = ()
+    # CUSTOM events (e.g. conference::maintenance) let through by their Action.
+    actions: tuple[str, ...] = ()
+    # Channel variables `connect` keeps, by name prefix (without `variable_`).
+    variable_prefix: str = ""
+    lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for name in (*self.extra_events, *self.event_names, *self.actions):
+            if not _NAME.match(name):
+                raise ValueError(f"not an event or action name: {name!r}")
+        if self.variable_prefix and not _NAME.match(self.variable_prefix):
+            raise ValueError(f"not a variable prefix: {self.variable_prefix!r}")
+        names = SESSION_EVENTS + tuple(n for n in self.event_names if n not in SESSION_EVENTS)
+        lines = ["myevents json", "linger"]
+        if self.extra_events:
+            # The format word must be repeated: `event` alone switches back to plain.
+            lines.append("event json " + " ".join(self.extra_events))
+        # PCRE (`/.../`, as in switch_regex_perform); filters are OR-ed.
+        lines.append("filter Event-Name /^(" + "|".join(names) + ")$/")
+        if self.actions:
+            lines.append("filter Action /^(" + "|".join(self.actions) + ")$/")
+        object.__setattr__(self, "lines", tuple(lines))
+
+
 # What `connect` keeps of the channel's data (see OutboundSession.connect).
 CHANNEL_FIELDS = frozenset({
     "Unique-ID", "Channel-Name", "Caller-Caller-ID-Number", "Caller-Caller-ID-Name",
     "Caller-Destination-Number", "Caller-Network-Addr",
 })
-_OWN_VARIABLES = "variable_fsconf_"
 # A caller can press keys faster than anybody should act on them; keep the newest.
 DTMF_BUFFER = 64
 _VALID_DTMF = frozenset("0123456789*#ABCD")
@@ -159,8 +178,14 @@ EventListener = Callable[[Event], None]
 
 
 class OutboundSession:
-    def __init__(self, sock: socket.socket, *, timeout: float = 10.0) -> None:
+    def __init__(
+        self, sock: socket.socket, *, timeout: float = 10.0,
+        subscription: Subscription = Subscription(),
+    ) -> None:
         self.timeout = timeout
+        self.subscription = subscription
+        prefix = subscription.variable_prefix
+        self._own_variables = f"variable_{prefix}" if prefix else None
         self.conn = EslConnection(
             sock,
             on_event=self._on_event,
@@ -190,14 +215,15 @@ class OutboundSession:
 
         The reply carries ~150 headers (every channel variable), about 17 KB of strings
         held for as long as the call lasts, of which the call flow reads a handful:
-        `channel` keeps the caller profile fields in CHANNEL_FIELDS and our own
-        `fsconf_*` variables.
+        `channel` keeps the caller profile fields in CHANNEL_FIELDS and the variables
+        named by the subscription's `variable_prefix`.
         """
         reply = self.conn.command("connect")
+        own = self._own_variables
         self.channel = {
             name: value
             for name, value in reply.headers.items()
-            if name in CHANNEL_FIELDS or name.startswith(_OWN_VARIABLES)
+            if name in CHANNEL_FIELDS or (own is not None and name.startswith(own))
         }
         self.uuid = reply.headers.get("Unique-ID", "")
         if not self.uuid:
@@ -206,17 +232,12 @@ class OutboundSession:
         return self.channel
 
     def subscribe(self) -> None:
-        """myevents for our leg, linger so we see the end, and the events myevents lacks.
+        """myevents for our leg, linger so we see the end, and what the subscription names.
 
-        JSON rather than plain: a call brings about a hundred events of ~90 headers each,
-        and json.loads reads one in a fifth of the time that splitting and URL-decoding
-        the plain lines takes (the controller's largest CPU cost per call). The format
-        word must be repeated on `event`, which would otherwise switch back to plain.
+        JSON rather than plain: parsing events is the controller's largest cost per call,
+        and JSON events parse several times faster than URL-encoded plain ones.
         """
-        lines = [
-            "myevents json", "linger", "event json " + " ".join(EXTRA_EVENTS), EVENT_FILTER,
-            ACTION_FILTER,
-        ]
+        lines = self.subscription.lines
         for line, reply in zip(lines, self.conn.commands(lines), strict=True):
             self._expect_ok(reply, line.split(" ", 1)[0])
 
@@ -228,13 +249,14 @@ class OutboundSession:
         """
         self._expect_ok(self.conn.command(KEYS_FILTER), "filter")
 
-    def _expect_ok(self, reply, what: str) -> None:  # type: ignore[no-untyped-def]
+    def _expect_ok(self, reply: Reply, what: str) -> None:
         # "-ERR command not found" here means the dialplan lacks `async full`.
         if not reply.ok:
             raise EslError(f"{what} refused: {reply.text} (is the socket app 'async full'?)")
 
     def var(self, name: str) -> str | None:
-        """One of our `fsconf_*` channel variables as it was when the call reached us."""
+        """A channel variable `connect` kept (see Subscription.variable_prefix), as it was
+        when the call reached us."""
         return self.channel.get(f"variable_{name}")
 
     # -- applications -----------------------------------------------------------------

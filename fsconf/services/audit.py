@@ -1,9 +1,4 @@
-"""The audit trail: who changed what, written in the same transaction as the change.
-
-Also home of :class:`ServiceError`, the one exception the operator services raise for
-bad input or an impossible state (the CLI turns it into one line on stderr, exit 2).
-Every changing service imports this module, so the error lives next to ``record``.
-"""
+"""The audit trail: who changed what, written in the same transaction as the change."""
 
 from __future__ import annotations
 
@@ -17,14 +12,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import AuditEntry
+from fsconf.services.errors import ServiceError
+from fsconf.store.audit_log import record
+from fsconf.store.models import AuditEntry
+
+__all__ = ["record", "resolve_actor", "list_entries"]
 
 ACTOR_ENV = "FSCONF_OPERATOR"
 _ACTOR_MAX = 64
-
-
-class ServiceError(ValueError):
-    """Bad operator input or an impossible state; the message is for the operator."""
 
 
 def resolve_actor(explicit: str | None, environ: Mapping[str, str] | None = None) -> str:
@@ -41,22 +36,6 @@ def resolve_actor(explicit: str | None, environ: Mapping[str, str] | None = None
     return actor[:_ACTOR_MAX]
 
 
-def record(
-    session: Session,
-    actor: str,
-    action: str,
-    target: str,
-    details: Mapping[str, Any] | None = None,
-) -> AuditEntry:
-    """Add an audit entry to the session's transaction (never a PIN in `details`)."""
-    entry = AuditEntry(
-        actor=actor,
-        action=action,
-        target=target[:128],
-        details=json.dumps(dict(details), sort_keys=True, default=str) if details else None,
-    )
-    session.add(entry)
-    return entry
 
 
 def list_entries(

@@ -14,22 +14,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fsconf.config import SecuritySettings
-from fsconf.db.models import (
+from fsconf.domain.pins import NumberSpaceExhausted, generate_conference_number, generate_pin_pair
+from fsconf.services.audit import record
+from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
+from fsconf.services.numbers import numbers_for_customer
+from fsconf.store.models import (
     Conference,
     ConferenceStatus,
     Customer,
     SubscriptionState,
     utcnow,
 )
-from fsconf.services.audit import ServiceError, record
-from fsconf.services.customers import get_customer
-from fsconf.services.numbers import numbers_for_customer
-from fsconf.services.pins import NumberSpaceExhausted, generate_conference_number, generate_pin_pair
 
 LANGUAGES = ("nl", "en")
 MAX_PARTICIPANTS_RANGE = (1, 500)
 OPTIONS = ("record_names", "announce_count", "participants_join_muted")
-SETTABLE_STATUSES = (ConferenceStatus.ACTIVE.value, ConferenceStatus.SUSPENDED.value)
+SETTABLE_STATUSES = (ConferenceStatus.ACTIVE, ConferenceStatus.SUSPENDED)
 CREATE_ATTEMPTS = 5
 
 
@@ -73,7 +74,7 @@ def get_conference(session: Session, number: str, *, for_update: bool = False) -
 
 def _live(session: Session, number: str) -> Conference:
     conference = get_conference(session, number, for_update=True)
-    if conference.status == ConferenceStatus.DELETED.value:
+    if conference.status == ConferenceStatus.DELETED:
         raise ServiceError(f"conference {number} is deleted")
     return conference
 
@@ -91,7 +92,7 @@ def create_conference(
     sub = customer.subscription
     # Also while a cancellation is pending (a suspended customer's included).
     if sub is not None and (
-        sub.state == SubscriptionState.CANCELLED.value or sub.cancelled_on is not None
+        sub.state == SubscriptionState.CANCELLED or sub.cancelled_on is not None
     ):
         raise ServiceError(
             f"customer {customer_id} is cancelled (on {sub.cancelled_on}); no new conferences"
@@ -116,7 +117,7 @@ def create_conference(
             participant_pin=participant_pin,
             max_participants=max_participants,
             language=language,
-            status=ConferenceStatus.ACTIVE.value,
+            status=ConferenceStatus.ACTIVE,
         )
         try:
             with session.begin_nested():
@@ -149,7 +150,7 @@ def list_conferences(
         get_customer(session, customer_id)
         query = query.where(Conference.customer_id == customer_id)
     if not include_deleted:
-        query = query.where(Conference.status != ConferenceStatus.DELETED.value)
+        query = query.where(Conference.status != ConferenceStatus.DELETED)
     query = query.order_by(Conference.customer_id, Conference.number)
     return [conference_view(c, cu) for c, cu in session.execute(query).all()]
 
@@ -241,7 +242,7 @@ def reset_pins(
 def delete_conference(session: Session, number: str, *, actor: str) -> dict[str, Any]:
     conference = _live(session, number)
     previous = conference.status
-    conference.status = ConferenceStatus.DELETED.value
+    conference.status = ConferenceStatus.DELETED
     conference.deleted_at = utcnow()
     session.flush()
     record(
@@ -257,7 +258,7 @@ def delete_conference(session: Session, number: str, *, actor: str) -> dict[str,
 def form_data(session: Session, number: str) -> dict[str, Any]:
     """What the customer data form shows for one conference."""
     conference = get_conference(session, number)
-    if conference.status == ConferenceStatus.DELETED.value:
+    if conference.status == ConferenceStatus.DELETED:
         raise ServiceError(f"conference {number} is deleted; it has no data form")
     customer = conference.customer
     return {

@@ -25,7 +25,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.domain.billing import Month
+from fsconf.services.audit import record
+from fsconf.services.errors import ServiceError
+from fsconf.store.models import (
     AccessNumber,
     Conference,
     ConferenceStatus,
@@ -34,8 +37,6 @@ from fsconf.db.models import (
     SubscriptionState,
     utcnow,
 )
-from fsconf.services.audit import ServiceError, record
-from fsconf.services.billing import Month
 
 NAME_MAX = 200
 EMAIL_MAX = 320
@@ -151,7 +152,7 @@ def add_customer(
         vat_number=clean_vat_number(vat_number),
     )
     customer.subscription = Subscription(
-        state=SubscriptionState.ACTIVE.value, activated_on=activated_on
+        state=SubscriptionState.ACTIVE, activated_on=activated_on
     )
     session.add(customer)
     session.flush()
@@ -206,7 +207,7 @@ def list_customers(session: Session, *, state: str | None = None) -> list[dict[s
     counts = dict(
         session.execute(
             select(Conference.customer_id, func.count())
-            .where(Conference.status != ConferenceStatus.DELETED.value)
+            .where(Conference.status != ConferenceStatus.DELETED)
             .group_by(Conference.customer_id)
         ).all()
     )
@@ -273,12 +274,12 @@ def effective_state(state: str | None, cancelled_on: dt.date | None, today: dt.d
     "active" (callers are served, the month is billed); after it, "cancelled"."""
     if state is None:
         return None
-    if state == SubscriptionState.CANCELLED.value and cancelled_on is None:
+    if state == SubscriptionState.CANCELLED and cancelled_on is None:
         return state  # rows from before cancelled_on was always set
     if cancellation_in_effect(cancelled_on, today):
-        return SubscriptionState.CANCELLED.value
-    if state == SubscriptionState.CANCELLED.value:
-        return SubscriptionState.ACTIVE.value
+        return SubscriptionState.CANCELLED
+    if state == SubscriptionState.CANCELLED:
+        return SubscriptionState.ACTIVE
     return state
 
 
@@ -296,7 +297,7 @@ def _today() -> dt.date:
 
 def _refuse_if_cancelled(sub: Subscription, customer_id: int, today: dt.date) -> None:
     if cancellation_in_effect(sub.cancelled_on, today) or (
-        sub.state == SubscriptionState.CANCELLED.value and sub.cancelled_on is None
+        sub.state == SubscriptionState.CANCELLED and sub.cancelled_on is None
     ):
         raise ServiceError(
             f"customer {customer_id} is cancelled (on {sub.cancelled_on}, served until"
@@ -311,11 +312,11 @@ def suspend_customer(
     today = today or _today()
     sub = _subscription(session, customer_id)
     _refuse_if_cancelled(sub, customer_id, today)
-    if sub.state == SubscriptionState.SUSPENDED.value:
+    if sub.state == SubscriptionState.SUSPENDED:
         raise ServiceError(
             f"customer {customer_id} is suspended; only an active one can be suspended"
         )
-    sub.state = SubscriptionState.SUSPENDED.value
+    sub.state = SubscriptionState.SUSPENDED
     sub.suspended_at = utcnow()
     session.flush()
     record(session, actor, "customer.suspend", target(customer_id), {"state": sub.state})
@@ -329,13 +330,13 @@ def resume_customer(
     today = today or _today()
     sub = _subscription(session, customer_id)
     _refuse_if_cancelled(sub, customer_id, today)
-    if sub.state != SubscriptionState.SUSPENDED.value:
+    if sub.state != SubscriptionState.SUSPENDED:
         now = describe_state(customer_view(sub.customer, sub, today=today))
         raise ServiceError(
             f"customer {customer_id} is {now}; only a suspended one can be resumed"
         )
     sub.state = (
-        SubscriptionState.CANCELLED.value if sub.cancelled_on else SubscriptionState.ACTIVE.value
+        SubscriptionState.CANCELLED if sub.cancelled_on else SubscriptionState.ACTIVE
     )
     sub.suspended_at = None
     session.flush()
@@ -353,7 +354,7 @@ def cancel_customer(
 ) -> dict[str, Any]:
     today = today or _today()
     sub = _subscription(session, customer_id)
-    if sub.cancelled_on is not None or sub.state == SubscriptionState.CANCELLED.value:
+    if sub.cancelled_on is not None or sub.state == SubscriptionState.CANCELLED:
         raise ServiceError(
             f"customer {customer_id} is already cancelled (on {sub.cancelled_on});"
             " 'customer uncancel' undoes it before it takes effect"
@@ -364,8 +365,8 @@ def cancel_customer(
         )
     previous = sub.state
     # A suspended customer stays suspended: cancelling must not restore service.
-    if sub.state == SubscriptionState.ACTIVE.value:
-        sub.state = SubscriptionState.CANCELLED.value
+    if sub.state == SubscriptionState.ACTIVE:
+        sub.state = SubscriptionState.CANCELLED
     sub.cancelled_on = cancelled_on
     session.flush()
     record(
@@ -384,12 +385,12 @@ def uncancel_customer(
     """Withdraw a cancellation that has not yet taken effect (a suspension stays)."""
     today = today or _today()
     sub = _subscription(session, customer_id)
-    if sub.cancelled_on is None and sub.state != SubscriptionState.CANCELLED.value:
+    if sub.cancelled_on is None and sub.state != SubscriptionState.CANCELLED:
         raise ServiceError(f"customer {customer_id} has no cancellation to undo")
     _refuse_if_cancelled(sub, customer_id, today)
     withdrawn = sub.cancelled_on
-    if sub.state == SubscriptionState.CANCELLED.value:
-        sub.state = SubscriptionState.ACTIVE.value
+    if sub.state == SubscriptionState.CANCELLED:
+        sub.state = SubscriptionState.ACTIVE
     sub.cancelled_on = None
     session.flush()
     record(
@@ -441,7 +442,7 @@ def customer_view(
     today = today or _today()
     cancelled_on = sub.cancelled_on if sub else None
     state = effective_state(sub.state, cancelled_on, today) if sub else None
-    pending = cancelled_on is not None and state != SubscriptionState.CANCELLED.value
+    pending = cancelled_on is not None and state != SubscriptionState.CANCELLED
     return {
         "id": customer.id,
         "name": customer.name,

@@ -1,6 +1,6 @@
 """Billing runs and invoice queries.
 
-A billing run turns the pure maths of :mod:`fsconf.services.billing` into Invoice rows.
+A billing run turns the pure maths of :mod:`fsconf.domain.billing` into Invoice rows.
 It is idempotent and safe to run concurrently: the database's unique constraint
 ``uq_invoices_customer_period`` allows one invoice per customer and month. Each
 customer's invoice is inserted inside its own savepoint; when the insert hits the
@@ -28,7 +28,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-from fsconf.db.models import (
+from fsconf.domain.billing import LINE_UNITS, Month, Prices, draft_invoice, due_date
+from fsconf.services.audit import record
+from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
+from fsconf.store.models import (
     Conference,
     CreditNote,
     Customer,
@@ -38,9 +42,6 @@ from fsconf.db.models import (
     Subscription,
     utcnow,
 )
-from fsconf.services.audit import ServiceError, record
-from fsconf.services.billing import LINE_UNITS, Month, Prices, draft_invoice, due_date
-from fsconf.services.customers import get_customer
 
 
 @dataclass

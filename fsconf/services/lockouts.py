@@ -1,6 +1,6 @@
 """PIN lockouts for the operator: which are in force, and lifting them (audited).
 
-The controller starts them (fsconf.services.joining.record_pin_failure); an operator who
+The controller starts them (fsconf.store.call_queries.record_pin_failure); an operator who
 has spoken to the customer clears one, and the failures before that no longer count.
 """
 
@@ -12,8 +12,9 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Conference, PinLockout, utcnow
-from fsconf.services.audit import ServiceError, record
+from fsconf.services.audit import record
+from fsconf.services.errors import ServiceError
+from fsconf.store.models import Conference, PinLockout, utcnow
 
 CALLER_MAX = 64
 

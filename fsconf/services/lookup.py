@@ -9,10 +9,11 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import AccessNumber, Conference, Customer, Subscription, utcnow
-from fsconf.services.audit import ServiceError, record
+from fsconf.services.audit import record
 from fsconf.services.customers import effective_state
+from fsconf.services.errors import ServiceError
 from fsconf.services.numbers import numbers_for_customer
+from fsconf.store.models import AccessNumber, Conference, Customer, Subscription, utcnow
 
 PIN_DIGITS = (4, 8)  # what the database allows for either PIN
 NAME_MIN = 2

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Attendance, Conference, DialOutAttempt, Meeting, utcnow
-from fsconf.services.audit import ServiceError
-from fsconf.services.billing import Month, Prices, dialout_minutes
+from fsconf.domain.billing import Month, Prices, dialout_minutes
 from fsconf.services.conference_admin import get_conference
 from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
 from fsconf.services.invoicing import decimal_text, spreadsheet_safe
 from fsconf.services.usage import usage_report
+from fsconf.store.models import Attendance, Conference, DialOutAttempt, Meeting, utcnow
 
 LIMIT_MAX = 10_000
 

@@ -8,9 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import AccessNumber, Customer
-from fsconf.services.audit import ServiceError, record
+from fsconf.services.audit import record
 from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
+from fsconf.store.models import AccessNumber, Customer
 
 NUMBER_MAX = 32
 # A new access number is a DID as the trunk delivers it: national (0201234567) or

@@ -7,7 +7,7 @@
   the seconds of all legs are summed and then rounded up to whole minutes;
 - peak_size: the largest ``Meeting.peak_size`` of the meetings that started in the month;
 - dialout_attempts / dialout_minutes: ``*8`` attempts requested in the month, minutes
-  rounded up per attempt exactly as on the invoice (see fsconf.services.billing).
+  rounded up per attempt exactly as on the invoice (see fsconf.domain.billing).
 
 Months are UTC calendar months. Conferences without any activity are left out, unless
 one conference and one month were asked for (then a row of zeros is the answer).
@@ -21,11 +21,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Attendance, Conference, DialOutAttempt, Meeting, utcnow
-from fsconf.services.audit import ServiceError
-from fsconf.services.billing import Month, dialout_minutes
+from fsconf.domain.billing import Month, dialout_minutes
 from fsconf.services.conference_admin import get_conference
 from fsconf.services.customers import get_customer
+from fsconf.services.errors import ServiceError
+from fsconf.store.models import Attendance, Conference, DialOutAttempt, Meeting, utcnow
 
 
 def _bounded(query: Any, column: Any, month: Month | None) -> Any:

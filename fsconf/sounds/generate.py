@@ -1,6 +1,6 @@
 """Generate stand-in prompts: `python -m fsconf.sounds.generate --out build/sounds`.
 
-Every prompt of the catalogue (fsconf/callflow/prompts.py) is spoken by espeak-ng in
+Every prompt of the catalogue (fsconf/domain/prompts.py) is spoken by espeak-ng in
 Dutch and English (its own text from the catalogue), and so are the number words that
 FreeSWITCH's `say` plays for the participant count. sox turns each into mono 16-bit WAV
 at 8 kHz and 16 kHz, laid out the way FreeSWITCH looks for sounds:
@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
+from fsconf.domain.prompts import CATALOGUE, LANGUAGES
 
 RATES = (8000, 16000)
 VOICES = {"nl": "nl", "en": "en"}  # espeak-ng voice per catalogue language

@@ -6,7 +6,7 @@ import wave
 from collections.abc import Callable
 from pathlib import Path
 
-from fsconf.callflow.prompts import CATALOGUE, LANGUAGES, Prompt
+from fsconf.domain.prompts import CATALOGUE, LANGUAGES, Prompt
 
 SPOKEN_NUMBERS = range(0, 101)  # what `say` may ask for in a head count
 

@@ -17,7 +17,7 @@ depends_on = None
 
 
 def _digits_check(column: str, name: str, nonempty: bool) -> list[sa.CheckConstraint]:
-    """The digits-only check needs dialect-specific SQL (see fsconf.db.models)."""
+    """The digits-only check needs dialect-specific SQL (see fsconf.store.models)."""
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         return [sa.CheckConstraint(f"{column} ~ '^[0-9]+$'", name=op.f(name))]

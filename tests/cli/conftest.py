@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from fsconf.cli.main import main
-from fsconf.db.models import AuditEntry
-from fsconf.db.session import Database
+from fsconf.store.models import AuditEntry
+from fsconf.store.session import Database
 
 
 @dataclass

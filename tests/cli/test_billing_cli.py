@@ -10,8 +10,8 @@ import secrets
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Attendance, Conference, DialOutAttempt, Invoice, Meeting
-from fsconf.services.billing import Month
+from fsconf.domain.billing import Month
+from fsconf.store.models import Attendance, Conference, DialOutAttempt, Invoice, Meeting
 
 THIS_MONTH = Month.of(dt.datetime.now(dt.UTC).date())
 LAST_MONTH = THIS_MONTH.previous()

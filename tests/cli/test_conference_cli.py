@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Conference, Customer
 from fsconf.services import pins
+from fsconf.store.models import Conference, Customer
 from tests.cli.conftest import digits
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Invoice
+from fsconf.store.models import Invoice
 
 FSCONF = str(Path(sys.executable).with_name("fsconf"))
 

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Customer, Subscription
-from fsconf.services import joining
+from fsconf.store import call_queries
+from fsconf.store.models import Customer, Subscription
 
 
 def _customers_named(db, name: str) -> int:
@@ -196,7 +196,7 @@ def _callers_refused(db, customer_id: int) -> bool:
     """What the join flow decides for this customer's callers today."""
     with Session(db.engine) as s:
         sub = s.scalars(select(Subscription).where(Subscription.customer_id == customer_id)).one()
-        return joining._suspended(sub.state, sub.cancelled_on, None)
+        return call_queries._suspended(sub.state, sub.cancelled_on, None)
 
 
 def test_no_new_conference_while_a_cancellation_is_pending_even_if_suspended(

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import AuditEntry
+from fsconf.store.models import AuditEntry
 from tests.cli.conftest import digits
 
 

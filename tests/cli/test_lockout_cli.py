@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fsconf.db.models import utcnow
-from fsconf.db.session import Database
-from fsconf.services.joining import LockoutLimits, lockout_reason, record_pin_failure
+from fsconf.store.call_queries import LockoutLimits, lockout_reason, record_pin_failure
+from fsconf.store.models import utcnow
+from fsconf.store.session import Database
 from tests.cli.conftest import digits
 
 LIMITS = LockoutLimits(max_per_conference=3, max_per_caller=2,

@@ -9,7 +9,7 @@ import secrets
 
 from sqlalchemy import select
 
-from fsconf.db.models import Attendance, Conference, DialOutAttempt, Meeting
+from fsconf.store.models import Attendance, Conference, DialOutAttempt, Meeting
 
 START = dt.datetime(2022, 10, 3, 14, 0)
 

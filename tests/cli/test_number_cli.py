@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from fsconf.services.joining import resolve_access_number
+from fsconf.store.call_queries import resolve_access_number
 from tests.cli.conftest import digits
 
 

@@ -7,7 +7,10 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.domain.roles import Role
+from fsconf.store import call_queries
+from fsconf.store.call_queries import AccessScope, LockoutLimits, SeatOutcome
+from fsconf.store.models import (
     AccessNumber,
     Attendance,
     Conference,
@@ -18,9 +21,6 @@ from fsconf.db.models import (
     SubscriptionState,
     utcnow,
 )
-from fsconf.roles import Role
-from fsconf.services import joining
-from fsconf.services.joining import AccessScope, LockoutLimits, SeatOutcome
 
 LIMITS = LockoutLimits(max_per_conference=4, max_per_caller=3,
                        window=dt.timedelta(minutes=10), block=dt.timedelta(minutes=15))
@@ -39,16 +39,16 @@ def _customer(session: Session, number: str = "0201110000") -> Customer:
 
 
 def _start(session: Session, uuid: str, dialled: str = "0201110000",
-           caller: str | None = "0612000000") -> joining.CallStart:
-    return joining.start_call(
+           caller: str | None = "0612000000") -> call_queries.CallStart:
+    return call_queries.start_call(
         session, limits=LIMITS, call_uuid=uuid, dialled=dialled, caller_id_number=caller,
         caller_id_name="Ann", lockout_caller=caller,
     )
 
 
 def _choose(session: Session, scope: AccessScope, attendance_id: int, number: str = "515151",
-            caller: str | None = "0612000000") -> joining.ConferenceChoice:
-    return joining.choose_conference(session, limits=LIMITS, scope=scope, number=number,
+            caller: str | None = "0612000000") -> call_queries.ConferenceChoice:
+    return call_queries.choose_conference(session, limits=LIMITS, scope=scope, number=number,
                                      attendance_id=attendance_id, lockout_caller=caller)
 
 
@@ -74,7 +74,7 @@ def test_start_call_reports_a_blocked_caller(session: Session) -> None:
     _customer(session)
     now = utcnow()
     for i in range(LIMITS.max_per_caller):
-        joining.record_pin_failure(session, limits=LIMITS, kind="pin", call_uuid=f"old-{i}",
+        call_queries.record_pin_failure(session, limits=LIMITS, kind="pin", call_uuid=f"old-{i}",
                                    caller_id_number="0613000000", conference_id=None,
                                    at=now - dt.timedelta(seconds=10 - i))
     session.flush()
@@ -111,7 +111,7 @@ def test_choose_conference_sees_suspension_lock_and_lockout(session: Session) ->
     sub.state = SubscriptionState.SUSPENDED.value
     now = utcnow()
     for i in range(LIMITS.max_per_conference):
-        joining.record_pin_failure(session, limits=LIMITS, kind="pin", call_uuid=f"c-{i}",
+        call_queries.record_pin_failure(session, limits=LIMITS, kind="pin", call_uuid=f"c-{i}",
                                    caller_id_number=f"07000000{i}", conference_id=conf.id,
                                    at=now - dt.timedelta(seconds=10 - i))
     session.flush()
@@ -125,7 +125,7 @@ def test_seat_claim_keeps_the_recorded_name_with_the_seat(session: Session) -> N
     assert start.scope is not None
     choice = _choose(session, start.scope, start.attendance_id)
     assert choice.conference is not None
-    seat = joining.claim_seat(session, conference=choice.conference,
+    seat = call_queries.claim_seat(session, conference=choice.conference,
                               attendance_id=start.attendance_id, role=Role.PARTICIPANT,
                               fs_conference_name="fsconf-515151", fs_node="n1",
                               name_recording_path="/rec/515151/u-seat-1.wav")
@@ -133,7 +133,7 @@ def test_seat_claim_keeps_the_recorded_name_with_the_seat(session: Session) -> N
     row = session.get(Attendance, start.attendance_id)
     assert row.name_recording_path == "/rec/515151/u-seat-1.wav"
     assert row.meeting_id == seat.meeting_id and row.role == "participant"
-    departure = joining.finish_attendance(
+    departure = call_queries.finish_attendance(
         session, start.attendance_id, EndReason.HUNG_UP, member_id=7
     )
     assert departure.meeting_closed and departure.name_files == ("/rec/515151/u-seat-1.wav",)
@@ -151,7 +151,7 @@ def test_a_cancelled_customer_keeps_service_to_the_end_of_that_month(session: Se
     session.flush()
 
     def suspended_on(day: dt.date) -> bool:
-        return joining.choose_conference(
+        return call_queries.choose_conference(
             session, limits=LIMITS, scope=start.scope, number="515151",
             attendance_id=start.attendance_id, lockout_caller=None, today=day,
         ).suspended
@@ -170,7 +170,7 @@ def test_no_service_before_the_activation_date(session: Session) -> None:
     assert _start(session, "u-activate-2").suspended is True  # the customer's own number
 
     def suspended_on(day: dt.date) -> bool:
-        return joining.choose_conference(
+        return call_queries.choose_conference(
             session, limits=LIMITS, scope=start.scope, number="515151",
             attendance_id=start.attendance_id, lockout_caller=None, today=day,
         ).suspended
@@ -189,7 +189,9 @@ def test_choose_conference_says_full_when_every_participant_seat_is_taken(
     assert first.scope is not None
     choice = _choose(session, first.scope, first.attendance_id)
     assert choice.conference is not None and choice.full is False
-    joining.claim_seat(session, conference=choice.conference, attendance_id=first.attendance_id,
-                       role=Role.PARTICIPANT, fs_conference_name="fsconf-515151", fs_node="n1")
+    call_queries.claim_seat(
+        session, conference=choice.conference, attendance_id=first.attendance_id,
+        role=Role.PARTICIPANT, fs_conference_name="fsconf-515151", fs_node="n1",
+    )
     second = _start(session, "u-full-2")
     assert _choose(session, first.scope, second.attendance_id).full is True

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.store.models import (
     AccessNumber,
     Conference,
     CreditNote,

@@ -11,7 +11,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.config import BillingSettings
+from fsconf.domain.billing import Month, Prices
+from fsconf.services import invoicing
+from fsconf.services.errors import ServiceError
+from fsconf.services.usage import usage_report
+from fsconf.store.models import (
     Attendance,
     AuditEntry,
     Conference,
@@ -22,13 +27,9 @@ from fsconf.db.models import (
     Meeting,
     Subscription,
 )
-from fsconf.services import invoicing
-from fsconf.services.audit import ServiceError
-from fsconf.services.billing import Month, Prices
-from fsconf.services.usage import usage_report
 
 TODAY = dt.date(2024, 7, 15)
-PRICES = Prices()
+PRICES = Prices.from_settings(BillingSettings())
 
 
 def _customer(session: Session, activated: dt.date, cancelled: dt.date | None = None) -> int:

@@ -9,14 +9,14 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import Attendance, AuditEntry, Conference, Customer, PinLockout
-from fsconf.services import joining
-from fsconf.services.joining import (
+from fsconf.store import call_queries
+from fsconf.store.call_queries import (
     LockoutLimits,
     counting_since,
     lockout_reason,
     record_pin_failure,
 )
+from fsconf.store.models import Attendance, AuditEntry, Conference, Customer, PinLockout
 
 LIMITS = LockoutLimits(max_per_conference=4, max_per_caller=3,
                        window=dt.timedelta(minutes=10), block=dt.timedelta(minutes=15),
@@ -70,7 +70,7 @@ def test_failures_spread_wider_than_the_window_do_not_block(session: Session) ->
 
 def test_many_callers_against_one_conference_shut_out_newcomers_only(session: Session) -> None:
     conf = _conference(session)
-    regular = joining.open_attendance(session, call_uuid="regular-1", access_number=None,
+    regular = call_queries.open_attendance(session, call_uuid="regular-1", access_number=None,
                                       caller_id_number="0201234567", caller_id_name=None,
                                       conference_id=conf)
     session.get(Attendance, regular).joined_at = T0 - dt.timedelta(days=7)  # last week

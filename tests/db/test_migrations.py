@@ -9,9 +9,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-from fsconf.db import migrate
-from fsconf.db.models import Base
-from fsconf.db.session import make_engine
+from fsconf.store import migrate
+from fsconf.store.models import Base
+from fsconf.store.session import make_engine
 from tests.conftest import empty_database
 
 

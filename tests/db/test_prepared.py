@@ -9,7 +9,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.store import call_queries
+from fsconf.store.models import (
     AccessNumber,
     Attendance,
     Conference,
@@ -19,8 +20,7 @@ from fsconf.db.models import (
     PinLockout,
     Subscription,
 )
-from fsconf.db.session import Database
-from fsconf.services import joining
+from fsconf.store.session import Database
 
 AT = dt.datetime(2026, 11, 27, 9, 15, 0)  # microsecond 0: the text form SQLite keeps differs
 
@@ -61,22 +61,22 @@ def _world(session: Session) -> tuple[Conference, Meeting, list[Attendance]]:
 def test_selects_give_the_same_rows_and_types_as_sqlalchemy(session: Session) -> None:
     conference, meeting, people = _world(session)
     cases = [
-        (joining._CONFERENCE_OF_CUSTOMER,
+        (call_queries._CONFERENCE_OF_CUSTOMER,
          {"number": "777001", "customer_id": conference.customer_id}),
-        (joining._CONFERENCE_ANY_CUSTOMER, {"number": "777001"}),
-        (joining._ACCESS_NUMBER, {"dialled": "0207770000"}),
-        (joining._OPEN_MEETING, {"conference_id": conference.id}),
-        (joining._SEAT_CONFERENCE, {"conference_id": conference.id}),
-        (joining._ACTIVE_LOCKOUTS, {"now": AT + dt.timedelta(minutes=1),
+        (call_queries._CONFERENCE_ANY_CUSTOMER, {"number": "777001"}),
+        (call_queries._ACCESS_NUMBER, {"dialled": "0207770000"}),
+        (call_queries._OPEN_MEETING, {"conference_id": conference.id}),
+        (call_queries._SEAT_CONFERENCE, {"conference_id": conference.id}),
+        (call_queries._ACTIVE_LOCKOUTS, {"now": AT + dt.timedelta(minutes=1),
                                     "conference_id": conference.id, "caller": None}),
-        (joining._KNOWN_CALLER, {"conference_id": conference.id, "caller": "0611",
+        (call_queries._KNOWN_CALLER, {"conference_id": conference.id, "caller": "0611",
                                  "since": AT - dt.timedelta(days=1)}),
-        (joining._SUBSCRIPTION, {"customer_id": conference.customer_id}),
-        (joining._PRESENT, {"meeting_id": meeting.id}),
-        (joining._LEAVING, {"attendance_id": people[1].id}),
-        (joining._STILL_HERE, {"meeting_id": meeting.id}),
-        (joining._NAME_FILES, {"meeting_id": meeting.id}),
-        (joining._MEETING_FOR_CLOSE, {"meeting_id": meeting.id}),
+        (call_queries._SUBSCRIPTION, {"customer_id": conference.customer_id}),
+        (call_queries._PRESENT, {"meeting_id": meeting.id}),
+        (call_queries._LEAVING, {"attendance_id": people[1].id}),
+        (call_queries._STILL_HERE, {"meeting_id": meeting.id}),
+        (call_queries._NAME_FILES, {"meeting_id": meeting.id}),
+        (call_queries._MEETING_FOR_CLOSE, {"meeting_id": meeting.id}),
     ]
     for prepared, params in cases:
         expected = [tuple(r) for r in session.execute(prepared.statement, params).all()]
@@ -86,21 +86,21 @@ def test_selects_give_the_same_rows_and_types_as_sqlalchemy(session: Session) ->
             [type(v) for v in r] for r in sorted(expected, key=repr)
         ]
         assert got, prepared.statement  # every case reads something
-    row = joining._CONFERENCE_OF_CUSTOMER.run(
+    row = call_queries._CONFERENCE_OF_CUSTOMER.run(
         session, {"number": "777001", "customer_id": conference.customer_id}).one()
     assert row.number == "777001" and row.record_names is False and row.locked is True
     assert row.participants_present == 2
-    assert joining._ACTIVE_LOCKOUTS.run(session, cases[5][1]).scalars().all() == ["conference"]
+    assert call_queries._ACTIVE_LOCKOUTS.run(session, cases[5][1]).scalars().all() == ["conference"]
     later = dict(cases[5][1], now=AT + dt.timedelta(minutes=15, microseconds=250_000))
-    assert joining._ACTIVE_LOCKOUTS.run(session, later).all() == []  # ends to the microsecond
+    assert call_queries._ACTIVE_LOCKOUTS.run(session, later).all() == []  # ends to the microsecond
 
 
 def test_updates_set_only_the_columns_passed(session: Session) -> None:
     _, meeting, people = _world(session)
     left = AT + dt.timedelta(minutes=5, microseconds=123)
-    joining._UPDATE_ATTENDANCE.run(
+    call_queries._UPDATE_ATTENDANCE.run(
         session, {"attendance_id": people[2].id, "left_at": left, "end_reason": "hung_up"})
-    joining._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": left,
+    call_queries._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": left,
                                          "reason": "last_left"})
     session.expire_all()
     row = session.get(Attendance, people[2].id)
@@ -116,7 +116,9 @@ def test_updates_set_only_the_columns_passed(session: Session) -> None:
 def test_a_driver_error_arrives_as_sqlalchemy_raises_it(session: Session) -> None:
     _, _, people = _world(session)
     with pytest.raises(IntegrityError):  # CHECK role IN ('moderator', 'participant')
-        joining._UPDATE_ATTENDANCE.run(session, {"attendance_id": people[0].id, "role": "boss"})
+        call_queries._UPDATE_ATTENDANCE.run(
+            session, {"attendance_id": people[0].id, "role": "boss"}
+        )
 
 
 def test_a_dead_connection_is_invalidated_and_the_next_unit_of_work_gets_a_new_one(
@@ -131,10 +133,10 @@ def test_a_dead_connection_is_invalidated_and_the_next_unit_of_work_gets_a_new_o
             pid = s.execute(text("SELECT pg_backend_pid()")).scalar()
             with killer.unit_of_work() as k:
                 k.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-            joining._STILL_HERE.run(s, {"meeting_id": 1})
+            call_queries._STILL_HERE.run(s, {"meeting_id": 1})
         assert failure.value.connection_invalidated
         with db.unit_of_work() as s:  # the pool did not hand the dead one out again
-            assert joining._STILL_HERE.run(s, {"meeting_id": -1}).scalar() == 0
+            assert call_queries._STILL_HERE.run(s, {"meeting_id": -1}).scalar() == 0
     finally:
         db.dispose()
         killer.dispose()
@@ -142,8 +144,8 @@ def test_a_dead_connection_is_invalidated_and_the_next_unit_of_work_gets_a_new_o
 
 def test_an_insert_gives_back_the_new_key(session: Session) -> None:
     conference, meeting, _ = _world(session)
-    joining._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": AT, "reason": "x"})
-    key = joining._NEW_MEETING.run(session, {
+    call_queries._CLOSE_MEETING.run(session, {"meeting_id": meeting.id, "at": AT, "reason": "x"})
+    key = call_queries._NEW_MEETING.run(session, {
         "conference_id": conference.id, "started_at": AT, "fs_conference_name": "fsconf-x",
         "fs_node": "n2", "peak_size": 1, "locked": False, "muted_all": True,
     }).inserted_key
@@ -154,7 +156,7 @@ def test_an_insert_gives_back_the_new_key(session: Session) -> None:
 def test_an_insert_missing_a_defaulted_column_is_refused_before_it_runs(session: Session) -> None:
     before = session.scalar(select(Attendance.id).order_by(Attendance.id.desc()).limit(1))
     with pytest.raises(ValueError, match="arrived_at"):
-        joining._NEW_ATTENDANCE.run(session, {"call_uuid": "prep-no-time"})
+        call_queries._NEW_ATTENDANCE.run(session, {"call_uuid": "prep-no-time"})
     assert session.scalar(select(Attendance.id).order_by(Attendance.id.desc()).limit(1)) == before
 
 
@@ -167,7 +169,7 @@ def test_without_returning_the_key_comes_from_lastrowid(
     db.engine.dialect.insert_returning = False  # as on an old SQLite
     try:
         with db.unit_of_work() as s:
-            prepared = joining.Prepared(joining.insert(Attendance.__table__),
+            prepared = call_queries.Prepared(call_queries.insert(Attendance.__table__),
                                         key=Attendance.__table__.c.id)
             key = prepared.run(s, {"call_uuid": "prep-lastrowid", "arrived_at": AT}).inserted_key
             assert s.get(Attendance, key).call_uuid == "prep-lastrowid"

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
-from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
 from fsconf.cli.main import main
-from fsconf.db import migrate
-from fsconf.db.session import Database
+from fsconf.domain.prompts import CATALOGUE, LANGUAGES
 from fsconf.sim import SimSettings, Simulator
 from fsconf.sim.settings import REPO_CONF_DIR
 from fsconf.sounds.generate import number_files
+from fsconf.store import migrate
+from fsconf.store.session import Database
 
 PASSWORD = "doctor-test-password"
 CHECKS = (

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fsconf.callflow.prompts import CATALOGUE
 from fsconf.config import Settings
+from fsconf.domain.prompts import CATALOGUE
 from fsconf.sim.settings import REPO_CONF_DIR
 from fsconf.sim.xmlconf import hunt, load_config, preprocess
 

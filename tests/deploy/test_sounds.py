@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fsconf.callflow.prompts import CATALOGUE, LANGUAGES
+from fsconf.domain.prompts import CATALOGUE, LANGUAGES
 from fsconf.sounds import generate as g
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from fsconf.esl.connection import CommandTimeout, ConnectionClosed, EslConnection, EslError
 from fsconf.esl.protocol import Event, encode_api_response, encode_event_plain
-from fsconf.esl.session import DTMF_BUFFER, CallGone, OutboundSession
+from fsconf.esl.session import DTMF_BUFFER, CallGone, OutboundSession, Subscription
 
 
 def _pair(events: list[Event], timeout: float = 2.0) -> tuple[EslConnection, socket.socket]:
@@ -219,7 +219,7 @@ def test_connections_sharing_the_receive_buffer_keep_their_own_bytes() -> None:
 
 def test_connect_keeps_the_caller_fields_and_our_own_variables_only() -> None:
     ours, theirs = socket.socketpair()
-    session = OutboundSession(ours, timeout=2)
+    session = OutboundSession(ours, timeout=2, subscription=Subscription(variable_prefix="fsconf_"))
     reply = [("Content-Type", "command/reply"), ("Reply-Text", "+OK"),
              ("Unique-ID", "u-1"), ("Caller-Caller-ID-Number", "0612345678"),
              ("Caller-Caller-ID-Name", "Jan%20Jansen"), ("Caller-Destination-Number", "0201234567"),
@@ -378,3 +378,32 @@ def test_close_says_exit_and_does_not_wait_for_the_goodbye() -> None:
     theirs.settimeout(2)
     assert theirs.recv(100) == b"exit\n\n"
     assert theirs.recv(100) == b""  # and the socket is closed
+
+
+def test_subscribe_says_what_the_caller_names_and_the_session_needs() -> None:
+    ours, theirs = socket.socketpair()
+    wanted = Subscription(
+        extra_events=("BACKGROUND_JOB", "CUSTOM", "conference::maintenance"),
+        event_names=("BACKGROUND_JOB",), actions=("add-member", "mute-member"),
+    )  # fmt: skip
+    session = OutboundSession(ours, timeout=2, subscription=wanted)
+    done = gevent.spawn(session.subscribe)
+    got = b""
+    while got.count(b"\n\n") < 5:
+        got += theirs.recv(4096)
+    theirs.sendall(b"Content-Type: command/reply\nReply-Text: +OK\n\n" * 5)
+    done.get(timeout=2)
+    assert got.decode().split("\n\n")[:5] == [
+        "myevents json", "linger", "event json BACKGROUND_JOB CUSTOM conference::maintenance",
+        "filter Event-Name /^(CHANNEL_EXECUTE_COMPLETE|CHANNEL_HANGUP|BACKGROUND_JOB)$/",
+        "filter Action /^(add-member|mute-member)$/",
+    ]
+    theirs.close()
+
+
+@pytest.mark.parametrize("bad", ["DTMF)|(.*", "CUSTOM conference::maintenance", "a\nb", ""])
+def test_a_subscription_refuses_names_that_would_change_the_command(bad: str) -> None:
+    with pytest.raises(ValueError):
+        Subscription(event_names=(bad,))
+    with pytest.raises(ValueError):
+        Subscription(actions=(bad,))

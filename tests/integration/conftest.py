@@ -19,11 +19,11 @@ import pytest
 
 from fsconf.config import Settings, load_settings
 from fsconf.controller import Controller
-from fsconf.db.models import AccessNumber, Conference, Customer, Subscription
-from fsconf.db.session import Database
 from fsconf.sim import SimSettings, Simulator
 from fsconf.sim.core import free_port
 from fsconf.sounds.wav import silent_prompt_tree
+from fsconf.store.models import AccessNumber, Conference, Customer, Subscription
+from fsconf.store.session import Database
 from fsconf.testing.driver import CallDriver, DriverCall
 
 SPEED = 20.0  # simulated seconds per wall-clock second

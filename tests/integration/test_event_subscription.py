@@ -7,6 +7,7 @@ from collections import Counter
 import gevent
 import pytest
 
+from fsconf.callflow import events as call_events
 from fsconf.esl import session as esl_session
 from fsconf.esl.protocol import Event
 from tests.integration.conftest import Rig, provision
@@ -51,7 +52,7 @@ def test_call_socket_receives_only_the_events_the_call_flow_uses(
             gevent.sleep(0.01)
     # Nothing else reached the socket (myevents alone would add CHANNEL_EXECUTE,
     # CHANNEL_STATE, CHANNEL_UNPARK and more, about a third of the traffic).
-    assert set(seen()) <= set(esl_session.EVENTS_USED)
+    assert set(seen()) <= set(call_events.EVENTS_USED)
 
 
 def test_meeting_chatter_stays_in_the_switch_but_room_changes_arrive(
@@ -80,7 +81,7 @@ def test_meeting_chatter_stays_in_the_switch_but_room_changes_arrive(
     actions = Counter(
         e.get("Action") or "" for e in delivered if e.subclass == "conference::maintenance"
     )
-    assert set(actions) <= set(esl_session.MEMBER_ACTIONS_USED)
+    assert set(actions) <= set(call_events.MEMBER_ACTIONS_USED)
     assert actions["add-member"] == 2 and actions["mute-member"] == 2
     moderator.hangup()
     participant.hangup()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gevent
 from sqlalchemy import event, select
 
-from fsconf.db.models import Attendance, Meeting
+from fsconf.store.models import Attendance, Meeting
 from tests.integration.conftest import Rig, provision
 
 
@@ -81,7 +81,7 @@ def test_unknown_conference_number_asked_again_then_goodbye_after_three(rig: Rig
         call.wait_prompt("unknown-conference")
     call.wait_prompt("goodbye")
     _ended(rig, call, "rejected_bad_number")
-    from fsconf.db.models import PinFailure
+    from fsconf.store.models import PinFailure
 
     with rig.db.unit_of_work() as s:
         kinds = s.scalars(select(PinFailure.kind).where(PinFailure.call_uuid == call.b_uuid)).all()
@@ -99,7 +99,7 @@ def test_wrong_pin_three_times_hangs_up_and_records_failures(rig: Rig) -> None:
         call.wait_prompt("wrong-pin")
     call.wait_prompt("goodbye")
     _ended(rig, call, "rejected_bad_pin")
-    from fsconf.db.models import PinFailure
+    from fsconf.store.models import PinFailure
 
     with rig.db.unit_of_work() as s:
         rows = s.scalars(select(PinFailure).where(PinFailure.call_uuid == call.b_uuid)).all()
@@ -146,7 +146,7 @@ def test_shared_access_number_reaches_any_customers_conference(rig: Rig) -> None
 
 
 def _set_subscription(rig: Rig, p, **values: object) -> None:
-    from fsconf.db.models import Subscription
+    from fsconf.store.models import Subscription
 
     with rig.db.unit_of_work() as s:
         sub = s.scalars(select(Subscription).where(Subscription.customer_id == p.customer_id)).one()
@@ -215,7 +215,7 @@ def test_full_conference_refuses_participant_before_the_name_but_not_moderator(
 
 
 def test_no_input_at_the_pin_prompt_asks_again_without_calling_it_wrong(rig: Rig) -> None:
-    from fsconf.db.models import PinFailure
+    from fsconf.store.models import PinFailure
 
     p = provision(rig.db)
     call = rig.call(p.access_number, caller="0611000042")

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import select
 
 from fsconf.config import Settings
-from fsconf.db.models import Attendance, DialOutAttempt, Meeting
-from fsconf.db.session import Database
 from fsconf.sim import CalleeBehaviour
+from fsconf.store.models import Attendance, DialOutAttempt, Meeting
+from fsconf.store.session import Database
 from tests.integration.conftest import Rig, make_rig, provision
 
 

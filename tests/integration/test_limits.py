@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from fsconf.config import Settings
-from fsconf.db.models import AuditEntry
-from fsconf.db.session import Database
 from fsconf.sim.core import free_port
+from fsconf.store.models import AuditEntry
+from fsconf.store.session import Database
 from fsconf.testing.driver import CallDriver
 from tests.integration.conftest import Rig, make_rig, provision, start_sim, with_switch
 from tests.integration.test_resilience import controller_process, join, members

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from fsconf.cli.main import main
-from fsconf.db.models import Attendance, AuditEntry, Meeting
+from fsconf.store.models import Attendance, AuditEntry, Meeting
 from tests.integration.conftest import Rig, provision
 
 

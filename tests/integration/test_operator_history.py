@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from fsconf.cli.main import main
 from fsconf.config import Settings
-from fsconf.db.models import Attendance, Meeting
-from fsconf.db.session import Database
 from fsconf.sim import CalleeBehaviour
+from fsconf.store.models import Attendance, Meeting
+from fsconf.store.session import Database
 from tests.integration.conftest import Rig, make_rig, provision
 
 CALLEE = "0612340001"

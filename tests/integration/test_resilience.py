@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from fsconf.config import Settings
 from fsconf.controller import Controller
-from fsconf.db.models import Attendance, Meeting
-from fsconf.db.session import Database
 from fsconf.sim.core import free_port
+from fsconf.store.models import Attendance, Meeting
+from fsconf.store.session import Database
 from fsconf.testing.driver import CallDriver, DriverCall
 from tests.faults import FaultProxy
 from tests.integration.conftest import Rig, provision, start_sim, with_switch

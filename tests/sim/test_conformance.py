@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gevent
-import greenswitch
 import pytest
 
 from fsconf.esl.protocol import FrameParser, parse_event
@@ -67,6 +66,7 @@ def test_connect_reply_and_hangup_sequence_match_capture(make_sim, driver_for) -
 
 
 def test_inbound_auth_and_api_with_greenswitch(make_sim) -> None:
+    greenswitch = pytest.importorskip("greenswitch")  # the `bench` extra
     sim = make_sim()
     esl = greenswitch.InboundESL("127.0.0.1", sim.port, "ClueCon")
     esl.connect()
@@ -78,7 +78,7 @@ def test_inbound_auth_and_api_with_greenswitch(make_sim) -> None:
 
 
 def test_greenswitch_outbound_session_app(make_sim, driver_for) -> None:
-    from greenswitch.esl import OutboundSession
+    OutboundSession = pytest.importorskip("greenswitch.esl").OutboundSession  # `bench` extra
 
     seen: dict[str, object] = {}
 

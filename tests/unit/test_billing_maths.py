@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fsconf.config import BillingSettings
-from fsconf.services.billing import (
+from fsconf.domain import billing
+from fsconf.domain.billing import (
     Month,
     Prices,
     dialout_minutes,
-    draft_invoice,
     monthly_fee_due,
     vat_cents,
 )
 
 D = dt.date
-PRICES = Prices()  # the spec's tariff: 25.00 setup, 10.00 a month, 5 ct a minute, 21% VAT
+# The default settings' tariff (the spec's): 25.00 setup, 10.00 a month, 5 ct a minute, 21% VAT.
+PRICES = Prices.from_settings(BillingSettings())
+draft_invoice = functools.partial(billing.draft_invoice, prices=PRICES)
 
 
 def kinds(draft) -> list[tuple[str, int, int]]:
@@ -174,7 +178,9 @@ def test_vat_rounds_half_up_to_the_cent(total, basis_points, vat) -> None:
 def test_vat_is_computed_on_the_total_not_per_line() -> None:
     # Two dial-out-like lines of 2 ct each: per line 0.42 ct -> 0 + 0; on the total 4 ct
     # -> 0.84 ct -> 1 ct. The invoice says 1.
-    prices = Prices(setup_fee_cents=0, monthly_fee_cents=2, dialout_cents_per_minute=2)
+    prices = dataclasses.replace(
+        PRICES, setup_fee_cents=0, monthly_fee_cents=2, dialout_cents_per_minute=2
+    )
     draft = draft_invoice(
         Month(2024, 1), activated_on=D(2023, 1, 1), cancelled_on=None, dialout_seconds=[60],
         prices=prices,

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pytest
 
 from fsconf.conference.commands import ConferenceApi
-from fsconf.validate import UnsafeArgument
+from fsconf.domain.validate import UnsafeArgument
 
 
 class Switch:

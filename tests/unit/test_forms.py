@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from fsconf.controls.grammar import (
+from fsconf.domain.keypad_grammar import (
     MODERATOR_ONLY_KINDS,
     SEQUENCES,
     ActionKind,
     GrammarSettings,
     KeypadGrammar,
 )
-from fsconf.roles import Role
+from fsconf.domain.roles import Role
 from fsconf.services import forms
 
 DATA = {

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fsconf.controls.grammar import (
+from fsconf.domain.keypad_grammar import (
     MODERATOR_ONLY_KINDS,
     SEQUENCES,
     ActionKind,
@@ -12,7 +12,7 @@ from fsconf.controls.grammar import (
     KeyAction,
     KeypadGrammar,
 )
-from fsconf.roles import Role
+from fsconf.domain.roles import Role
 
 K = ActionKind
 MOD = Role.MODERATOR

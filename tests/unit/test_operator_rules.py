@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from fsconf.services.audit import ServiceError
 from fsconf.services.customers import check_customer_text, effective_state, service_until
+from fsconf.services.errors import ServiceError
 from fsconf.services.lookup import check_lookup_pin
 from fsconf.services.meetings import leg_seconds
 from fsconf.services.numbers import check_new_number

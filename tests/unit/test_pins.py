@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from fsconf.services.pins import (
+from fsconf.domain.pins import (
     NumberSpaceExhausted,
     generate_conference_number,
     generate_digits,

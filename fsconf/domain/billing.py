@@ -28,8 +28,7 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-
-from fsconf.config import BillingSettings
+from typing import Protocol
 
 LINE_SETUP = "setup"
 LINE_MONTHLY = "monthly"
@@ -95,19 +94,37 @@ class Month:
         return (day.year, day.month) == (self.year, self.month)
 
 
+class Tariff(Protocol):
+    """What prices are built from: the `[billing]` settings (config.BillingSettings)."""
+
+    @property
+    def setup_fee_cents(self) -> int: ...
+    @property
+    def monthly_fee_cents(self) -> int: ...
+    @property
+    def dialout_cents_per_minute(self) -> int: ...
+    @property
+    def vat_basis_points(self) -> int: ...
+    @property
+    def currency(self) -> str: ...
+    @property
+    def payment_terms_days(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Prices:
-    """The tariff, in integer cents, and the payment terms; built from BillingSettings."""
+    """The tariff, in integer cents, and the payment terms; their defaults live in one
+    place, the settings."""
 
-    setup_fee_cents: int = 2500
-    monthly_fee_cents: int = 1000
-    dialout_cents_per_minute: int = 5
-    vat_basis_points: int = 2100
-    currency: str = "EUR"
-    payment_terms_days: int = 14
+    setup_fee_cents: int
+    monthly_fee_cents: int
+    dialout_cents_per_minute: int
+    vat_basis_points: int
+    currency: str
+    payment_terms_days: int
 
     @classmethod
-    def from_settings(cls, billing: BillingSettings) -> Prices:
+    def from_settings(cls, billing: Tariff) -> Prices:
         return cls(
             setup_fee_cents=billing.setup_fee_cents,
             monthly_fee_cents=billing.monthly_fee_cents,
@@ -187,7 +204,7 @@ def draft_invoice(
     activated_on: dt.date | None,
     cancelled_on: dt.date | None,
     dialout_seconds: Iterable[int] = (),
-    prices: Prices = Prices(),
+    prices: Prices,
 ) -> Draft | None:
     """The invoice a customer gets for `month`, or None when there is nothing to bill.
 

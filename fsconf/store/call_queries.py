@@ -7,7 +7,7 @@ free seats get exactly ten.
 
 Every call runs these, so they are Core statements built once with bound parameters:
 building an ORM query per call and loading entities cost several times the SQL itself.
-They are also compiled once (fsconf.db.prepared): SQLAlchemy's
+They are also compiled once (fsconf.store.prepared): SQLAlchemy's
 per-execution work was ten times what SQLite needed for them.
 """
 
@@ -35,22 +35,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.domain.roles import Role
+from fsconf.store import audit_log
+from fsconf.store.models import (
     AccessNumber,
     Attendance,
     Conference,
     ConferenceStatus,
     EndReason,
     Meeting,
+    MeetingEnd,
     PinFailure,
     PinLockout,
     Subscription,
     SubscriptionState,
     utcnow,
 )
-from fsconf.db.prepared import Prepared
-from fsconf.roles import Role
-from fsconf.services import audit
+from fsconf.store.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def _conference_lookup(scoped: bool) -> Select[Any]:
         .select_from(_with_subscription.outerjoin(_meetings, _open_meeting))
         .where(
             _conferences.c.number == bindparam("number"),
-            _conferences.c.status != ConferenceStatus.DELETED.value,
+            _conferences.c.status != ConferenceStatus.DELETED,
         )
     )
     if scoped:
@@ -422,7 +423,7 @@ def _lock_out_if_due(
     )
     session.add(lockout)
     session.flush()
-    audit.record(
+    audit_log.record(
         session, LOCKOUT_ACTOR, "lockout.start", target,
         {
             "lockout_id": lockout.id, "failures": failures,
@@ -533,11 +534,11 @@ def _suspended(
     """Suspended (e.g. unpaid) takes effect at once; a cancellation only after the end of
     the month it was made in, matching how it is billed. No subscription, no service, and
     none before the activation date either: billing starts then, so service does too."""
-    if state is None or state == SubscriptionState.SUSPENDED.value:
+    if state is None or state == SubscriptionState.SUSPENDED:
         return True
     if activated_on is not None and (today or utcnow().date()) < activated_on:
         return True
-    if state == SubscriptionState.CANCELLED.value:
+    if state == SubscriptionState.CANCELLED:
         today = today or utcnow().date()
         cancelled = cancelled_on or today
         return (today.year, today.month) > (cancelled.year, cancelled.month)
@@ -596,7 +597,7 @@ def claim_seat(
     name with it), in one transaction."""
     now = now or utcnow()
     conf = _SEAT_CONFERENCE.run(session, {"conference_id": conference.id}).one()
-    if conf.status != ConferenceStatus.ACTIVE.value or _suspended(
+    if conf.status != ConferenceStatus.ACTIVE or _suspended(
         conf.state, conf.cancelled_on, None, conf.activated_on
     ):
         return Seat(SeatOutcome.SUSPENDED)
@@ -605,7 +606,7 @@ def claim_seat(
     if role is Role.PARTICIPANT and meeting is not None:
         if meeting.locked and not may_pass_lock:
             return Seat(SeatOutcome.LOCKED, meeting.id, locked=True)
-        if present.get(Role.PARTICIPANT.value, 0) >= conf.max_participants:
+        if present.get(Role.PARTICIPANT, 0) >= conf.max_participants:
             return Seat(SeatOutcome.FULL, meeting.id)
     total_before = sum(present.values())
     if meeting is None:
@@ -625,7 +626,7 @@ def claim_seat(
             _PEAK.run(session, {"meeting_id": meeting_id, "peak_size": total_before + 1})
     seated = {
         "attendance_id": attendance_id, "meeting_id": meeting_id,
-        "conference_id": conference.id, "role": role.value, "joined_at": now,
+        "conference_id": conference.id, "role": role, "joined_at": now,
     }
     if name_recording_path:
         seated["name_recording_path"] = name_recording_path
@@ -685,7 +686,7 @@ def finish_attendance(
     if row is None or row.left_at is not None:
         return Departure(None, False, ())
     leaving: dict[str, object] = {
-        "attendance_id": attendance_id, "left_at": at, "end_reason": reason.value
+        "attendance_id": attendance_id, "left_at": at, "end_reason": reason
     }
     if member_id:
         leaving["member_id"] = member_id
@@ -708,10 +709,10 @@ def _files(path: str | None) -> tuple[str, ...]:
     return (path,) if path else ()
 
 
-def _meeting_end(reason: EndReason) -> str:
+def _meeting_end(reason: EndReason) -> MeetingEnd:
     if reason in (EndReason.ENDED_BY_MODERATOR, EndReason.ENDED_BY_OPERATOR):
-        return reason.value
-    return "last_left"
+        return MeetingEnd(reason)
+    return MeetingEnd.LAST_LEFT
 
 
 def set_meeting_flags(

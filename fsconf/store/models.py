@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -26,6 +27,16 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Also importable from here, where they were defined before the domain had a home.
+from fsconf.clock import utcnow
+from fsconf.domain.roles import Role
+from fsconf.domain.states import (  # noqa: F401
+    ConferenceStatus,
+    EndReason,
+    MeetingEnd,
+    SubscriptionState,
+)
 
 # Stable constraint names so alembic can address them on every dialect.
 NAMING_CONVENTION = {
@@ -41,44 +52,17 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+def _stored_as(enum: type[StrEnum], length: int) -> Enum:
+    """An enum column stored exactly as the plain string column it was (VARCHAR(length) of
+    the values, no CHECK, no native type), read back as the enum."""
+    return Enum(
+        enum, native_enum=False, create_constraint=False, length=length,
+        values_callable=lambda members: [m.value for m in members],
+    )  # fmt: skip
 
 
 # All timestamps are naive UTC: SQLite has no time zones and mixing would bite.
 Timestamp = DateTime(timezone=False)
-
-
-class SubscriptionState(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    CANCELLED = "cancelled"
-
-
-class ConferenceStatus(StrEnum):
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    DELETED = "deleted"
-
-
-class EndReason(StrEnum):
-    """How a call leg ended; the rejections say which check refused the caller."""
-
-    HUNG_UP = "hung_up"
-    KICKED = "kicked"
-    ENDED_BY_MODERATOR = "ended_by_moderator"
-    ENDED_BY_OPERATOR = "ended_by_operator"
-    REJECTED_UNKNOWN_ACCESS_NUMBER = "rejected_unknown_access_number"
-    REJECTED_BAD_NUMBER = "rejected_bad_number"
-    REJECTED_BAD_PIN = "rejected_bad_pin"
-    REJECTED_LOCKOUT = "rejected_lockout"
-    REJECTED_SUSPENDED = "rejected_suspended"
-    REJECTED_LOCKED = "rejected_locked"
-    REJECTED_FULL = "rejected_full"
-    REJECTED_BUSY = "rejected_busy"
-    REJECTED_TECHNICAL = "rejected_technical"
-    DECLINED_INVITE = "declined_invite"
-    LOST = "lost"
 
 
 def _pin_checks(column: str) -> list[CheckConstraint]:
@@ -129,7 +113,9 @@ class Subscription(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), unique=True)
-    state: Mapped[str] = mapped_column(String(16), default=SubscriptionState.ACTIVE.value)
+    state: Mapped[SubscriptionState] = mapped_column(
+        _stored_as(SubscriptionState, 16), default=SubscriptionState.ACTIVE
+    )
     activated_on: Mapped[dt.date] = mapped_column(Date)
     # The day the operator cancelled; the subscription runs to the end of that month.
     cancelled_on: Mapped[dt.date | None] = mapped_column(Date)
@@ -168,7 +154,9 @@ class Conference(Base):
     participant_pin: Mapped[str] = mapped_column(String(8))
     max_participants: Mapped[int] = mapped_column(Integer, default=10)
     language: Mapped[str] = mapped_column(String(2), default="nl")
-    status: Mapped[str] = mapped_column(String(16), default=ConferenceStatus.ACTIVE.value)
+    status: Mapped[ConferenceStatus] = mapped_column(
+        _stored_as(ConferenceStatus, 16), default=ConferenceStatus.ACTIVE
+    )
     # Per-conference options.
     record_names: Mapped[bool] = mapped_column(Boolean, default=True)
     announce_count: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -198,7 +186,7 @@ class Meeting(Base):
     conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id"))
     started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    end_reason: Mapped[str | None] = mapped_column(String(32))
+    end_reason: Mapped[MeetingEnd | None] = mapped_column(_stored_as(MeetingEnd, 32))
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     muted_all: Mapped[bool] = mapped_column(Boolean, default=False)
     peak_size: Mapped[int] = mapped_column(Integer, default=0)
@@ -231,14 +219,14 @@ class Attendance(Base):
     meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id"), index=True)
     caller_id_number: Mapped[str | None] = mapped_column(String(64))
     caller_id_name: Mapped[str | None] = mapped_column(String(128))
-    role: Mapped[str | None] = mapped_column(String(16))
+    role: Mapped[Role | None] = mapped_column(_stored_as(Role, 16))
     invited_by_dialout_id: Mapped[int | None] = mapped_column(ForeignKey("dialout_attempts.id"))
     name_recording_path: Mapped[str | None] = mapped_column(String(512))
     member_id: Mapped[int | None] = mapped_column(Integer)
     arrived_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     joined_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     left_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
-    end_reason: Mapped[str | None] = mapped_column(String(40))
+    end_reason: Mapped[EndReason | None] = mapped_column(_stored_as(EndReason, 40))
 
     __table_args__ = (
         CheckConstraint("role IS NULL OR role IN ('moderator', 'participant')", name="role"),

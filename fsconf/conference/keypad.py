@@ -15,16 +15,16 @@ from typing import Protocol
 import gevent
 from gevent.event import Event as Flag
 
-from fsconf.callflow.prompts import prompt
 from fsconf.conference.commands import ConferenceApi
 from fsconf.conference.room import Member, Room
-from fsconf.controls.grammar import GrammarSettings, KeyAction, KeypadGrammar
-from fsconf.db.models import EndReason
+from fsconf.domain.keypad_grammar import GrammarSettings, KeyAction, KeypadGrammar
+from fsconf.domain.prompts import prompt
+from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
 from fsconf.esl.server import ControllerStopping
-from fsconf.roles import Role
-from fsconf.services.callstore import CallStore, StoreUnavailable
+from fsconf.store.callstore import CallStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +53,8 @@ class MemberLine(Protocol):
     def wake(self) -> None: ...
 
 
-class Membership(Protocol):
-    """The member's conference application: done once it has returned."""
+class RunningConference(Protocol):
+    """The member's `conference` application (esl RunningApp): done once it has returned."""
 
     @property
     def done(self) -> bool: ...
@@ -83,7 +83,7 @@ class MemberControls:
 
     # -- the loop ----------------------------------------------------------------------------
 
-    def run(self, running: Membership) -> EndReason:
+    def run(self, running: RunningConference) -> EndReason:
         """Serve keys until the member leaves; return how the membership ended."""
         while not running.done and not self.session.gone.is_set():
             if self.stopping():
@@ -119,7 +119,7 @@ class MemberControls:
             reason = self.store.meeting_end_reason(self.room.meeting_id)
         except StoreUnavailable:
             return
-        if reason == EndReason.ENDED_BY_OPERATOR.value:
+        if reason == EndReason.ENDED_BY_OPERATOR:
             self.room.ending = True
             self.room.end_reason = EndReason.ENDED_BY_OPERATOR
 
@@ -201,7 +201,7 @@ class MemberControls:
     def _do_end_meeting(self, action: KeyAction) -> None:
         self.room.ending = True
         self.room.end_reason = EndReason.ENDED_BY_MODERATOR
-        self._save(end_reason=EndReason.ENDED_BY_MODERATOR.value)
+        self._save(end_reason=EndReason.ENDED_BY_MODERATOR)
         # kick plays the sound to each member before their conference app returns.
         self.api.kick("all", prompt("meeting_ended").file)
 

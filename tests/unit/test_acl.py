@@ -8,8 +8,8 @@ import socket
 import gevent
 import pytest
 
+from fsconf.acl import admitted, exposure, parse_networks
 from fsconf.config import ConfigError, load_settings
-from fsconf.esl.acl import admitted, exposure, parse_networks
 from fsconf.esl.server import OutboundServer
 
 LOOPBACK = parse_networks(("127.0.0.0/8", "::1"))

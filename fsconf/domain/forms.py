@@ -3,7 +3,7 @@ HTML, in the conference's language (Dutch or English).
 
 Pure presentation of a dict from ``conference_admin.form_data``; everything that goes
 into HTML is escaped. The keypad controls are read from the grammar
-(:func:`fsconf.controls.grammar.controls_for`), so the form lists what the keypad really
+(:func:`fsconf.domain.keypad_grammar.controls_for`), so the form lists what the keypad really
 does for each role; only their words live here.
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from fsconf.controls.grammar import ActionKind, controls_for, waits_for_more
-from fsconf.roles import Role
+from fsconf.domain.keypad_grammar import ActionKind, controls_for, waits_for_more
+from fsconf.domain.roles import Role
 
 LANGUAGES = ("nl", "en")
 

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from fsconf.db.models import (
+from fsconf.store.models import (
     Attendance,
     Conference,
     ControllerNode,
     EndReason,
     Meeting,
+    MeetingEnd,
     utcnow,
 )
 
@@ -133,11 +134,11 @@ def _reconcile_meeting(
     if kept == 0:
         ends = [r.left_at for r in rows if r.left_at is not None]
         meeting.ended_at = max([meeting.started_at, *ends])
-        meeting.end_reason = meeting.end_reason or EndReason.LOST.value
+        meeting.end_reason = meeting.end_reason or MeetingEnd.LOST
         report.closed_meetings.append(meeting.id)
 
 
 def _close(row: Attendance, since: dt.datetime | None, now: dt.datetime) -> None:
     floor = row.joined_at or row.arrived_at
     row.left_at = max(floor, min(since or now, now))
-    row.end_reason = EndReason.LOST.value
+    row.end_reason = EndReason.LOST

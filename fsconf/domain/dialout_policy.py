@@ -10,7 +10,8 @@ digits, exactly as keyed; nothing is stripped or rewritten (no "+31" -> "0"), be
 every rewrite is a place where a denied number can be turned into an allowed one.
 Numbers are matched as dialled nationally in the Netherlands, with `re.fullmatch`.
 
-Default policy (`default_policy`), one line of reason per range:
+Built-in policy (`NATIONAL_ALLOW`, `NATIONAL_DENY`; used when the settings name no
+patterns), one line of reason per range:
 
     allow  0[1-57]\\d{8}     geographic area codes 010-058, 070-079: ordinary fixed lines
     allow  06[1-58]\\d{7}    mobile 061-065 and 068: ordinary mobile tariff
@@ -35,9 +36,8 @@ A "+" prefix never gets this far: it is not a digit, so the number is "malformed
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Protocol
 
 MAX_DIGITS = 15  # E.164 maximum; also bounds the regex work done on a keyed number
 
@@ -95,25 +95,45 @@ def _compile(name: str, patterns: object) -> tuple[re.Pattern[str], ...]:
     return tuple(compiled)
 
 
-def default_policy() -> DialOutPolicy:
-    """Netherlands, numbers as dialled nationally; see the module docstring."""
+# Netherlands, numbers as dialled nationally; see the module docstring.
+NATIONAL_ALLOW = (
+    r"0[1-57]\d{8}",  # geographic
+    r"06[1-58]\d{7}",  # mobile
+    r"08[58]\d{7}",  # location-independent / company, geographic rate
+    r"091\d{7}",  # location-independent, geographic rate
+)
+NATIONAL_DENY = (
+    r"[1-9]\d*",  # short codes, emergency, carrier select
+    r"\d{0,9}",  # shorter than a national number
+    r"00\d*",  # international
+    r"09(?:00|06|09)\d*",  # premium rate
+    r"08[47]\d*",  # personal / non-geographic
+    r"06[679]\d*",  # paging, data dial-in, reserved
+)
+
+
+class DialOutLimits(Protocol):
+    """What the policy is built from: the `[dialout]` settings (config.DialOutSettings)."""
+
+    @property
+    def allow(self) -> tuple[str, ...]: ...
+    @property
+    def deny(self) -> tuple[str, ...]: ...
+    @property
+    def max_concurrent(self) -> int: ...
+    @property
+    def max_per_hour(self) -> int: ...
+
+
+def policy_from_settings(settings: DialOutLimits) -> DialOutPolicy:
+    """The policy the settings describe; an empty `allow` or `deny` means the national
+    list, so widening `allow` in configuration keeps the built-in `deny` in force.
+    Raises ValueError naming a bad pattern or limit."""
     return DialOutPolicy(
-        allow=(
-            r"0[1-57]\d{8}",  # geographic
-            r"06[1-58]\d{7}",  # mobile
-            r"08[58]\d{7}",  # location-independent / company, geographic rate
-            r"091\d{7}",  # location-independent, geographic rate
-        ),
-        deny=(
-            r"[1-9]\d*",  # short codes, emergency, carrier select
-            r"\d{0,9}",  # shorter than a national number
-            r"00\d*",  # international
-            r"09(?:00|06|09)\d*",  # premium rate
-            r"08[47]\d*",  # personal / non-geographic
-            r"06[679]\d*",  # paging, data dial-in, reserved
-        ),
-        max_concurrent=2,  # a moderator inviting a few people, not a dialler
-        max_per_hour=10,
+        allow=tuple(settings.allow) or NATIONAL_ALLOW,
+        deny=tuple(settings.deny) or NATIONAL_DENY,
+        max_concurrent=settings.max_concurrent,
+        max_per_hour=settings.max_per_hour,
     )
 
 
@@ -144,30 +164,3 @@ def decide(
     if invites_last_hour >= policy.max_per_hour:
         return DialOutDecision(False, "too_many_per_hour")
     return DialOutDecision(True, "allowed")
-
-
-_CONFIG_KEYS = frozenset({"allow", "deny", "max_concurrent", "max_per_hour", "max_digits"})
-
-
-def policy_from_config(mapping: Mapping[str, Any]) -> DialOutPolicy:
-    """Build a policy from configuration; keys left out keep the default's value.
-
-    Unknown keys are an error: a misspelt "max_per_hr" must not silently leave the
-    default in force. Raises ValueError with a message naming the bad key."""
-    if not isinstance(mapping, Mapping):
-        raise ValueError("dial-out policy: configuration must be a mapping")
-    unknown = sorted(str(k) for k in mapping if k not in _CONFIG_KEYS)
-    if unknown:
-        raise ValueError(f"dial-out policy: unknown key(s) {', '.join(unknown)}")
-    base = default_policy()
-    allow = mapping.get("allow", base.allow)
-    deny = mapping.get("deny", base.deny)
-    _compile("allow", allow)  # type/shape check before tuple() would accept a str
-    _compile("deny", deny)
-    return DialOutPolicy(
-        allow=tuple(allow),
-        deny=tuple(deny),
-        max_concurrent=mapping.get("max_concurrent", base.max_concurrent),
-        max_per_hour=mapping.get("max_per_hour", base.max_per_hour),
-        max_digits=mapping.get("max_digits", base.max_digits),
-    )

@@ -48,7 +48,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 
-from fsconf.roles import Role
+from fsconf.domain.roles import Role
 
 
 class ActionKind(Enum):

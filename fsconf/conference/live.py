@@ -15,9 +15,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from fsconf.conference.commands import ConferenceApi, all_rooms
-from fsconf.db.models import Attendance, Conference, EndReason, Meeting
-from fsconf.services.audit import ServiceError, record
+from fsconf.domain.rooms import number_in, room_name
+from fsconf.domain.states import MeetingEnd
+from fsconf.services.audit import record
 from fsconf.services.conference_admin import get_conference
+from fsconf.services.errors import ServiceError
+from fsconf.store.models import Attendance, Conference, Meeting
 
 ApiSender = Callable[[str], str]
 
@@ -44,10 +47,6 @@ class LiveMeeting:
     in_freeswitch: bool = True
 
 
-def fs_name(conference_number: str) -> str:
-    return f"fsconf-{conference_number}"
-
-
 def _rooms(api: ApiSender) -> dict[str, dict]:
     try:
         rooms = all_rooms(api)
@@ -65,7 +64,7 @@ def live_meetings(
         conference_number = get_conference(session, conference_number).number
     rooms = _rooms(api)
     if conference_number is not None:
-        rooms = {k: v for k, v in rooms.items() if k == fs_name(conference_number)}
+        rooms = {k: v for k, v in rooms.items() if k == room_name(conference_number)}
     query = (
         select(Meeting, Conference.number)
         .join(Conference, Conference.id == Meeting.conference_id)
@@ -77,11 +76,11 @@ def live_meetings(
     rows = session.execute(query).all()
     meetings: list[LiveMeeting] = []
     for meeting, number in rows:
-        name = fs_name(number)
+        name = room_name(number)
         room = rooms.pop(name, None)
         meetings.append(_meeting(session, number, name, meeting, room))
     for name, room in rooms.items():  # rooms FreeSWITCH has but the database does not know
-        number = name.removeprefix("fsconf-")
+        number = number_in(name)
         meetings.append(_meeting(session, number, name, None, room))
     return meetings
 
@@ -155,7 +154,7 @@ def operator_action(
 ) -> str:
     """mute|unmute|kick a member (or all for mute/unmute), lock|unlock|end a meeting."""
     meeting = _open_meeting(session, number)
-    room = ConferenceApi(api, fs_name(number))
+    room = ConferenceApi(api, room_name(number))
     if action in ("mute", "unmute", "kick"):
         if member is None:
             raise ServiceError(f"{action} needs a member id (see `fsconf live`)")
@@ -165,7 +164,10 @@ def operator_action(
             target = "all"
         else:
             raise ServiceError(f"member must be a member id or 'all', got {member!r}")
-        verb = {"mute": room.mute, "unmute": room.unmute, "kick": room.kick}[action]
+        verbs: dict[str, Callable[[int | str], str]] = {
+            "mute": room.mute, "unmute": room.unmute, "kick": room.kick
+        }
+        verb = verbs[action]
         reply = _expect_ok(verb(target), f"{action} {member}")
     elif action in ("lock", "unlock"):
         done = room.lock() if action == "lock" else room.unlock()
@@ -175,7 +177,7 @@ def operator_action(
         meeting.locked = action == "lock"
     elif action == "end":
         # Recorded first: the controller reads it to know why its members were kicked.
-        meeting.end_reason = EndReason.ENDED_BY_OPERATOR.value
+        meeting.end_reason = MeetingEnd.ENDED_BY_OPERATOR
         session.flush()
         session.commit()
         reply = _expect_ok(room.kick("all", end_sound), "end")

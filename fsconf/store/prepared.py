@@ -1,13 +1,12 @@
 """The join flow's hot statements, compiled once and run straight on the DBAPI cursor.
 
-Every call runs about a dozen small SELECTs and UPDATEs. SQLAlchemy's Connection.execute
-spends about 35 us of Python on each (cache key, execution context, events, result
-metadata) around 2-3 us of SQLite; the statements never change, so this module does
-that work once per statement, dialect and parameter set: the SQL text, the order of the
-parameters, the type conversions both ways (SQLite keeps datetimes as text, booleans as
-integers). The statement still runs on the unit of work's own connection, inside its
-transaction; a driver error is wrapped and the connection invalidated exactly as
-SQLAlchemy does it, so callers see the same exceptions.
+Every call runs about a dozen small SELECTs and UPDATEs, and SQLAlchemy's per-execution
+work was many times SQLite's own for them (bench/results/README.md). The statements never
+change, so this module does that work once per statement, dialect and parameter set: the
+SQL text, the order of the parameters, the type conversions both ways. The statement
+still runs on the unit of work's own connection, inside its transaction; a driver error
+is wrapped and the connection invalidated exactly as SQLAlchemy does it, so callers see
+the same exceptions. Written against SQLAlchemy 2.1's internals (setup.cfg pins it).
 
 An INSERT names its table's key column (`key=`) and gets the new row's key back
 (RETURNING where the dialect has it, else the cursor's lastrowid, as SQLAlchemy does);
@@ -23,9 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Column, Connection, Dialect, Executable, Insert
+from sqlalchemy.engine.interfaces import DBAPIModule
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import BindParameter
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ClauseElement
 from sqlalchemy.sql.selectable import SelectBase
 
 Processor = Callable[[Any], Any]
@@ -37,7 +38,8 @@ class _Plan:
     positional: bool
     # (bind name, fixed value or _FROM_PARAMS, processor) in the order the SQL wants them.
     binds: tuple[tuple[str, Any, Processor | None], ...]
-    row: type[tuple[Any, ...]] | None  # named row type of a SELECT (or RETURNING)
+    # Named row type of a SELECT (or RETURNING): a namedtuple class built at run time.
+    row: Any
     results: tuple[Processor | None, ...]
     lastrowid: bool  # an INSERT whose key comes from cursor.lastrowid
 
@@ -115,7 +117,7 @@ class Prepared:
         if isinstance(statement, Insert) and self.key is not None:
             table = statement.table
             missing = [
-                c.key for c in table.columns  # type: ignore[attr-defined]
+                c.key for c in table.columns
                 if c.default is not None and c.key not in keys
             ]
             if missing:
@@ -124,7 +126,11 @@ class Prepared:
             if dialect.insert_returning:
                 statement = statement.returning(self.key)
                 returning = [self.key]
+        if not isinstance(statement, ClauseElement):
+            raise TypeError(f"cannot prepare {statement!r}")
         compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+        if not isinstance(compiled, SQLCompiler):
+            raise TypeError(f"{statement!r} did not compile to SQL")
         # The names the SQL text uses (anonymous binds get theirs at compile time).
         by_name: dict[str, BindParameter[Any]] = {
             name: bind for bind, name in compiled.bind_names.items()
@@ -137,21 +143,23 @@ class Prepared:
             bind = by_name[name]
             fixed = _FROM_PARAMS if name in keys else bind.effective_value
             binds.append((name, fixed, bind.type._cached_bind_processor(dialect)))
-        row: type[tuple[Any, ...]] | None = None
+        row = None
         results: tuple[Processor | None, ...] = ()
         columns = list(statement.selected_columns) if isinstance(statement, SelectBase) else (
             returning
         )
         if columns:
-            row = collections.namedtuple(  # type: ignore[misc]
-                "PreparedRow", [c.key or f"col{i}" for i, c in enumerate(columns)],
-                rename=True,
-            )
+            row = _row_type([c.key or f"col{i}" for i, c in enumerate(columns)])
             results = tuple(c.type._cached_result_processor(dialect, None) for c in columns)
         lastrowid = isinstance(statement, Insert) and not returning
         return _Plan(
             compiled.string, bool(compiled.positional), tuple(binds), row, results, lastrowid
         )
+
+
+def _row_type(names: list[str]) -> Any:
+    # A namedtuple per statement: rows as cheap as SQLAlchemy's, attributes by column key.
+    return collections.namedtuple("PreparedRow", names, rename=True)
 
 
 def _values(plan: _Plan, params: dict[str, Any]) -> Any:
@@ -165,7 +173,8 @@ def _values(plan: _Plan, params: dict[str, Any]) -> Any:
 
 
 def _wrapped(
-    conn: Connection, dialect: Dialect, sql: str, values: Any, exc: Exception, cursor: Any
+    conn: Connection, dialect: Dialect, sql: str, values: Any, exc: DBAPIModule.Error,
+    cursor: Any,
 ) -> DBAPIError:
     """What Connection.execute would raise, with a dead connection invalidated the same way
     (so the pool never hands it out again and callers can tell an outage)."""

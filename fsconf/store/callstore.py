@@ -19,10 +19,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from fsconf.config import SecuritySettings
-from fsconf.db.models import Attendance, DialOutAttempt, EndReason, Meeting, utcnow
-from fsconf.db.session import Database
-from fsconf.services import joining, reconcile
-from fsconf.services.joining import (
+from fsconf.store import call_queries, reconcile
+from fsconf.store.call_queries import (
     AccessScope,
     CallStart,
     ConferenceChoice,
@@ -31,6 +29,8 @@ from fsconf.services.joining import (
     LockoutLimits,
     Seat,
 )
+from fsconf.store.models import Attendance, DialOutAttempt, EndReason, Meeting, utcnow
+from fsconf.store.session import Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -103,7 +103,7 @@ class CallStore:
         caller_id_name: str | None, lockout_caller: str | None,
     ) -> CallStart:
         return self._run(
-            lambda s: joining.start_call(
+            lambda s: call_queries.start_call(
                 s, limits=self.limits, call_uuid=call_uuid, dialled=dialled,
                 caller_id_number=caller_id_number, caller_id_name=caller_id_name,
                 lockout_caller=lockout_caller,
@@ -114,21 +114,21 @@ class CallStore:
         self, scope: AccessScope, number: str, attendance_id: int, lockout_caller: str | None
     ) -> ConferenceChoice:
         return self._run(
-            lambda s: joining.choose_conference(
+            lambda s: call_queries.choose_conference(
                 s, limits=self.limits, scope=scope, number=number,
                 attendance_id=attendance_id, lockout_caller=lockout_caller,
             )
         )
 
     def open_attendance(self, **kwargs: object) -> int:
-        return self._run(lambda s: joining.open_attendance(s, **kwargs))  # type: ignore[arg-type]
+        return self._run(lambda s: call_queries.open_attendance(s, **kwargs))  # type: ignore[arg-type]
 
     def conference_by_id(self, conference_id: int) -> ConferenceInfo | None:
-        return self._run(lambda s: joining.conference_by_id(s, conference_id))
+        return self._run(lambda s: call_queries.conference_by_id(s, conference_id))
 
     def lockout(self, caller_id_number: str | None, conference_id: int | None) -> str | None:
         return self._run(
-            lambda s: joining.lockout_reason(
+            lambda s: call_queries.lockout_reason(
                 s, limits=self.limits, caller_id_number=caller_id_number,
                 conference_id=conference_id,
             )
@@ -140,14 +140,14 @@ class CallStore:
         self._run_durably(
             f"{kind} failure",
             call_uuid,
-            lambda s: joining.record_pin_failure(
+            lambda s: call_queries.record_pin_failure(
                 s, limits=self.limits, kind=kind, call_uuid=call_uuid,
                 caller_id_number=caller_id_number, conference_id=conference_id,
             ),
         )
 
     def claim_seat(self, **kwargs: object) -> Seat:
-        return self._run(lambda s: joining.claim_seat(s, **kwargs))  # type: ignore[arg-type]
+        return self._run(lambda s: call_queries.claim_seat(s, **kwargs))  # type: ignore[arg-type]
 
     def finish(
         self, attendance_id: int, call_uuid: str, reason: EndReason,
@@ -155,8 +155,8 @@ class CallStore:
     ) -> Departure | None:
         at = utcnow()
         return self._run_durably(
-            f"end of call ({reason.value})", call_uuid,
-            lambda s: joining.finish_attendance(s, attendance_id, reason, at, member_id),
+            f"end of call ({reason})", call_uuid,
+            lambda s: call_queries.finish_attendance(s, attendance_id, reason, at, member_id),
         )
 
     def meeting_end_reason(self, meeting_id: int) -> str | None:
@@ -167,7 +167,7 @@ class CallStore:
     def set_meeting_flags(self, meeting_id: int, **flags: object) -> None:
         self._run_durably(
             "meeting state", f"meeting-{meeting_id}",
-            lambda s: joining.set_meeting_flags(s, meeting_id, **flags),  # type: ignore[arg-type]
+            lambda s: call_queries.set_meeting_flags(s, meeting_id, **flags),  # type: ignore[arg-type]
         )
 
     # -- controller life -------------------------------------------------------------------

@@ -71,13 +71,9 @@ def _configure_sqlite(engine: Engine, synchronous: str, autocheckpoint: bool) ->
 class WalCheckpointer:
     """Copies SQLite's write-ahead log into the database from an OS thread of its own.
 
-    SQLite checkpoints inside the commit that fills the log past 1,000 pages, and a
-    checkpoint syncs the log and the database file to disk: measured in the controller at
-    full load, three fdatasync calls of 0.3-6 ms each every few seconds, all on the gevent
-    hub, so every call and key press in the process waited (and a slow disk made it
-    seconds). This thread runs `PRAGMA wal_checkpoint(PASSIVE)` on its own connection
-    instead; PASSIVE never waits for the writer and the writer never waits for it, and
-    the sqlite3 module lets go of the GIL while the disk works.
+    SQLite otherwise checkpoints inside the commit that fills the log, syncing two files
+    on the gevent hub while every call waits. PASSIVE never waits for the writer nor the
+    writer for it, and sqlite3 releases the GIL while the disk works.
     """
 
     TICK = 0.05  # how soon a stop is noticed

@@ -1,1 +1,0 @@
-"""Keypad controls: the pure DTMF grammar (`grammar`) and the actions it yields."""

@@ -1,1 +1,0 @@
-"""Persistence: typed SQLAlchemy models, the session factory, repositories."""
