@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from fsconf.services import pins
+from fsconf.domain import pins
 from fsconf.store.models import Conference, Customer
 from tests.cli.conftest import digits
 

@@ -262,7 +262,7 @@ def test_invoice_carries_address_vat_number_and_due_date(session: Session) -> No
     cid = _billed_customer(
         session, address="Kade 1\n1011 AB Amsterdam", vat_number="NL123456789B01"
     )
-    terms = Prices(payment_terms_days=30)
+    terms = Prices.from_settings(BillingSettings(payment_terms_days=30))
     created = invoicing.run_billing(
         session, Month.parse("2024-02"), prices=terms, today=TODAY, actor="t", customer_id=cid
     ).created[0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fsconf.domain import forms
 from fsconf.domain.keypad_grammar import (
     MODERATOR_ONLY_KINDS,
     SEQUENCES,
@@ -12,7 +13,6 @@ from fsconf.domain.keypad_grammar import (
     KeypadGrammar,
 )
 from fsconf.domain.roles import Role
-from fsconf.services import forms
 
 DATA = {
     "customer_id": 7,
