@@ -12,6 +12,7 @@ from fsconf.cli.common import (
     parse_int,
     print_json,
     print_table,
+    printable,
     service_session,
     utc_today,
     wants_json,
@@ -95,7 +96,8 @@ def _add(args: argparse.Namespace) -> int:
     if wants_json(args):
         print_json(view)
     else:
-        print(f"customer {view['id']} added: {view['name']} (active from {view['activated_on']})")
+        print(f"customer {view['id']} added: {printable(view['name'])}"
+              f" (active from {view['activated_on']})")
     return 0
 
 

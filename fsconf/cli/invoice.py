@@ -7,6 +7,8 @@
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from fsconf.cli.common import (
     parse_int,
     print_json,
     print_table,
+    printable,
     service_session,
     wants_json,
 )
@@ -90,7 +93,7 @@ def _show(args: argparse.Namespace) -> int:
         return 0
     cur = view["currency"]
     print(f"Invoice {view['id']}  {view['month']}  issued {view['issued_at'].date().isoformat()}")
-    print(f"Customer {view['customer_id']}: {view['customer_name']}")
+    print(f"Customer {view['customer_id']}: {printable(view['customer_name'])}")
     print()
     print_table(
         ("description", "quantity", "unit", "unit price", "amount"),
@@ -122,6 +125,8 @@ def _export(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text, encoding="utf-8", newline="")
         except OSError as exc:
             raise CliError(f"cannot write {args.output}: {exc.strerror}") from None
+        rows = len(list(csv.reader(io.StringIO(text)))) - 1  # less the header
+        print(f"{rows} invoice line(s) written to {args.output}")
     else:
         sys.stdout.write(text)
     return 0

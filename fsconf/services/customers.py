@@ -9,6 +9,7 @@ State machine of a subscription (the join flow reads ``state``; billing reads th
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
 
 from sqlalchemy import func, select
@@ -43,6 +44,29 @@ def get_customer(session: Session, customer_id: int, *, for_update: bool = False
     return customer
 
 
+def _unprintable(text: str) -> str | None:
+    """The first character that would act on a terminal or a document rather than show
+    (control, format such as bidi overrides, line separators, unassigned), else None."""
+    for ch in text:
+        if ch == " ":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            return ch
+    return None
+
+
+def check_customer_text(name: str | None, email: str | None) -> None:
+    """Refuse a customer name or e-mail holding control characters (escape sequences,
+    tabs, newlines, bidi overrides): they end up on operators' terminals, invoices and
+    forms. Every service that stores either (add, edit) calls this first."""
+    for what, text in (("customer name", name), ("e-mail address", email)):
+        bad = _unprintable(text) if text is not None else None
+        if bad is not None:
+            raise ServiceError(
+                f"{what} must not contain control characters (found U+{ord(bad):04X})"
+            )
+
+
 def _clean_name(name: str) -> str:
     name = " ".join(name.split())
     if not name:
@@ -74,6 +98,7 @@ def add_customer(
     activated_on: dt.date,
     actor: str,
 ) -> dict[str, Any]:
+    check_customer_text(name, email)
     customer = Customer(name=_clean_name(name), email=_clean_email(email))
     customer.subscription = Subscription(
         state=SubscriptionState.ACTIVE.value, activated_on=activated_on
