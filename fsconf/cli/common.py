@@ -202,12 +202,18 @@ def actor_of(args: argparse.Namespace) -> str:
         raise CliError(str(exc)) from None
 
 
+INT_MAX = 2**31 - 1  # the database's INTEGER (PostgreSQL's int4): ids and limits fit
+
+
 def parse_int(text: str, what: str) -> int:
     """An integer option value, or a one-line CliError naming the option."""
     value = text.strip()
     if not value.lstrip("-").isdigit() or not value.isascii():
         raise CliError(f"{what} must be a whole number, got {text!r}")
-    return int(value)
+    number = int(value)
+    if abs(number) > INT_MAX:
+        raise CliError(f"{what} is too large: {text.strip()}")
+    return number
 
 
 _DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")

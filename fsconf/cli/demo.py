@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from fsconf.cli.common import money, settings_from
+from fsconf.cli.common import CliError, money, settings_from
 
 
 def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -> None:
@@ -33,10 +33,18 @@ def run(args: argparse.Namespace) -> int:
     from fsconf.demo.stage import INVITEE, REAL_TIME, SPEED, Stage, demo_settings
     from fsconf.sim import CalleeBehaviour
 
-    workdir = args.dir or Path(tempfile.mkdtemp(prefix="fsconf-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "demo.sqlite3").unlink(missing_ok=True)  # a fresh run every time
-    settings = demo_settings(settings_from(args), workdir, args.sounds, args.language)
+    base = settings_from(args)
+    language = args.language or base.ivr.default_language
+    if args.sounds is not None and not (args.sounds / language / "fsconf").is_dir():
+        raise CliError(f"--sounds {args.sounds}: no {language}/fsconf/ folder of prompts"
+                       " there (see `make sounds`)")
+    try:
+        workdir = args.dir or Path(tempfile.mkdtemp(prefix="fsconf-demo-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "demo.sqlite3").unlink(missing_ok=True)  # a fresh run every time
+    except OSError as exc:
+        raise CliError(f"--dir {args.dir}: {exc.strerror}") from None
+    settings = demo_settings(base, workdir, args.sounds, args.language)
     out = sys.stdout
     out.write(f"fsconf demo: database {settings.database_url}\n")
     # A person at the phone needs real time (7 s to start typing a PIN, not 7/8);

@@ -59,7 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The simulator has its own options (--conf, --speed, ...); hand them over whole.
         from fsconf.sim.__main__ import main as sim_main
 
-        return sim_main(args_list[1:])
+        try:
+            return sim_main(args_list[1:])
+        except (OSError, ValueError, OverflowError) as exc:
+            # A configuration it cannot load (ValueError), a port it cannot listen on.
+            print(f"fsconf sim: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            return 130
     parser = build_parser()
     args = parser.parse_args(args_list)
     try:

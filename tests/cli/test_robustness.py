@@ -88,3 +88,37 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, argv: tuple
     assert first.strip()
     assert "Traceback" not in err and err == ""
     assert code == 141  # what a shell reports for a writer stopped by SIGPIPE
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("audit", "--limit", "99999999999999999999"), "--limit is too large"),
+        (("customer", "show", "99999999999999999999999"), "customer id is too large"),
+        (("demo", "--dir", "{tmp}/a-file/demo"), "/a-file/demo: Not a directory"),
+        (("demo", "--sounds", "{tmp}"), "no nl/fsconf/ folder of prompts"),
+    ],
+)
+def test_out_of_range_numbers_and_unusable_folders_are_one_line(
+    bad, tmp_path: Path, argv: tuple[str, ...], message: str
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    assert message in bad(*(a.format(tmp=tmp_path) for a in argv)).err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--port", "99999"), "port must be 0-65535"),
+        (("--conf", "{tmp}/none"), "/none/freeswitch.xml not found"),
+    ],
+)
+def test_simulator_that_cannot_start_says_why_on_one_line(
+    tmp_path: Path, argv: tuple[str, ...], message: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FSCONF_")}
+    done = subprocess.run([FSCONF, "sim", *(a.format(tmp=tmp_path) for a in argv)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fsconf sim: error: ") and message in lines[0]
