@@ -157,8 +157,9 @@ def operator_action(
         else:
             allowed = "a member id" if action == "kick" else "a member id or 'all'"
             raise ServiceError(f"member must be {allowed}, got {member!r}")
-        verb = {"mute": room.mute, "unmute": room.unmute, "kick": room.kick}[action]
-        reply = _expect_ok(verb(target), f"{action} {member}")
+        verbs: dict[str, Callable[[int | str], str]] = {
+            "mute": room.mute, "unmute": room.unmute, "kick": room.kick}
+        reply = _expect_ok(verbs[action](target), f"{action} {member}")
     elif member is not None:
         # Audited as given, so a stray word must not pass as if it meant something.
         raise ServiceError(f"{action} applies to the whole meeting; it takes no member")
