@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -186,7 +187,8 @@ def _coerce(section: str, key: str, current: Any, raw: Any) -> Any:
                 return False
             raise ValueError(raw)
         if isinstance(current, int):
-            if isinstance(raw, bool):
+            # int(8084.5) would be 8084: a fractional value is refused, never truncated.
+            if isinstance(raw, bool | float):
                 raise ValueError(raw)
             return int(raw)
         if isinstance(current, float):
@@ -224,13 +226,27 @@ def _apply(settings: Settings, overrides: Mapping[str, Mapping[str, Any]], origi
     return Settings(**sections)
 
 
+# FSCONF_* variables that are not settings: read elsewhere (the audit actor, the config
+# path, the trunk password FreeSWITCH reads from the same env file) or by the test suite.
+OTHER_ENV = frozenset(
+    f"{ENV_PREFIX}{n}" for n in ("CONFIG", "OPERATOR", "TRUNK_PASSWORD", "TEST_DATABASE_URL",
+                                 "SIM_SELF_CHECK")
+)
+
+
 def _env_overrides(environ: Mapping[str, str], settings: Settings) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {}
+    known = set(OTHER_ENV)
     for f in fields(settings):
         for sub in fields(getattr(settings, f.name)):
             name = f"{ENV_PREFIX}{f.name}_{sub.name}".upper()
+            known.add(name)
             if name in environ:
                 out.setdefault(f.name, {})[sub.name] = environ[name]
+    # A misspelt variable (FSCONF_CONTROLLER_PROT) must not silently leave the default.
+    unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in known)
+    if unknown:
+        raise ConfigError(f"environment: unknown variable {unknown[0]}")
     return out
 
 
@@ -238,7 +254,52 @@ def _env_overrides(environ: Mapping[str, str], settings: Settings) -> dict[str, 
 SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL", "EXTRA")
 
 
+# Database URLs we can open: SQLite, and PostgreSQL through psycopg 3 (which cooperates
+# with gevent); anything else would fail later with a driver import error.
+_DATABASE_URL = re.compile(r"(sqlite(\+pysqlite)?|postgresql\+psycopg)://[^\s]*")
+
+
+def _check_database_url(url: str) -> None:
+    if _DATABASE_URL.fullmatch(url):
+        return
+    scheme = url.partition("://")[0] if "://" in url else ""
+    if scheme.startswith("postgres"):
+        raise ConfigError(
+            f"database.url: use postgresql+psycopg://... for PostgreSQL, got {scheme}://"
+        )
+    if scheme:
+        raise ConfigError(
+            f"database.url: unsupported database {scheme!r}; use sqlite:///PATH or"
+            " postgresql+psycopg://USER:PASS@HOST/DB"
+        )
+    raise ConfigError(
+        "database.url: not a database URL; use sqlite:///PATH or"
+        " postgresql+psycopg://USER:PASS@HOST/DB"
+    )
+
+
+def _check_patterns(section: str, key: str, patterns: tuple[str, ...]) -> None:
+    for pattern in patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ConfigError(
+                f"{section}.{key}: {pattern!r} is not a regular expression ({exc})"
+            ) from None
+
+
 def validate(settings: Settings) -> Settings:
+    if settings.database.url:
+        _check_database_url(settings.database.url)
+    for section, key in (("controller", "port"), ("freeswitch", "port")):
+        port = getattr(getattr(settings, section), key)
+        if not 1 <= port <= 65535:
+            raise ConfigError(f"{section}.{key}: must be between 1 and 65535, got {port}")
+    _check_patterns("dialout", "allow", settings.dialout.allow)
+    _check_patterns("dialout", "deny", settings.dialout.deny)
+    for key in ("setup_fee_cents", "monthly_fee_cents", "dialout_cents_per_minute"):
+        if getattr(settings.billing, key) < 0:
+            raise ConfigError(f"billing.{key}: must not be negative")
     if settings.database.sqlite_synchronous.upper() not in SQLITE_SYNCHRONOUS:
         raise ConfigError(
             "database.sqlite_synchronous: must be one of " + ", ".join(SQLITE_SYNCHRONOUS)

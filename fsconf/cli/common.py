@@ -56,8 +56,30 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
+# What JSON itself leaves raw but a terminal would act on: DEL, C1 controls (\x9b is a
+# CSI), format characters (bidi overrides) and line/paragraph separators.
+# (json.dumps already escapes U+0000-U+001F; only characters past ASCII need a look.)
+_JSON_UNSAFE = re.compile("[^\x00-\x7e]")
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    category = unicodedata.category(ch)
+    if category == "Cs":  # a lone surrogate: one code unit
+        return f"\\u{ord(ch):04x}"
+    if category[0] == "C" or category in ("Zl", "Zp"):
+        data = ch.encode("utf-16-be")
+        return "".join(f"\\u{int.from_bytes(data[i:i + 2], 'big'):04x}"
+                       for i in range(0, len(data), 2))
+    return ch
+
+
 def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, default=_jsonable, indent=2, ensure_ascii=False)
+    """Data for scripts: values stay whole (no cutting, unlike tables), but every
+    character a terminal would act on is \\u-escaped, so `--json` on a terminal is safe
+    and a JSON parser still reads the exact value."""
+    text = json.dumps(data, default=_jsonable, indent=2, ensure_ascii=False)
+    sys.stdout.write(_JSON_UNSAFE.sub(_json_escape, text))
     sys.stdout.write("\n")
 
 
@@ -181,19 +203,33 @@ def actor_of(args: argparse.Namespace) -> str:
         raise CliError(str(exc)) from None
 
 
+INT_MAX = 2**31 - 1  # the database's INTEGER (PostgreSQL's int4): ids and limits fit
+
+
 def parse_int(text: str, what: str) -> int:
     """An integer option value, or a one-line CliError naming the option."""
     value = text.strip()
     if not value.lstrip("-").isdigit() or not value.isascii():
         raise CliError(f"{what} must be a whole number, got {text!r}")
-    return int(value)
+    number = int(value)
+    if abs(number) > INT_MAX:
+        raise CliError(f"{what} is too large: {text.strip()}")
+    return number
+
+
+_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
 def parse_date(text: str, what: str) -> dt.date:
+    """A YYYY-MM-DD option value; a well-written date that does not exist (2026-02-30)
+    is told apart from a badly written one."""
+    found = _DATE.fullmatch(text.strip())
+    if found is None:
+        raise CliError(f"{what} must be a date written YYYY-MM-DD, got {text!r}")
     try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise CliError(f"{what} must be a date written YYYY-MM-DD, got {text!r}") from None
+        return dt.date(*(int(part) for part in found.groups()))
+    except ValueError as exc:
+        raise CliError(f"{what}: {text.strip()} is not a real date ({exc})") from None
 
 
 def utc_today() -> dt.date:

@@ -155,7 +155,8 @@ def _add(args: argparse.Namespace) -> int:
     if wants_json(args):
         print_json(view)
     else:
-        print(f"customer {view['id']} added: {view['name']} (active from {view['activated_on']})")
+        print(f"customer {view['id']} added: {printable(view['name'])}"
+              f" (active from {view['activated_on']})")
     return 0
 
 

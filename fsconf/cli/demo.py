@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fsconf.cli.common import money, settings_from
+from fsconf.cli.common import CliError, money, settings_from
 
 if TYPE_CHECKING:  # the demo's modules load only when it runs
     from fsconf.demo.stage import Stage
@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
                    help="a terminal phone: type keys, see what you would hear")
     p.add_argument("--dir", type=Path, default=None,
                    help="keep the demo database and recordings here (default: a temp dir)")
+    p.add_argument("--language", choices=("nl", "en"), default=None,
+                   help="the demo conference's language (default: [ivr] default_language)")
     p.add_argument("--sounds", type=Path, default=None,
                    help="prompt sounds (e.g. build/sounds from `make sounds`); "
                         "default: silent stand-ins")
@@ -32,24 +34,38 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
 def run(args: argparse.Namespace) -> int:
     from fsconf.demo.phone import run_phone
     from fsconf.demo.script import run_meeting
-    from fsconf.demo.stage import INVITEE, Stage, demo_settings
+    from fsconf.demo.stage import INVITEE, REAL_TIME, SPEED, Stage, demo_settings
     from fsconf.sim import CalleeBehaviour
 
-    workdir = args.dir or Path(tempfile.mkdtemp(prefix="fsconf-demo-"))
-    workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "demo.sqlite3").unlink(missing_ok=True)  # a fresh run every time
-    settings = demo_settings(settings_from(args), workdir, args.sounds)
+    base = settings_from(args)
+    language = args.language or base.ivr.default_language
+    if args.sounds is not None and not (args.sounds / language / "fsconf").is_dir():
+        raise CliError(f"--sounds {args.sounds}: no {language}/fsconf/ folder of prompts"
+                       " there (see `make sounds`)")
+    try:
+        workdir = args.dir or Path(tempfile.mkdtemp(prefix="fsconf-demo-"))
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "demo.sqlite3").unlink(missing_ok=True)  # a fresh run every time
+    except OSError as exc:
+        raise CliError(f"--dir {args.dir}: {exc.strerror}") from None
+    settings = demo_settings(base, workdir, args.sounds, args.language)
     out = sys.stdout
     out.write(f"fsconf demo: database {settings.database_url}\n")
+    # A person at the phone needs real time (7 s to start typing a PIN, not 7/8);
+    # the scripted meeting may run faster.
+    speed = REAL_TIME if args.interactive else SPEED
     stage = Stage(settings, workdir, out, callees={
         INVITEE: CalleeBehaviour(action="answer", answer_after_s=2.0, digits="1",
                                  digits_delay_s=3.0),
-    })
+    }, speed=speed, language=settings.ivr.default_language)
     conf = stage.open()
+    assert stage.sim is not None and stage.controller is not None
+    host, port = stage.controller.address[:2]
     out.write(
         f"provisioned customer {conf.customer_id}, access number 0201234567, "
-        f"conference {conf.number}\nsimulator on 127.0.0.1:{stage.sim.port if stage.sim else '?'}"
-        f", controller on {stage.controller.address if stage.controller else '?'}\n\n"
+        f"conference {conf.number} ({conf.language})\n"
+        f"simulator on 127.0.0.1:{stage.sim.port}, controller on {host}:{port}"
+        f"{'' if speed == 1 else f', time {speed:g}x faster'}\n\n"
     )
     try:
         if args.interactive:

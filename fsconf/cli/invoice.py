@@ -9,6 +9,8 @@ decimal text (``12.10``).
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import sys
 from pathlib import Path
 
@@ -177,6 +179,8 @@ def _export(args: argparse.Namespace) -> int:
             Path(args.output).write_text(text, encoding="utf-8", newline="")
         except OSError as exc:
             raise CliError(f"cannot write {args.output}: {exc.strerror}") from None
+        rows = len(list(csv.reader(io.StringIO(text)))) - 1  # less the header
+        print(f"{rows} invoice line(s) written to {args.output}")
     else:
         sys.stdout.write(text)
     return 0

@@ -12,6 +12,7 @@ from fsconf.cli.common import (
     add_json_option,
     print_json,
     print_table,
+    printable,
     service_session,
     settings_from,
     wants_json,
@@ -59,7 +60,11 @@ def _run(args: argparse.Namespace) -> int:
                     session, client.api, actor=actor_of(args), action=args.action,
                     number=args.conference, member=args.member,
                 )
-                print(reply)
+                if wants_json(args):
+                    print_json({"conference_number": args.conference, "action": args.action,
+                                "member": args.member, "reply": reply})
+                else:
+                    print(printable(reply, 200))
                 return 0
             meetings = live.live_meetings(session, client.api, conference_number=args.only)
     except EslError as exc:

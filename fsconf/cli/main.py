@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from fsconf.cli.common import EXIT_BAD_INPUT, CliError, common_parent
 from fsconf.cli.entry import command_of
@@ -67,20 +68,58 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_BAD_INPUT
         from fsconf.cli import sim
 
-        return sim.run(rest)
+        try:
+            return sim.run(rest)
+        except (OSError, ValueError, OverflowError) as exc:
+            # A configuration it cannot load (ValueError), a port it cannot listen on.
+            print(f"fsconf sim: error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except KeyboardInterrupt:
+            return 130
     parser = build_parser()
     args = parser.parse_args(args_list)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's exit
+        return code
     except CliError as exc:
         print(f"fsconf: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OperationalError as exc:
+    except (OperationalError, ProgrammingError) as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        print(f"fsconf: error: database unavailable: {reason}", file=sys.stderr)
+        if _schema_missing(reason):
+            print(f"fsconf: error: the database schema is missing or out of date ({reason});"
+                  " run `fsconf db upgrade`", file=sys.stderr)
+        else:
+            print(f"fsconf: error: database unavailable: {reason}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # `fsconf audit | head -1`: the reader has all it wanted. Quiet, like any Unix
+        # filter, with the status a shell gives a process killed by SIGPIPE.
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
     except KeyboardInterrupt:
         return 130
+
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE
+
+
+def _schema_missing(reason: str) -> bool:
+    """SQLite's and PostgreSQL's words for a table or column migrations would create."""
+    text = reason.lower()
+    return "no such table" in text or "no such column" in text or (
+        "does not exist" in text and ("relation" in text or "column" in text)
+    )
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout replaced by something without a descriptor
+        pass
 
 
 if __name__ == "__main__":

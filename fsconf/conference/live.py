@@ -162,13 +162,18 @@ def operator_action(
             target: int | str = int(member)
         elif member == "all" and action != "kick":
             target = "all"
+        elif member == "all":
+            raise ServiceError("kick takes one member id; to end the meeting for everyone use"
+                               f" `fsconf live end {number}`")
         else:
-            raise ServiceError(f"member must be a member id or 'all', got {member!r}")
+            allowed = "a member id" if action == "kick" else "a member id or 'all'"
+            raise ServiceError(f"member must be {allowed}, got {member!r}")
         verbs: dict[str, Callable[[int | str], str]] = {
-            "mute": room.mute, "unmute": room.unmute, "kick": room.kick
-        }
-        verb = verbs[action]
-        reply = _expect_ok(verb(target), f"{action} {member}")
+            "mute": room.mute, "unmute": room.unmute, "kick": room.kick}
+        reply = _expect_ok(verbs[action](target), f"{action} {member}")
+    elif member is not None:
+        # Audited as given, so a stray word must not pass as if it meant something.
+        raise ServiceError(f"{action} applies to the whole meeting; it takes no member")
     elif action in ("lock", "unlock"):
         done = room.lock() if action == "lock" else room.unlock()
         if not done:
@@ -183,6 +188,6 @@ def operator_action(
         reply = _expect_ok(room.kick("all", end_sound), "end")
     else:
         raise ServiceError(f"unknown live action {action!r}")
-    record(session, actor, f"live.{action}", f"conference {number}",
+    record(session, actor, f"live.{action}", f"conference:{number}",
            {"member": member} if member else None)
     return reply.strip()

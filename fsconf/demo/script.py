@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gevent
 
-from fsconf.demo.stage import INVITEE, SPEED, DemoConference, Stage
+from fsconf.demo.stage import INVITEE, DemoConference, Stage
 from fsconf.testing.driver import DriverCall
 
 WAIT = 30.0
@@ -23,7 +23,7 @@ def join(stage: Stage, who: str, caller: str, pin: str, conf: DemoConference) ->
     call.wait_prompt("tone", WAIT)
     stage.transcript.line(who.split(" ")[0], "says their name")
     call.speak(_name_sound(stage, call))  # the caller's audio, as uuid_broadcast sends it
-    gevent.sleep(1.6 / SPEED)
+    gevent.sleep(1.6 / stage.speed)
     stage.press(call, "#")
     call.wait_member(WAIT)
     return call

@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TextIO
 
 from fsconf.config import Settings
 from fsconf.controller import Controller
-from fsconf.domain.prompts import CATALOGUE, Prompt
+from fsconf.domain.prompts import CATALOGUE, LANGUAGES, Prompt
 from fsconf.esl.protocol import Event
 from fsconf.services import conference_admin, customers, numbers
 from fsconf.sim import CalleeBehaviour, SimSettings, Simulator
@@ -27,7 +29,8 @@ from fsconf.testing.driver import CallDriver, DriverCall
 
 ACCESS_NUMBER = "0201234567"
 INVITEE = "0612345678"
-SPEED = 8.0  # simulated seconds per wall-clock second
+SPEED = 8.0  # the scripted demo: simulated seconds per wall-clock second
+REAL_TIME = 1.0  # the interactive phone: a person types at the prompts' own pace
 _WORDS_PER_SECOND = 2.5
 
 
@@ -37,6 +40,7 @@ class DemoConference:
     number: str
     moderator_pin: str
     participant_pin: str
+    language: str = "nl"
 
 
 def stand_in_sounds(root: Path) -> Path:
@@ -50,22 +54,52 @@ def stand_in_sounds(root: Path) -> Path:
 class Transcript:
     """Who heard what, who pressed what, and what FreeSWITCH was told — in time order."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, speed: float = SPEED, language: str = "nl") -> None:
         self.out = out
+        self.speed = speed
         self.start = time.monotonic()
         self.names: dict[str, str] = {}  # b-leg uuid -> "Anna (moderator)"
-        self.language = "nl"
+        self.language = language  # until a played file shows a call's language
+        self.languages: dict[str, str] = {}  # uuid -> language of what it last heard
+        # The interactive phone's "keys> ": shown again after each line while it waits,
+        # never once `prompt_live()` says the call is over.
+        self.prompt = ""
+        self.prompt_live: Callable[[], bool] = lambda: False
+        self._at_prompt = False
 
     def line(self, who: str, what: str) -> None:
         elapsed = time.monotonic() - self.start
-        self.out.write(f"{elapsed * SPEED:7.1f}s  {who:<22} {what}\n")
+        # Over the prompt (a line is always longer than it): one `keys>`, at the bottom.
+        start = "\r" if self._at_prompt else ""
+        self.out.write(f"{start}{elapsed * self.speed:7.1f}s  {pad(who, 22)} {what}\n")
+        self._at_prompt = False
+        if self.prompt and self.prompt_live():
+            self.show_prompt()
         self.out.flush()
+
+    def show_prompt(self) -> None:
+        if not self.out.isatty():
+            return  # a file or a pipe gets the transcript, not the prompts
+        self.out.write(self.prompt)
+        self.out.flush()
+        self._at_prompt = True
+
+    def end_prompt(self, typed: bool) -> None:
+        """The phone stops waiting: after Enter (the terminal already moved to a new line)
+        or because the call ended (the prompt is wiped: nothing is left asking)."""
+        if self._at_prompt and not typed:
+            self.out.write("\r" + " " * len(self.prompt) + "\r")
+            self.out.flush()
+        self._at_prompt = False
+        self.prompt = ""
 
     def heard(self, uuid: str, file: str) -> None:
         who = self.names.get(uuid)
         if who is None:
             return
-        self.line(f"{who} hears", _words(file, self.language))
+        language = self.languages.get(uuid, self.language)
+        language = self.languages[uuid] = language_of(file, language)
+        self.line(f"{who} {conjugate(who, 'hears')}", _words(file, language))
 
     def on_event(self, ev: Event) -> None:
         uuid = ev.uuid or ""
@@ -101,10 +135,34 @@ class _CommandLog(logging.Handler):
             self.transcript.line("  -> FreeSWITCH", f"{command}   [{who.split(' ')[0]}]")
 
 
+def conjugate(who: str, verb: str) -> str:
+    """'Anna hears', but 'You hear' (the interactive phone's caller is "You")."""
+    if who.split(" ")[0] != "You":
+        return verb
+    return verb[:-2] if verb.endswith("sses") else verb.removesuffix("s")
+
+
+def pad(text: str, width: int) -> str:
+    """Left-justify by terminal columns: a wide (East Asian) character takes two."""
+    used = sum(0 if unicodedata.combining(ch) else
+               2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    return text + " " * max(0, width - used)
+
+
+def language_of(file: str, default: str) -> str:
+    """The language folder a played file came from (`<sounds>/<nl|en>/fsconf/...`, as the
+    controller's per-call sound_prefix makes it), else `default`."""
+    parts = file.removeprefix("file_string://").split("!")[0].split("/")
+    found = [p for p in parts[:-1] if p in LANGUAGES]
+    return found[-1] if found else default
+
+
 def _words(file: str, language: str) -> str:
     if file.startswith("file_string://"):
         parts = file.removeprefix("file_string://").split("!")
-        return " ".join(_words(part, language) for part in parts)
+        return " ".join(_words(part, language_of(part, language)) for part in parts)
+    if file.startswith("silence_stream://"):
+        return "(silence)"
     name = Path(file).name.removesuffix(".wav")
     for p in CATALOGUE.values():
         if Path(p.file).name == f"{name}.wav":
@@ -133,9 +191,11 @@ class Stage:
     workdir: Path
     out: TextIO
     callees: dict[str, CalleeBehaviour] = field(default_factory=dict)
+    speed: float = SPEED
+    language: str = "nl"  # the demo conference's
 
     def __post_init__(self) -> None:
-        self.transcript = Transcript(self.out)
+        self.transcript = Transcript(self.out, self.speed, self.settings.ivr.default_language)
         self.db: Database | None = None
         self.controller: Controller | None = None
         self.sim: Simulator | None = None
@@ -150,7 +210,7 @@ class Stage:
         port = free_port()
         self.sim = Simulator(
             SimSettings(
-                port=0, speed=SPEED, sounds_dir=Path(self.settings.ivr.sounds_dir),
+                port=0, speed=self.speed, sounds_dir=Path(self.settings.ivr.sounds_dir),
                 global_vars={"fsconf_controller": f"127.0.0.1:{port}",
                              "fsconf_controller_backup": "127.0.0.1:9"},
                 callees=self.callees,
@@ -194,15 +254,16 @@ class Stage:
             )
             numbers.add_number(s, ACCESS_NUMBER, customer_id=customer["id"], actor="demo")
             conf = conference_admin.create_conference(
-                s, customer_id=customer["id"], max_participants=10, language="nl",
+                s, customer_id=customer["id"], max_participants=10, language=self.language,
                 security=self.settings.security, actor="demo",
             )
         return DemoConference(customer["id"], conf["number"], conf["moderator_pin"],
-                              conf["participant_pin"])
+                              conf["participant_pin"], conf["language"])
 
     def dial(self, who: str, caller: str) -> DriverCall:
         assert self.driver is not None
-        self.transcript.line(who.split(" ")[0], f"dials {ACCESS_NUMBER} (caller ID {caller})")
+        self.transcript.line(who.split(" ")[0], f"{conjugate(who, 'dials')} {ACCESS_NUMBER}"
+                                                f" (caller ID {caller})")
         seen = len(self.driver.events)
         call = self.driver.place_call(ACCESS_NUMBER, caller_id_number=caller,
                                       caller_id_name=who.split(" ")[0])
@@ -215,18 +276,22 @@ class Stage:
 
     def press(self, call: DriverCall, keys: str) -> None:
         who = self.transcript.names.get(call.b_uuid, "?").split(" ")[0]
-        self.transcript.line(who, f"presses {keys}")
+        self.transcript.line(who, f"{conjugate(who, 'presses')} {keys}")
         call.send_dtmf(keys)
 
 
-def demo_settings(base: Settings, workdir: Path, sounds: Path | None) -> Settings:
-    """The user's settings, pointed at a throwaway database, sounds and recordings."""
+def demo_settings(
+    base: Settings, workdir: Path, sounds: Path | None, language: str | None = None
+) -> Settings:
+    """The user's settings, pointed at a throwaway database, sounds and recordings; with
+    `language`, the whole call (welcome included) is in it."""
     sounds_dir = sounds if sounds is not None else stand_in_sounds(workdir / "sounds")
     return replace(
         base,
         database=replace(base.database, url=f"sqlite:///{workdir / 'demo.sqlite3'}"),
         controller=replace(base.controller, port=0, graceful_stop_timeout=2.0),
         ivr=replace(base.ivr, sounds_dir=str(sounds_dir), keypad_inter_digit_timeout=0.4,
+                    default_language=language or base.ivr.default_language,
                     first_digit_timeout_ms=30000, inter_digit_timeout_ms=30000),
         freeswitch=replace(base.freeswitch, recordings_dir=str(workdir / "recordings")),
     )

@@ -54,7 +54,9 @@ def list_entries(
     if action:
         query = query.where(AuditEntry.action == action)
     if target:
-        query = query.where(AuditEntry.target == target)
+        # Live actions were once recorded as "conference N"; the filter finds them too.
+        legacy = target.replace(":", " ", 1) if target.startswith("conference:") else target
+        query = query.where(AuditEntry.target.in_({target, legacy}))
     if actor:
         query = query.where(AuditEntry.actor == actor)
     if since:

@@ -62,12 +62,27 @@ def get_customer(session: Session, customer_id: int, *, for_update: bool = False
     return customer
 
 
+def _unprintable(text: str) -> str | None:
+    """The first character that would act on a terminal or a document rather than show
+    (control, format such as bidi overrides, line separators, unassigned), else None."""
+    for ch in text:
+        if ch == " ":
+            continue
+        if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
+            return ch
+    return None
+
+
 def check_customer_text(name: str | None, email: str | None) -> None:
-    """Refuse control characters (escape sequences, NUL, bidi overrides) in a customer's
-    name or e-mail: they would reach terminals, forms and invoices."""
+    """Refuse a customer name or e-mail holding control characters (escape sequences,
+    tabs, newlines, bidi overrides): they end up on operators' terminals, invoices and
+    forms. Every service that stores either (add, edit) calls this first."""
     for what, text in (("customer name", name), ("e-mail address", email)):
-        if text is not None and any(unicodedata.category(ch)[0] == "C" for ch in text):
-            raise ServiceError(f"{what} must not contain control characters")
+        bad = _unprintable(text) if text is not None else None
+        if bad is not None:
+            raise ServiceError(
+                f"{what} must not contain control characters (found U+{ord(bad):04X})"
+            )
 
 
 def _clean_name(name: str) -> str:

@@ -128,7 +128,8 @@ def test_invoice_export_writes_csv(ok, bad, new_customer, tmp_path) -> None:
         ("monthly", "10.00", "21.00"),
     ]
     target = tmp_path / "export.csv"
-    ok("invoice", "export", "--customer", cid, "--month", "2022-08", "--output", target)
+    said = ok("invoice", "export", "--customer", cid, "--month", "2022-08", "--output", target)
+    assert said.out == f"2 invoice line(s) written to {target}\n"  # not silence
     assert target.read_bytes().decode("utf-8") == out  # CRLF rows, as RFC 4180 says
     assert "YYYY-MM" in bad("invoice", "export", "--month", "2022/08").err
 

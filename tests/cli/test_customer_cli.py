@@ -44,6 +44,29 @@ def test_add_with_bad_email_or_date_writes_nothing(bad, db, unique) -> None:
     assert _customers_named(db, name) == 0
 
 
+def test_add_refuses_control_characters_in_name_or_email(bad, db, unique) -> None:
+    name = unique("Clean")
+    for argv in (
+        ("--name", name + "\x1b[2J\x1b[31m"),
+        ("--name", name + "\u202eevil"),
+        ("--name", name + "\nsecond line"),
+        ("--name", name, "--email", "ops\x1b[31m@acme.example"),
+    ):
+        err = bad("customer", "add", *argv).err
+        assert "must not contain control characters" in err and "\x1b" not in err
+    assert _customers_named(db, name) == 0
+
+
+def test_add_tells_an_impossible_date_from_a_badly_written_one(bad, unique) -> None:
+    err = bad("customer", "add", "--name", unique("Leap"), "--activated", "2026-02-30").err
+    assert "2026-02-30 is not a real date" in err and "YYYY-MM-DD" not in err
+
+
+def test_add_prints_a_wide_name_as_given(ok) -> None:
+    out = ok("customer", "add", "--name", "\u7530\u4e2d \u82b1\u5b50 B.V.").out
+    assert "\u7530\u4e2d \u82b1\u5b50 B.V." in out
+
+
 def test_list_shows_the_customer_in_table_and_json(ok, new_customer) -> None:
     customer = new_customer()
     table = ok("customer", "list").out

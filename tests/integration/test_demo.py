@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import io
+import os
+import re
+import sys
+import time
 from pathlib import Path
 
+import gevent
 import pytest
 
 from fsconf.cli.main import main
@@ -25,29 +31,142 @@ def test_scripted_demo_runs_the_whole_meeting(
         "0201111111   moderator    ended_by_moderator",
         "Setup fee",
         "total",
+        "time 8x faster",  # the scripted meeting may run fast; the phone does not
     ):
         assert expected in out, expected
     assert (tmp_path / "demo.sqlite3").exists()
 
 
-def test_interactive_phone_shows_prompts_and_sends_keys(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import builtins
+class _Screen(io.StringIO):
+    """What a terminal receives (the phone shows its `keys>` prompt only on one)."""
 
-    import gevent
+    def isatty(self) -> bool:
+        return True
 
-    typed = iter(["hello", "q"])
+    def rendered(self) -> list[str]:
+        """The lines as a terminal shows them: a carriage return goes back to column 0
+        and what follows overwrites what was there."""
+        rows = []
+        for raw in self.getvalue().split("\n"):
+            row: list[str] = []
+            col = 0
+            for ch in raw:
+                if ch == "\r":
+                    col = 0
+                    continue
+                if col < len(row):
+                    row[col] = ch
+                else:
+                    row.append(ch)
+                col += 1
+            rows.append("".join(row).rstrip())
+        return rows
 
-    def fake_input(prompt: str = "") -> str:
-        gevent.sleep(0.5)  # a person reads the first prompts before typing
-        return next(typed)
 
-    monkeypatch.setattr(builtins, "input", fake_input)
+class _Typist:
+    """A person at the demo phone: reads the screen, types lines into the phone's input."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.screen = _Screen()
+        monkeypatch.setattr(sys, "stdout", self.screen)
+        self.read_fd, self.write_fd = os.pipe()
+
+    def wait_for(self, pattern: str, timeout: float = 60.0) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while (found := re.search(pattern, self.screen.getvalue())) is None:
+            assert time.monotonic() < deadline, f"never shown: {pattern}"
+            gevent.sleep(0.05)
+        return found
+
+    def wait_count(self, pattern: str, count: int, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(re.findall(pattern, self.screen.getvalue())) < count:
+            assert time.monotonic() < deadline, f"shown fewer than {count} times: {pattern}"
+            gevent.sleep(0.05)
+
+    def type(self, line: str) -> None:
+        os.write(self.write_fd, line.encode() + b"\n")
+
+    def close(self) -> None:
+        """End of input: the phone hangs up (also when the person's checks failed)."""
+        if self.write_fd >= 0:
+            os.close(self.write_fd)
+            self.write_fd = -1
+
+
+def _run_phone(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, person, *argv: str) -> str:
+    """`fsconf demo --interactive` with `person(typist)` at the keyboard."""
+    from fsconf.demo import phone
+
+    typist = _Typist(monkeypatch)
+    real = phone.run_phone
+    monkeypatch.setattr(phone, "run_phone",
+                        lambda *a, **kw: real(*a, **kw, keys_fd=typist.read_fd))
     monkeypatch.delenv("FSCONF_DATABASE_URL", raising=False)
-    assert main(["demo", "--interactive", "--dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    heard = [line for line in out.splitlines() if "You hears" in line]
+    worker = gevent.spawn(person, typist)
+    worker.link_exception(lambda _: typist.close())
+    try:
+        assert main(["demo", "--interactive", "--dir", str(tmp_path), *argv]) == 0
+    finally:
+        typist.close()
+    worker.get(timeout=10)  # the person's own checks
+    return typist.screen
+
+
+def test_interactive_phone_runs_in_real_time_and_hangs_up_on_q(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waited: list[float] = []
+
+    def person(typist: _Typist) -> None:
+        typist.wait_for("You hear +\u201cWelkom")
+        started = time.monotonic()
+        typist.wait_for("You hear +\u201cToets het vergadernummer")
+        # The welcome prompt lasts two seconds; the scripted demo's 8x pace took 0.25 s.
+        waited.append(time.monotonic() - started)
+        typist.type("hello")
+        typist.wait_for(r"only 0-9")
+        typist.type("q")
+
+    screen = _run_phone(monkeypatch, tmp_path, person)
+    out = screen.getvalue()
+    assert waited[0] >= 1.9
+    heard = [line for line in out.splitlines() if "You hear " in line]
     assert "\u201cWelkom" in heard[0] and "\u201cToets het vergadernummer" in heard[1]
-    assert "(only 0-9, * and # are keys on a phone)" in out
-    assert "call ended" in out
+    assert "You hears" not in out and "You dials" not in out
+    assert re.search(r"controller on 127\.0\.0\.1:\d+\n", out)  # host:port, not a tuple
+    assert "faster" not in out
+    assert screen.rendered()[-2] == "call ended (NORMAL_CLEARING)"
+
+
+def test_phone_stops_asking_for_keys_when_the_call_ends(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def person(typist: _Typist) -> None:
+        number = typist.wait_for(r"Conference (\d+): moderator PIN").group(1)
+        typist.wait_for("You hear +\u201cToets het vergadernummer")
+        typist.type(number + "#")
+        for n in range(1, 4):  # three wrong PINs: the service says goodbye and hangs up
+            typist.wait_count("You hear +\u201cToets de pincode", n)
+            typist.type("0#")
+        # Never types 'q' and never closes the keyboard: the phone must notice by itself.
+        typist.wait_for(r"call ended \(")
+
+    screen = _run_phone(monkeypatch, tmp_path, person)
+    shown = [line for line in screen.rendered() if line]
+    assert shown[-1].startswith("call ended (")
+    assert "You hear" in shown[-2] or "FreeSWITCH" in shown[-2]
+    assert not any(line.startswith("keys>") and line.strip() == "keys>" for line in shown)
+    assert len(re.findall(r"You +press 0#", screen.getvalue())) == 3
+
+
+def test_an_english_demo_shows_english_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def person(typist: _Typist) -> None:
+        typist.wait_for("You hear +\u201cEnter the conference number")
+        typist.type("q")
+
+    out = _run_phone(monkeypatch, tmp_path, person, "--language", "en").getvalue()
+    assert re.search("You hear +\u201cWelcome to the conference service.\u201d", out)
+    assert "Welkom" not in out and "Toets" not in out

@@ -75,7 +75,7 @@ def test_operator_mutes_locks_and_ends_a_meeting(rig: Rig, cli) -> None:
     rig.driver.wait_for(ended, 5, "rows closed as ended by the operator")
     with rig.db.unit_of_work() as s:
         actions = s.scalars(select(AuditEntry.action).where(
-            AuditEntry.target == f"conference {p.conference_number}")).all()
+            AuditEntry.target == f"conference:{p.conference_number}")).all()
     assert {"live.mute", "live.lock", "live.end"} <= set(actions)
 
 
@@ -86,6 +86,8 @@ def test_operator_mutes_locks_and_ends_a_meeting(rig: Rig, cli) -> None:
         (("live", "mute", "12x4"), "must be digits"),
         (("live", "mute", "{conf}", "1;hupall"), "member must be"),
         (("live", "lock", "999999999"), "no meeting in progress"),
+        (("live", "kick", "{conf}", "all"), "kick takes one member id; to end the meeting"),
+        (("live", "lock", "{conf}", "4"), "lock applies to the whole meeting; it takes no member"),
     ],
 )
 def test_bad_live_input_is_one_clear_line_and_exit_2(rig: Rig, cli, argv, message) -> None:
@@ -95,6 +97,91 @@ def test_bad_live_input_is_one_clear_line_and_exit_2(rig: Rig, cli, argv, messag
     assert code == 2 and out == ""
     assert message in err and len(err.strip().splitlines()) == 1
     assert rig.conference(p)["locked"] is False and len(rig.conference(p)["members"]) == 1
+
+
+def _join_named(rig: Rig, p, name: str, caller: str):
+    """Dial in with this caller-ID name (as a SIP From display name would bring it)."""
+    call = rig.call(p.access_number, caller=caller, name=name)
+    call.wait_prompt("enter-conference-number")
+    call.send_dtmf(p.conference_number + "#")
+    call.wait_prompt("enter-pin")
+    call.send_dtmf(p.participant_pin + "#")
+    call.wait_prompt("tone")
+    call.send_dtmf("#")
+    call.wait_member()
+    return call
+
+
+def _table_of(out: str, number: str) -> list[str]:
+    """The member table printed under this conference's heading."""
+    lines = out.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"conference {number} "))
+    block = []
+    for line in lines[start + 1:]:
+        if not line.strip():
+            break
+        block.append(line)
+    return block
+
+
+def test_live_never_passes_a_callers_escape_sequences_to_the_terminal(rig: Rig, cli) -> None:
+    p = provision(rig.db)
+    hostile = "\x1b[2J\x1b[31mEve\u202e\x9b1m"
+    call = _join_named(rig, p, hostile, "0204444444")
+    code, out, _ = cli("live")
+    assert code == 0
+    assert "\x1b" not in out and "\x9b" not in out and "\u202e" not in out
+    row = next(line for line in _table_of(out, p.conference_number) if "0204444444" in line)
+    assert "Eve" in row and "[2J" not in row
+    # --json keeps the exact value for scripts, with every control character escaped.
+    code, out, _ = cli("live", "--json")
+    assert code == 0 and "\x1b" not in out and "\u202e" not in out and "\x9b" not in out
+    meeting = next(m for m in json.loads(out) if m["conference_number"] == p.conference_number)
+    member = next(m for m in meeting["members"] if m["call_uuid"] == call.b_uuid)
+    assert member["caller_id_name"] == hostile
+
+
+def test_live_shortens_a_long_name_and_aligns_wide_characters(rig: Rig, cli) -> None:
+    from fsconf.cli.common import display_width
+
+    p = provision(rig.db)
+    _join_named(rig, p, "A" * 300, "0205555555")
+    _join_named(rig, p, "田中花子", "0206666666")  # four wide characters
+    _join_named(rig, p, "Bo", "0207777777")
+    code, out, _ = cli("live")
+    assert code == 0
+    table = _table_of(out, p.conference_number)
+    rows = [line for line in table if line.split()[0].isdigit()]
+    assert len(rows) == 3
+    long_row = next(r for r in rows if "0205555555" in r)
+    assert "A" * 300 not in long_row and "\u2026" in long_row
+    assert max(display_width(line) for line in table) < 160
+    # The column after the name ("joined") starts at the same terminal column in every row.
+    header = table[0]
+    joined_at = display_width(header[: header.index("joined")])
+    for row in rows:
+        name_end = row.index(" 20")  # the joined timestamp follows the name
+        assert display_width(row[: name_end + 1]) == joined_at, row
+
+
+def test_live_action_with_json_answers_in_json(rig: Rig, cli) -> None:
+    p = provision(rig.db)
+    rig.join(p, p.moderator_pin)
+    part = rig.join(p, p.participant_pin, caller="0208888888")
+    code, out, _ = cli("live", "--json", "mute", p.conference_number, str(part.member_id))
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["action"] == "mute" and answer["conference_number"] == p.conference_number
+    assert answer["member"] == str(part.member_id) and answer["reply"].startswith("+OK")
+
+
+def test_audit_of_a_conference_shows_its_live_actions(rig: Rig, cli) -> None:
+    p = provision(rig.db)
+    rig.join(p, p.moderator_pin)
+    assert cli("live", "lock", p.conference_number)[0] == 0
+    code, out, _ = cli("audit", "--json", "--target", f"conference:{p.conference_number}")
+    assert code == 0
+    assert [e["action"] for e in json.loads(out)] == ["live.lock"]
 
 
 def test_live_without_freeswitch_says_so(rig: Rig, cli, monkeypatch) -> None:

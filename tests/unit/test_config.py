@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -51,15 +52,52 @@ def test_passwords_never_appear_in_the_printable_form() -> None:
         ("[ivr]\ndefault_language = 'de'\n", "ivr.default_language"),
         ("[database]\nsqlite_synchronous = 'sometimes'\n", "database.sqlite_synchronous"),
         ("[controller\n", "not valid TOML"),
+        ("[controller]\nport = 99999\n", "controller.port: must be between 1 and 65535"),
+        ("[controller]\nport = -1\n", "controller.port: must be between 1 and 65535"),
+        ("[freeswitch]\nport = 0\n", "freeswitch.port: must be between 1 and 65535"),
+        ("[controller]\nport = 8084.5\n", "controller.port: expected int, got 8084.5"),
+        ('[dialout]\ndeny = ["[invalid"]\n', "dialout.deny: '[invalid' is not a regular"),
+        ('[dialout]\nallow = ["(06"]\n', "dialout.allow: '(06' is not a regular"),
+        ('[database]\nurl = "garbage"\n', "database.url: not a database URL"),
     ],
 )
 def test_bad_config_files_give_clear_errors(tmp_path: Path, content: str, message: str) -> None:
     cfg = tmp_path / "bad.toml"
     cfg.write_text(content)
-    with pytest.raises(ConfigError, match=message.replace("[", r"\[").replace(".", r"\.")):
+    with pytest.raises(ConfigError, match=re.escape(message)):
         load_settings(cfg, environ={})
 
 
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="config file not found"):
         load_settings(tmp_path / "absent.toml", environ={})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"FSCONF_BILLING_SETUP_FEE_CENTS": "-2500"}, "billing.setup_fee_cents: must not be"),
+        ({"FSCONF_BILLING_MONTHLY_FEE_CENTS": "-1"}, "billing.monthly_fee_cents: must not be"),
+        ({"FSCONF_CONTROLLER_PORT": "8084.5"}, "controller.port: expected int, got '8084.5'"),
+        ({"FSCONF_DATABASE_URL": "garbage"}, "database.url: not a database URL"),
+        ({"FSCONF_DATABASE_URL": "oracle://scott:tiger@db/x"}, "unsupported database 'oracle'"),
+        ({"FSCONF_DATABASE_URL": "mysql+pymysql://db/x"}, "unsupported database 'mysql+pymysql'"),
+        ({"FSCONF_DATABASE_URL": "postgresql://db/x"}, "use postgresql+psycopg://"),
+        ({"FSCONF_CONTROLLER_PROT": "1"}, "unknown variable FSCONF_CONTROLLER_PROT"),
+    ],
+)
+def test_bad_environment_values_give_clear_errors(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load_settings(environ=environ)
+
+
+def test_a_bad_database_url_never_shows_its_password() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ={"FSCONF_DATABASE_URL": "mysql://fs:hunter2@db/x"})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_environment_variables_that_are_not_settings_are_left_alone(tmp_path: Path) -> None:
+    env = {"FSCONF_OPERATOR": "ann", "FSCONF_TRUNK_PASSWORD": "x", "FSCONF_CONFIG": "",
+           "FSCONF_TEST_DATABASE_URL": "sqlite://", "XDG_DATA_HOME": str(tmp_path)}
+    assert load_settings(environ=env).controller.port == 8084
