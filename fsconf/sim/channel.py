@@ -137,6 +137,9 @@ CHANNEL_HEADER_NAMES = lower_names(
     "Unique-ID", "Call-Direction", "Presence-Call-Direction", "Channel-HIT-Dialplan",
     "Channel-Call-UUID", "Answer-State", "Hangup-Cause",
     *(name for name, _ in _CODEC_HEADERS), *_profile_names("Caller"),
+    # a SIP leg's profile, and the originatee profile of a channel that bridged (sip.py)
+    "Caller-Username", "Caller-Network-Addr", "Other-Type", "Other-Leg-Network-Addr",
+    *_profile_names("Other-Leg"),
 )
 
 
@@ -232,6 +235,9 @@ class Channel:
         self.on_playback: list[Callable[[str], None]] = []  # hooks: a prompt starts
         self._pending_hangup: str | None = None
         self._race: random.Random | None = None
+        # The originatee profile ("Other-Type" + "Other-Leg-*") once this channel bridged:
+        # FreeSWITCH keeps it in every later event of the channel, even after the bridge.
+        self.other_leg: Callable[[], Headers] | None = None
         self.variables["direction"] = direction
         self.variables["uuid"] = self.uuid
         self.variables["session_id"] = str(host.next_session_id())
@@ -334,6 +340,8 @@ class Channel:
             headers.append(("Hangup-Cause", self.hangup_cause))
         headers += _CODEC_HEADERS
         headers += self.profile_headers("Caller")
+        if self.other_leg is not None:
+            headers += self.other_leg()
         return headers
 
     def profile_headers(self, prefix: str) -> Headers:
@@ -466,11 +474,14 @@ class Channel:
                 ("switch_channel.c", "switch_channel_dequeue_dtmf", 684),
                 lambda: [
                     ("DTMF-Digit", digit),
-                    ("DTMF-Duration", "2000"),
+                    ("DTMF-Duration", self.dtmf_duration()),
                     ("DTMF-Source", self.dtmf_source()),
                 ],
             )
         return digit
+
+    def dtmf_duration(self) -> str:
+        return "2000"
 
     def dtmf_source(self) -> str:
         return "UNKNOWN" if self.name.startswith("loopback/") else "RTP"
