@@ -104,6 +104,7 @@ class Simulator:
         self.apps["transfer"] = self.dialplan.app_transfer
         self.sip = SipNode(self, self.dialplan, self.register, self.config.sip_profiles, fabric)
         self.apps["bridge"] = self.sip.app_bridge
+        self.originator.sofia = self.sip.originate
 
     # --- lifecycle --------------------------------------------------------------------
 

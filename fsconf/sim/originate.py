@@ -70,6 +70,8 @@ class Originate:
         self.register = register
         self.callees = callees
         self.settings = settings
+        # mod_sofia's outgoing calls to other nodes (sip.py), once the switch has it.
+        self.sofia: Callable[..., Channel | str | None] | None = None
 
     def api_originate(self, args: str) -> str:
         if self.settings.refuse_originate:
@@ -110,6 +112,10 @@ class Originate:
             return self._loopback(variables, dest, context, bpart, cid)
         if parts[0] == "sofia" and len(parts) >= 4 and parts[1] == "gateway":
             return self.callees.dial(variables, endpoint, parts[2], parts[3], bpart, cid)
+        if parts[0] == "sofia" and self.sofia is not None:
+            placed = self.sofia(variables, endpoint, bpart, cid)
+            if placed is not None:
+                return placed
         if parts[0] == "error" and len(parts) > 1:
             return parts[1]
         if parts[0] in ("sofia", "user"):

@@ -23,6 +23,7 @@ from fsconf.sim.channel import CallerProfile, Channel
 from fsconf.sim.events import Headers
 
 if TYPE_CHECKING:
+    from fsconf.sim.clock import Clock
     from fsconf.sim.ports import ChannelHost, Dialplan
 
 log = logging.getLogger(__name__)
@@ -409,6 +410,14 @@ class Dialog:
             leg.hangup("MEDIA_TIMEOUT")
 
 
+def _timeout_s(value: str | None, clock: Clock) -> float:
+    """originate_timeout (default 60 s) from now: switch_ivr_originate compares whole
+    seconds of time(NULL), so it fires between N-1 and N s (captured 4.35 s for 5)."""
+    seconds = int(value) if value and value.isdigit() else 60
+    start = clock.time()
+    return math.floor(start) + seconds - start
+
+
 class SipNode:
     """A node's mod_sofia: its profiles on the fabric, `bridge`, incoming INVITEs."""
 
@@ -567,47 +576,107 @@ class SipNode:
             # more endpoints (loopback/, user/, gateways), which the simulator lacks here.
             log.warning("[%s] bridge: endpoint %r not supported", ch.uuid, endpoint)
             return self._failed(ch, None, "CHAN_NOT_IMPLEMENTED", None)
-        profile_name, user, address = target
-        profile = self.profiles[profile_name]
+        _, user, address = target
         name = variables.get("origination_caller_id_name") or ch.profile.caller_id_name
         number = variables.get("origination_caller_id_number") or ch.profile.caller_id_number
+        profile = CallerProfile(
+            caller_id_name=name,
+            caller_id_number=number,
+            callee_id_name=user,
+            callee_id_number=user,
+            destination_number=user,
+            context=ch.profile.context,
+            source=ch.profile.source,
+        )
+        leg = self._new_leg(endpoint, address, profile, variables)
+        leg.state = "CS_EXCHANGE_MEDIA"
+        dialog = Dialog(self, leg, ch)
+        leg.dialog = dialog
+        self.dialogs.add(dialog)
+        try:
+            return self._bridge(ch, leg, dialog, address, variables)
+        finally:
+            if not leg.up:
+                self.dialogs.discard(dialog)
+
+    def _new_leg(
+        self, endpoint: str, address: str, profile: CallerProfile, variables: dict[str, str]
+    ) -> SipChannel:
         leg = SipChannel(
             self.host,
             endpoint,
             "outbound",
-            CallerProfile(
-                caller_id_name=name,
-                caller_id_number=number,
-                callee_id_name=user,
-                callee_id_number=user,
-                destination_number=user,
-                context=ch.profile.context,
-                source=ch.profile.source,
-            ),
+            profile,
             network_addr=address.rpartition(":")[0],
             uuid=variables.get("origination_uuid"),
         )
         for key, value in variables.items():
             leg.set_var(key, value)
         leg.variables["call_uuid"] = leg.uuid
-        leg.state = "CS_EXCHANGE_MEDIA"
         leg.hit_dialplan = False
-        dialog = Dialog(self, leg, ch)
+        self.register(leg)
+        return leg
+
+    def originate(
+        self,
+        variables: dict[str, str],
+        endpoint: str,
+        bpart: str,
+        cid: tuple[str, str] | None,
+    ) -> Channel | str | None:
+        """`originate sofia/<profile>/<user>@<host:port> ...` (None: not a URL of ours):
+        the leg runs `bpart` once the far node has answered."""
+        target = parse_sofia_url(endpoint)
+        if target is None or target[0] not in self.profiles:
+            return None
+        _, user, address = target
+        profile = CallerProfile(
+            caller_id_name=variables.get("origination_caller_id_name")
+            or (cid[0] if cid else "")
+            or "FreeSWITCH",
+            caller_id_number=variables.get("origination_caller_id_number")
+            or (cid[1] if cid else "")
+            or "0000000000",
+            callee_id_name="Outbound Call",
+            callee_id_number=user,
+            destination_number=user,
+            context="default",
+            source="mod_sofia",
+        )
+        leg = self._new_leg(endpoint, address, profile, variables)
+        leg.state = "CS_EXECUTE"
+        dialog = Dialog(self, leg, leg)
         leg.dialog = dialog
         self.dialogs.add(dialog)
-        self.register(leg)
-        try:
-            return self._bridge(ch, leg, dialog, profile, address, variables)
-        finally:
-            if not leg.up:
-                self.dialogs.discard(dialog)
+        clock = self.host.clock
+        found = self.fabric.lookup(address)
+        if found is None:
+            clock.sleep(PORT_CLOSED_S)
+            leg.hangup("NORMAL_TEMPORARY_FAILURE")
+            return "NORMAL_TEMPORARY_FAILURE"
+        far_node, far_profile = found
+        headers = {k[len("sip_h_") :]: v for k, v in variables.items() if k.startswith("sip_h_")}
+        dialog._to(far_node, far_node.invite, dialog, far_profile, headers)
+        deadline = clock.monotonic() + _timeout_s(variables.get("originate_timeout"), clock)
+        while not (dialog.answered or dialog.failure is not None or not leg.up):
+            remaining = deadline - clock.monotonic()
+            if remaining <= 0:
+                break
+            leg.wake.clear()
+            clock.wait(leg.wake, remaining)
+        if dialog.failure is not None or not dialog.answered:
+            cause = dialog.failure[0] if dialog.failure is not None else "NO_ANSWER"
+            leg.hangup(cause)
+            return cause
+        leg.answer()
+        self.dialplan.run_bpart(leg, bpart)
+        return leg
 
     def _bridge(
         self,
         ch: Channel,
         leg: SipChannel,
         dialog: Dialog,
-        profile: SipProfile,
         address: str,
         variables: dict[str, str],
     ) -> str | None:
@@ -619,10 +688,8 @@ class SipNode:
         far_node, far_profile = found
         headers = {k[len("sip_h_") :]: v for k, v in variables.items() if k.startswith("sip_h_")}
         dialog._to(far_node, far_node.invite, dialog, far_profile, headers)
-        timeout = variables.get("originate_timeout") or ch.get_var("originate_timeout") or "60"
-        start = clock.time()
-        # switch_ivr_originate compares whole seconds of time(NULL): fires in (N-1, N].
-        wait_s = math.floor(start) + int(timeout if timeout.isdigit() else 60) - start
+        timeout = variables.get("originate_timeout") or ch.get_var("originate_timeout")
+        wait_s = _timeout_s(timeout, clock)
         outcome = ch.media_wait(
             wait_s, until=lambda: dialog.answered or dialog.failure is not None or not leg.up
         )

@@ -552,3 +552,84 @@ def _names_of_reply(f: Frame) -> list[str]:
 
 def _seq(frames: list[Frame]) -> list[str]:
     return [_label(f) for f in frames if _label(f) != "CHANNEL_PARK:"]
+
+
+def test_originate_to_another_node(make_node, driver_for) -> None:
+    """`originate sofia/...@<other node>` returns once the far node's controller has
+    answered; the leg then runs its application. A node that is down: NORMAL_TEMPORARY_FAILURE."""
+    a_ctl = Controller(_a_script(hang_up_after_conference=False))
+    node_b = make_node(B_IP, Controller(lambda conn: None))
+    d_b = driver_for(node_b)
+    url = "{origination_caller_id_number=0612345007,sip_h_X-Fsconf-Room=123456}" + ROOM_URL
+    assert d_b.api(f"originate {url} &park()") == "-ERR NORMAL_TEMPORARY_FAILURE\n"
+    node_a = make_node(A_IP, a_ctl)
+    reply = d_b.api(f"originate {url} &park()")
+    assert reply.startswith("+OK ")
+    leg = reply[4:].strip()
+    conn = _wait_conn(a_ctl)
+    connect = {k: unquote(v) for k, v in conn.replies[0].items()}
+    assert connect["Caller-Caller-ID-Number"] == "0612345007"
+    assert connect["variable_sip_h_X-Fsconf-Room"] == "123456"
+    assert connect["Channel-Name"] == "sofia/internal/0612345007@127.0.0.2"
+    d_a = driver_for(node_a)
+    d_a.wait_for(lambda: "(1 member" in d_a.api("conference list"), 5, "member on A")
+    # The far side's hang-up ends the originated leg on B.
+    assert d_a.api("hupall NORMAL_CLEARING").startswith("+OK")
+    d_b.wait_for(lambda: d_b.api(f"uuid_exists {leg}") == "false", 5, "leg on B gone")
+
+
+def test_two_nodes_by_hand_with_fsconf_sim(tmp_path: Path) -> None:
+    """`fsconf sim --node ... --node ...` with the project's conf: the second node
+    reaches the first one's profile "external" over SIP."""
+    from fsconf.sim.core import free_port
+    from fsconf.testing.driver import CallDriver
+
+    answered: list[str] = []
+
+    def script(conn: ControllerConn) -> None:
+        reply = conn.command("connect")
+        answered.append(unquote(reply.get("Caller-Caller-ID-Number", "")))
+        conn.execute("answer", lock=False)
+        conn.wait_complete("answer")
+
+    ctl = Controller(script)
+    port_a, port_b = free_port(), free_port()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fsconf.sim",
+            "--speed",
+            "20",
+            "--set",
+            "fsconf_esl_password=ClueCon",
+            "--node",
+            f"{port_a},local_ip_v4=127.0.0.1,fsconf_controller={ctl.address}",
+            "--node",
+            f"{port_b},local_ip_v4=127.0.0.2,fsconf_controller=127.0.0.1:1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline().strip() for _ in range(2)]
+        assert lines == [
+            f"fsconf simulator on 127.0.0.1:{port_a} (SIP external=127.0.0.1:5080)",
+            f"fsconf simulator on 127.0.0.1:{port_b} (SIP external=127.0.0.2:5080)",
+        ]
+        d_b = CallDriver("127.0.0.1", port_b, "ClueCon", timeout=10)
+        try:
+            reply = d_b.api(
+                "originate {origination_caller_id_number=0612345001}"
+                "sofia/external/5000@127.0.0.1:5080 &park()"
+            )
+            assert reply.startswith("+OK "), reply
+            assert answered == ["0612345001"]
+        finally:
+            d_b.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        ctl.stop()
