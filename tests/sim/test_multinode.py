@@ -70,6 +70,24 @@ NODE_DIALPLAN = """<include>
 </include>
 """
 
+# The captured nodes' conference.conf.xml (no sounds: nothing plays on enter or kick).
+CONFERENCE_CONF = """<configuration name="conference.conf" description="Audio Conference">
+  <advertise/>
+  <caller-controls/>
+  <profiles>
+    <profile name="fsconf">
+      <param name="domain" value="$${domain}"/>
+      <param name="rate" value="8000"/>
+      <param name="interval" value="20"/>
+      <param name="energy-level" value="0"/>
+      <param name="caller-controls" value="none"/>
+      <param name="comfort-noise" value="false"/>
+      <param name="sound-prefix" value="$${sound_prefix}"/>
+    </profile>
+  </profiles>
+</configuration>
+"""
+
 A_IP, B_IP = "127.0.0.1", "127.0.0.2"
 ROOM_URL = "sofia/internal/fsconf-room-123456@127.0.0.1:5080"
 HEADERS = "sip_h_X-Fsconf-Room=123456,sip_h_X-Fsconf-Role=moderator,sip_h_X-Fsconf-Epoch=7"
@@ -82,6 +100,7 @@ def node_conf(conf_dir: Path) -> Path:
     (conf_dir / "sip_profiles").mkdir()
     (conf_dir / "sip_profiles" / "internal.xml").write_text(INTERNAL_PROFILE)
     (conf_dir / "dialplan" / "nodes.xml").write_text(NODE_DIALPLAN)
+    (conf_dir / "autoload_configs" / "conference.conf.xml").write_text(CONFERENCE_CONF)
     return conf_dir
 
 
@@ -309,6 +328,14 @@ def test_bridge_connect_data_dtmf_and_normal_end_match_capture(make_node, driver
     assert (member["caller_id_name"], member["caller_id_number"]) == ("Anna", "0612345001")
     # Each node's Event Socket shows its own calls only.
     assert d_a.api("conference list").startswith("+OK Conference fsconf-123456 (1 member")
+    # A's conference API shows the SIP leg as captured (README finding 11, 12).
+    a_leg = unquote(a_ctl_conn.replies[0]["Unique-ID"])
+    assert d_a.api("conference fsconf-123456 list") == (
+        f"1;sofia/internal/0612345001@127.0.0.2;{a_leg};Anna;0612345001;"
+        "hear|speak|floor|moderator;0;0;0\n"
+    )
+    assert d_a.api("conference fsconf-123456 mute 1") == "+OK mute 1\n"
+    assert d_a.api("conference fsconf-123456 unmute 1") == "+OK unmute 1\n"
     assert driver_for(node_b).api("conference list") == "+OK No active conferences.\n"
 
     assert d_a.api("conference fsconf-123456 kick all") == "+OK kicked 1\n"
