@@ -108,7 +108,7 @@ def node_conf(conf_dir: Path) -> Path:
 def make_node(make_sim, node_conf: Path) -> Callable[..., Simulator]:
     fabric = SipFabric()  # this test's own network: no node of another test is on it
 
-    def make(ip: str, controller: Controller, **kw: object) -> Simulator:
+    def make(ip: str, controller: Controller | None, **kw: object) -> Simulator:
         gv = {"local_ip_v4": ip, **dict(kw.pop("global_vars", {}) or {})}  # type: ignore[call-overload]
         return make_sim(
             controller, conf_dir=node_conf, global_vars=gv, race_seed=None, fabric=fabric, **kw
@@ -510,6 +510,59 @@ def test_bridge_to_a_node_that_is_down(make_node, driver_for, capture, continue_
     assert done.get("variable_last_bridge_proto_specific_hangup_cause") == "sip:503"
     assert done.get("variable_bridge_hangup_cause") is None
     assert (done.get("Answer-State") == "hangup") is not continue_on_fail
+
+
+@pytest.mark.parametrize(
+    ("capture", "room", "a_refuses", "a_listens"),
+    [
+        ("B_out_call4a_anna", "fsconf-room-123456", False, False),
+        ("B_out_call4b_bert", "fsconf-nosuch", False, True),
+        ("B_out_call4c_carla", "fsconf-room-123456", True, True),
+    ],
+)
+def test_far_node_up_but_refusing(
+    make_node, driver_for, capture: str, room: str, a_refuses: bool, a_listens: bool
+) -> None:
+    """A is up but its controller is not listening (480), its dialplan has no route (404)
+    or its controller hangs up CALL_REJECTED before answering (603)."""
+
+    def b_script(conn: ControllerConn) -> None:
+        conn.command("connect")
+        conn.command("myevents")
+        conn.command("linger")
+        conn.execute("answer", lock=False)
+        conn.wait_complete("answer")
+        conn.execute("set", "continue_on_fail=true", lock=False)
+        conn.wait_complete("set")
+        conn.execute("bridge", "{" + HEADERS + "}" + ROOM_URL.replace("fsconf-room-123456", room))
+        conn.wait_complete("bridge", timeout=10)
+        conn.send("sendmsg", [("call-command", "hangup"), ("hangup-cause", "NORMAL_CLEARING")])
+        _exit_after_linger_notice(conn)
+
+    def a_script(conn: ControllerConn) -> None:
+        conn.command("connect")
+        conn.command("myevents")
+        conn.command("linger")
+        if a_refuses:
+            conn.send("sendmsg", [("call-command", "hangup"), ("hangup-cause", "CALL_REJECTED")])
+
+    a_ctl = Controller(a_script)
+    if a_listens:
+        make_node(A_IP, a_ctl)
+    else:  # A runs, but nothing listens where its socket app connects
+        make_node(A_IP, None, global_vars={"fsconf_controller": "127.0.0.1:1"})
+    b_ctl = Controller(b_script)
+    node_b = make_node(B_IP, b_ctl)
+    driver_for(node_b).place_call("0201234567", "0612345001", "Anna", context="default")
+    conn = _wait_conn(b_ctl)
+    conn.wait(lambda: conn.closed, 10, "B controller done")
+    ours = _from_bridge(_frames(conn))
+    theirs = _from_bridge(_captured(f"4_extra_failures_with_A_up/{capture}.recv.raw"))
+    _assert_same_events(ours, theirs)
+    done = _event(ours, "CHANNEL_EXECUTE_COMPLETE:bridge")
+    real = _event(theirs, "CHANNEL_EXECUTE_COMPLETE:bridge")
+    assert _vars(done, BRIDGE_END_VARS) == _vars(real, BRIDGE_END_VARS)
+    assert done.get("Answer-State") == "answered"  # continue_on_fail: the caller stays
 
 
 # --- scenario --------------------------------------------------------------------------
