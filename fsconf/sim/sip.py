@@ -157,6 +157,15 @@ class SipFabric:
 
     def __init__(self) -> None:
         self._bound: dict[str, tuple[SipNode, SipProfile]] = {}
+        self._holes: set[str] = set()
+
+    def black_hole(self, address: str) -> None:
+        """Something at `address` takes SIP and never answers (a hung host; the captures'
+        UDP socket that swallows the INVITE): INVITEs there end by Timer B or timeout."""
+        self._holes.add(address)
+
+    def swallows(self, address: str) -> bool:
+        return address in self._holes and self.lookup(address) is None
 
     def bind(self, node: SipNode, profile: SipProfile) -> bool:
         current = self._bound.get(profile.address)
@@ -364,6 +373,10 @@ class Dialog:
             self.near.set_var("sip_hangup_disposition", "recv_bye")
             self.near.hangup(cause)
 
+    def no_response(self) -> None:
+        """Timer B expired: not even a 100 Trying came back (408, generated locally)."""
+        self._near_refused("RECOVERY_ON_TIMER_EXPIRE", 408)
+
     def _near_refused(self, cause: str, status: int) -> None:
         if self.failure is None:
             self.failure = (cause, status)
@@ -397,7 +410,7 @@ class Dialog:
             return
         clock = node.host.clock
         if survivor is self.near and not self.answered:
-            clock.call_later(TIMER_B_S, self._near_refused, "RECOVERY_ON_TIMER_EXPIRE", 408)
+            clock.call_later(TIMER_B_S, self.no_response)
             return
         timeout_ms = survivor.get_var("media_timeout") or ""
         if timeout_ms.isdigit() and int(timeout_ms) > 0:
@@ -649,14 +662,9 @@ class SipNode:
         leg.dialog = dialog
         self.dialogs.add(dialog)
         clock = self.host.clock
-        found = self.fabric.lookup(address)
-        if found is None:
-            clock.sleep(PORT_CLOSED_S)
+        if not self._send_invite(dialog, address, variables):
             leg.hangup("NORMAL_TEMPORARY_FAILURE")
             return "NORMAL_TEMPORARY_FAILURE"
-        far_node, far_profile = found
-        headers = {k[len("sip_h_") :]: v for k, v in variables.items() if k.startswith("sip_h_")}
-        dialog._to(far_node, far_node.invite, dialog, far_profile, headers)
         deadline = clock.monotonic() + _timeout_s(variables.get("originate_timeout"), clock)
         while not (dialog.answered or dialog.failure is not None or not leg.up):
             remaining = deadline - clock.monotonic()
@@ -672,6 +680,23 @@ class SipNode:
         self.dialplan.run_bpart(leg, bpart)
         return leg
 
+    def _send_invite(self, dialog: Dialog, address: str, variables: dict[str, str]) -> bool:
+        """Send the INVITE; False when nothing listens there (port closed: sofia answers
+        itself 503 after the ICMP error). Nobody answering at all ends at Timer B."""
+        clock = self.host.clock
+        found = self.fabric.lookup(address)
+        if found is None:
+            if self.fabric.swallows(address):
+                clock.call_later(TIMER_B_S, dialog.no_response)
+                return True
+            clock.sleep(PORT_CLOSED_S)
+            return False
+        far_node, far_profile = found
+        # The X- headers of the INVITE: the leg's sip_h_X-... variables, names as given.
+        headers = {k[len("sip_h_") :]: v for k, v in variables.items() if k.startswith("sip_h_")}
+        dialog._to(far_node, far_node.invite, dialog, far_profile, headers)
+        return True
+
     def _bridge(
         self,
         ch: Channel,
@@ -681,13 +706,8 @@ class SipNode:
         variables: dict[str, str],
     ) -> str | None:
         clock = self.host.clock
-        found = self.fabric.lookup(address)
-        if found is None:
-            clock.sleep(PORT_CLOSED_S)
+        if not self._send_invite(dialog, address, variables):
             return self._failed(ch, leg, "NORMAL_TEMPORARY_FAILURE", 503)
-        far_node, far_profile = found
-        headers = {k[len("sip_h_") :]: v for k, v in variables.items() if k.startswith("sip_h_")}
-        dialog._to(far_node, far_node.invite, dialog, far_profile, headers)
         timeout = variables.get("originate_timeout") or ch.get_var("originate_timeout")
         wait_s = _timeout_s(timeout, clock)
         outcome = ch.media_wait(

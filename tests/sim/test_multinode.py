@@ -512,6 +512,61 @@ def test_bridge_to_a_node_that_is_down(make_node, driver_for, capture, continue_
     assert (done.get("Answer-State") == "hangup") is not continue_on_fail
 
 
+def _b_failing_bridge_script(
+    bridge_arg: str, times: list[float], clock_of: Callable[[], Simulator]
+) -> Callable[[ControllerConn], None]:
+    """B's controller of dirs 3 and 4: answer, continue_on_fail, bridge, hang up, exit."""
+
+    def script(conn: ControllerConn) -> None:
+        conn.command("connect")
+        conn.command("myevents")
+        conn.command("linger")
+        conn.execute("answer", lock=False)
+        conn.wait_complete("answer")
+        conn.execute("set", "continue_on_fail=true", lock=False)
+        conn.wait_complete("set")
+        times.append(clock_of().clock.monotonic())
+        conn.execute("bridge", bridge_arg, lock=False)
+        conn.wait_complete("bridge", timeout=30)
+        times.append(clock_of().clock.monotonic())
+        conn.send("sendmsg", [("call-command", "hangup"), ("hangup-cause", "NORMAL_CLEARING")])
+        _exit_after_linger_notice(conn)
+
+    return script
+
+
+@pytest.mark.parametrize(
+    ("capture", "timeout_var", "cause", "min_s", "max_s"),
+    [
+        ("B_out_call7c_carla", "", "RECOVERY_ON_TIMER_EXPIRE", 32.0, None),
+        ("B_out_call7d_dirk", "originate_timeout=5,", "NO_ANSWER", 4.0, 32.0),
+    ],
+)
+def test_bridge_to_a_host_that_never_answers(
+    make_node, driver_for, capture: str, timeout_var: str, cause: str, min_s: float, max_s
+) -> None:
+    times: list[float] = []
+    nodes: list[Simulator] = []
+    arg = "{" + timeout_var + HEADERS + "}" + ROOM_URL
+    b_ctl = Controller(_b_failing_bridge_script(arg, times, lambda: nodes[0]))
+    nodes.append(make_node(B_IP, b_ctl))
+    nodes[0].sip.fabric.black_hole("127.0.0.1:5080")
+    driver_for(nodes[0]).place_call("0201234567", "0612345001", "Anna", context="default")
+    conn = _wait_conn(b_ctl)
+    conn.wait(lambda: conn.closed, 30, "B controller done")
+    elapsed = times[1] - times[0]
+    assert elapsed >= min_s
+    if max_s is not None:
+        assert elapsed < max_s  # the originate timeout, not Timer B
+    ours = _from_bridge(_frames(conn))
+    theirs = _from_bridge(_captured(f"3_bridge_to_down_node/{capture}.recv.raw"))
+    _assert_same_events(ours, theirs)
+    done = _event(ours, "CHANNEL_EXECUTE_COMPLETE:bridge")
+    real = _event(theirs, "CHANNEL_EXECUTE_COMPLETE:bridge")
+    assert _vars(done, BRIDGE_END_VARS) == _vars(real, BRIDGE_END_VARS)
+    assert done.get("variable_originate_disposition") == cause
+
+
 @pytest.mark.parametrize(
     ("capture", "room", "a_refuses", "a_listens"),
     [
@@ -526,19 +581,6 @@ def test_far_node_up_but_refusing(
     """A is up but its controller is not listening (480), its dialplan has no route (404)
     or its controller hangs up CALL_REJECTED before answering (603)."""
 
-    def b_script(conn: ControllerConn) -> None:
-        conn.command("connect")
-        conn.command("myevents")
-        conn.command("linger")
-        conn.execute("answer", lock=False)
-        conn.wait_complete("answer")
-        conn.execute("set", "continue_on_fail=true", lock=False)
-        conn.wait_complete("set")
-        conn.execute("bridge", "{" + HEADERS + "}" + ROOM_URL.replace("fsconf-room-123456", room))
-        conn.wait_complete("bridge", timeout=10)
-        conn.send("sendmsg", [("call-command", "hangup"), ("hangup-cause", "NORMAL_CLEARING")])
-        _exit_after_linger_notice(conn)
-
     def a_script(conn: ControllerConn) -> None:
         conn.command("connect")
         conn.command("myevents")
@@ -551,11 +593,15 @@ def test_far_node_up_but_refusing(
         make_node(A_IP, a_ctl)
     else:  # A runs, but nothing listens where its socket app connects
         make_node(A_IP, None, global_vars={"fsconf_controller": "127.0.0.1:1"})
-    b_ctl = Controller(b_script)
-    node_b = make_node(B_IP, b_ctl)
-    driver_for(node_b).place_call("0201234567", "0612345001", "Anna", context="default")
+    times: list[float] = []
+    nodes: list[Simulator] = []
+    arg = "{" + HEADERS + "}" + ROOM_URL.replace("fsconf-room-123456", room)
+    b_ctl = Controller(_b_failing_bridge_script(arg, times, lambda: nodes[0]))
+    nodes.append(make_node(B_IP, b_ctl))
+    driver_for(nodes[0]).place_call("0201234567", "0612345001", "Anna", context="default")
     conn = _wait_conn(b_ctl)
     conn.wait(lambda: conn.closed, 10, "B controller done")
+    assert times[1] - times[0] >= 0.04  # INVITE and final response: a hop each
     ours = _from_bridge(_frames(conn))
     theirs = _from_bridge(_captured(f"4_extra_failures_with_A_up/{capture}.recv.raw"))
     _assert_same_events(ours, theirs)
