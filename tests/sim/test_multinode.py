@@ -8,6 +8,7 @@ public), the captured dialplan, its own controller (fsconf_controller) and Event
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -652,6 +653,17 @@ def test_caller_on_b_bridged_into_conference_on_a_keys_act_on_a(make_node, drive
     d_a.wait_for(lambda: member()["flags"]["can_speak"] is False, 10, "muted")  # type: ignore[index]
     # B's inbound Event Socket knows nothing of A's conference.
     assert d_b.api("conference fsconf-123456 list") == "-ERR Conference fsconf-123456 not found\n"
+    # Each node lists its own channels: B the caller's loopback pair and its SIP leg out,
+    # A only the SIP leg in; no event of one node reaches the other's Event Socket.
+    b_names = {row["name"] for row in json.loads(d_b.api("show channels as json"))["rows"]}
+    a_rows = json.loads(d_a.api("show channels as json"))["rows"]
+    assert b_names == {"loopback/0201234567-a", "loopback/0201234567-b", ROOM_URL}
+    assert [row["name"] for row in a_rows] == ["sofia/internal/0612345009@127.0.0.2"]
+    b_uuids = {caller.a_uuid, caller.b_uuid}
+    assert not any(e.uuid in b_uuids for e in d_a.events)
+    assert not any(e.uuid == a_rows[0]["uuid"] for e in d_b.events)
+    assert any(e.uuid in b_uuids for e in d_b.events)
+    assert any(e.uuid == a_rows[0]["uuid"] for e in d_a.events)
     caller.hangup()
     d_a.wait_for(lambda: member() is None, 10, "the leg on A ends with B's caller")
 
