@@ -25,7 +25,8 @@ from fsconf.sim.inbound import InboundServer
 from fsconf.sim.originate import Originate
 from fsconf.sim.outbound import make_app_socket
 from fsconf.sim.settings import SimSettings
-from fsconf.sim.sip import SipFabric, SipNode
+from fsconf.sim.sip import SipFabric
+from fsconf.sim.sofia import SipNode
 from fsconf.sim.sounds import Sounds
 from fsconf.sim.xmlconf import load_config
 

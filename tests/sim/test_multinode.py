@@ -29,6 +29,7 @@ from fsconf.sim.sip import (
     dial_status,
     final_status,
     first_dtmf_delay,
+    originate_wait_s,
     parse_sofia_url,
 )
 
@@ -254,6 +255,14 @@ def test_sofia_url_and_sip_mappings() -> None:
     assert continues_on_fail("USER_BUSY,NO_ANSWER", "NO_ANSWER")
     assert not continues_on_fail("USER_BUSY", "NO_ANSWER")
     assert not continues_on_fail(None, "NO_ANSWER")
+
+
+def test_originate_timeout_counts_whole_seconds() -> None:
+    # Started 0.65 s into a second: originate_timeout=5 fires after 4.35 s (captured).
+    assert originate_wait_s("5", 1000.65) == pytest.approx(4.35)
+    assert originate_wait_s("5", 1000.0) == 5.0
+    assert originate_wait_s(None, 1000.0) == 60.0
+    assert originate_wait_s("soon", 1000.0) == 60.0
 
 
 def test_rfc2833_pacing_is_the_captured_one() -> None:
