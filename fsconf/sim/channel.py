@@ -76,6 +76,22 @@ EXTENDED = frozenset(
     ]
 )
 
+_BIT_RATES = {"L16": "128000", "PCMU": "64000", "PCMA": "64000"}
+
+
+def codec_headers(name: str, rate: str = "8000") -> Headers:
+    """Channel-Read/Write-Codec-* of a channel whose codec is `name`."""
+    bits = _BIT_RATES.get(name, "64000")
+    return [
+        ("Channel-Read-Codec-Name", name),
+        ("Channel-Read-Codec-Rate", rate),
+        ("Channel-Read-Codec-Bit-Rate", bits),
+        ("Channel-Write-Codec-Name", name),
+        ("Channel-Write-Codec-Rate", rate),
+        ("Channel-Write-Codec-Bit-Rate", bits),
+    ]
+
+
 _CODEC_HEADERS: Headers = [
     ("Channel-Read-Codec-Name", "L16"),
     ("Channel-Read-Codec-Rate", "8000"),
@@ -235,6 +251,7 @@ class Channel:
         self.on_playback: list[Callable[[str], None]] = []  # hooks: a prompt starts
         self._pending_hangup: str | None = None
         self._race: random.Random | None = None
+        self.codec: Headers = _CODEC_HEADERS  # its read/write codec headers (L16: loopback)
         # The originatee profile ("Other-Type" + "Other-Leg-*") once this channel bridged:
         # FreeSWITCH keeps it in every later event of the channel, even after the bridge.
         self.other_leg: Callable[[], Headers] | None = None
@@ -338,7 +355,7 @@ class Channel:
         ]
         if self.hangup_cause is not None:
             headers.append(("Hangup-Cause", self.hangup_cause))
-        headers += _CODEC_HEADERS
+        headers += self.codec
         headers += self.profile_headers("Caller")
         if self.other_leg is not None:
             headers += self.other_leg()

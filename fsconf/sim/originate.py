@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fsconf.sim.apps import separate
-from fsconf.sim.channel import CallerProfile, Channel
+from fsconf.sim.channel import CallerProfile, Channel, codec_headers
 
 if TYPE_CHECKING:
     from fsconf.sim.callee import Callees
@@ -181,6 +181,13 @@ class Originate:
         b.variables["loopback_leg"] = "B"
         a.variables["call_uuid"] = a.uuid
         b.variables["call_uuid"] = b.uuid
+        # mod_loopback's legs are L16 unless the global loopback_initial_codec names
+        # another codec (README of G_two_nodes_bridge: what a SIP leg then offers).
+        initial = self.host.global_vars.get("loopback_initial_codec", "").split("@")[0]
+        if initial:
+            for ch in (a, b):
+                ch.codec = codec_headers(initial)
+                ch.variables["read_codec"] = ch.variables["write_codec"] = initial
         for ch in (a, b):
             ch.mark_answered()
             ch.variables["endpoint_disposition"] = "ANSWER"

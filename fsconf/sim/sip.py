@@ -130,6 +130,8 @@ class SipProfile:
     port: int
     context: str
     dialplan: str
+    inbound_codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    outbound_codecs: tuple[str, ...] = ("PCMU", "PCMA")
 
     @property
     def address(self) -> str:
@@ -146,8 +148,16 @@ def sip_profiles(params: dict[str, dict[str, str]]) -> dict[str, SipProfile]:
             int(port) if port.isdigit() else 5060,
             p.get("context") or "public",
             p.get("dialplan") or "XML",
+            codec_names(p.get("inbound-codec-prefs")),
+            codec_names(p.get("outbound-codec-prefs")),
         )
     return profiles
+
+
+def codec_names(prefs: str | None) -> tuple[str, ...]:
+    """'PCMA,PCMU@20i' -> ("PCMA", "PCMU"); unset: PCMU,PCMA (the captured profiles')."""
+    names = tuple(c.split("@")[0].strip().upper() for c in (prefs or "").split(","))
+    return tuple(n for n in names if n) or ("PCMU", "PCMA")
 
 
 class SipFabric:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import gevent
 
-from fsconf.sim.channel import CallerProfile, Channel
+from fsconf.sim.channel import CallerProfile, Channel, codec_headers
 from fsconf.sim.events import Headers
 from fsconf.sim.sip import (
     SIP_HOP_S,
@@ -42,8 +42,12 @@ class SipChannel(Channel):
         self.network_addr = network_addr
         self.username = username
         self.dialog: Dialog | None = None
-        self.negotiated = False  # codec known (after answer: late negotiation)
-        # A SIP leg has no codec before negotiation: no read/write codec variables.
+        # An outgoing leg offers only its originator's codec (README finding 1); an
+        # incoming one accepts its profile's inbound-codec-prefs.
+        self.offered_codec = "PCMU"
+        self.accepts: tuple[str, ...] = ("PCMU", "PCMA")
+        # No codec before negotiation (late negotiation): no codec headers or variables.
+        self.codec = []
         for key in ("read_codec", "read_rate", "write_codec", "write_rate"):
             self.variables.pop(key, None)
 
@@ -101,22 +105,17 @@ class SipChannel(Channel):
         drop = {"Other-Leg-Username", "Other-Leg-Profile-Index"}
         return [("Other-Type", "originatee")] + [(k, v) for k, v in headers if k not in drop]
 
-    def basic_headers(self) -> Headers:
-        headers = super().basic_headers()
-        if not self.negotiated:
-            return [
-                (k, v)
-                for k, v in headers
-                if not k.startswith("Channel-Read-Codec")
-                and not k.startswith("Channel-Write-Codec")
-            ]
-        return [(k, _PCMU.get(k, v)) for k, v in headers]
-
     def answer(self) -> None:
         """Late negotiation (inbound-late-negotiation): 183 first, then the 200 OK."""
         if self.answered or not self.up:
             return
-        self.negotiated = True  # the SDP answer goes out with the 183 / 200
+        codec = self.dialog.offered_codec if self.dialog is not None else self.offered_codec
+        if self.direction == "inbound" and codec not in self.accepts:
+            # Nothing in common with the offer: 488 (captured run 0: L16 offered).
+            self.variables["endpoint_disposition"] = "CODEC NEGOTIATION ERROR"
+            self.hangup("INCOMPATIBLE_DESTINATION")
+            return
+        self.codec = codec_headers(codec)  # the SDP answer goes out with the 183 / 200
         if self.direction == "inbound" and self.call_state != "EARLY":
             self.variables["endpoint_disposition"] = "EARLY MEDIA"
             self.fire(
@@ -124,7 +123,7 @@ class SipChannel(Channel):
                 ("switch_channel.c", "switch_channel_perform_mark_pre_answered", 3612),
             )
             self.call_state = "EARLY"
-        for key, value in (("read_codec", "PCMU"), ("read_rate", "8000")):
+        for key, value in (("read_codec", codec), ("read_rate", "8000")):
             self.variables.setdefault(key, value)
         self.answered = True
         if not self.answered_us:
@@ -147,14 +146,6 @@ class SipChannel(Channel):
             self.runner = gevent.spawn(self.finish)
 
 
-_PCMU = {
-    "Channel-Read-Codec-Name": "PCMU",
-    "Channel-Write-Codec-Name": "PCMU",
-    "Channel-Read-Codec-Bit-Rate": "64000",
-    "Channel-Write-Codec-Bit-Rate": "64000",
-}
-
-
 class Dialog:
     """One INVITE dialog from a near node's outgoing leg to a far node's inbound leg."""
 
@@ -169,6 +160,10 @@ class Dialog:
         self.failure: tuple[str, int | None] | None = None  # (cause, SIP status)
         self.end_status: int | None = None  # final status of the BYE that ended it
         self._last_dtmf_at: float | None = None
+
+    @property
+    def offered_codec(self) -> str:
+        return self.near.offered_codec
 
     # --- messages, each delivered one hop later on the receiving node's clock ---------
 

@@ -154,6 +154,7 @@ class SipNode:
         ch.call_state = "RINGING"
         ch.state = "CS_EXECUTE"
         ch.dialog = dialog
+        ch.accepts = profile.inbound_codecs
         dialog.far, dialog.far_node = ch, self
         self.dialogs.add(dialog)
         self.register(ch)
@@ -201,6 +202,7 @@ class SipNode:
             source=ch.profile.source,
         )
         leg = self._new_leg(endpoint, address, profile, variables)
+        leg.offered_codec = ch.get_var("read_codec") or "L16"
         leg.state = "CS_EXCHANGE_MEDIA"
         dialog = Dialog(self, leg, ch)
         leg.dialog = dialog
@@ -256,6 +258,7 @@ class SipNode:
             source="mod_sofia",
         )
         leg = self._new_leg(endpoint, address, profile, variables)
+        leg.offered_codec = self.profiles[target[0]].outbound_codecs[0]
         leg.state = "CS_EXECUTE"
         dialog = Dialog(self, leg, leg)
         leg.dialog = dialog

@@ -111,7 +111,12 @@ def make_node(make_sim, node_conf: Path) -> Callable[..., Simulator]:
     fabric = SipFabric()  # this test's own network: no node of another test is on it
 
     def make(ip: str, controller: Controller | None, **kw: object) -> Simulator:
-        gv = {"local_ip_v4": ip, **dict(kw.pop("global_vars", {}) or {})}  # type: ignore[call-overload]
+        # As the captured B: loopback callers in PCMU, like real SIP callers (README 2).
+        gv = {
+            "local_ip_v4": ip,
+            "loopback_initial_codec": "PCMU@8000h@20i",
+            **dict(kw.pop("global_vars", {}) or {}),  # type: ignore[call-overload]
+        }
         return make_sim(
             controller, conf_dir=node_conf, global_vars=gv, race_seed=None, fabric=fabric, **kw
         )
@@ -619,6 +624,39 @@ def test_far_node_up_but_refusing(
     real = _event(theirs, "CHANNEL_EXECUTE_COMPLETE:bridge")
     assert _vars(done, BRIDGE_END_VARS) == _vars(real, BRIDGE_END_VARS)
     assert done.get("Answer-State") == "answered"  # continue_on_fail: the caller stays
+
+
+def test_loopback_caller_in_l16_is_refused_488(make_node, driver_for) -> None:
+    """Run 0: without loopback_initial_codec the loopback caller is L16, B offers only
+    that, A's `answer` fails (INCOMPATIBLE_DESTINATION, 488) and B's caller hangs up."""
+    a_ctl = Controller(_a_script(hang_up_after_conference=False))
+    make_node(A_IP, a_ctl)
+    b_ctl = Controller(_b_script("{" + HEADERS + "}" + ROOM_URL, _exit_after_linger_notice))
+    node_b = make_node(B_IP, b_ctl, global_vars={"loopback_initial_codec": ""})
+    driver_for(node_b).place_call("0201234567", "0612345001", "Anna", context="default")
+    b_conn, a_conn = _wait_conn(b_ctl), _wait_conn(a_ctl)
+    b_conn.wait(lambda: b_conn.closed, 10, "B controller done")
+    a_conn.wait(lambda: _seen(a_conn, "CHANNEL_HANGUP_COMPLETE:"), 10, "A leg gone")
+    hangup = _event(_frames(a_conn), "CHANNEL_HANGUP:")
+    assert hangup.get("Hangup-Cause") == "INCOMPATIBLE_DESTINATION"
+    assert hangup.get("variable_endpoint_disposition") == "CODEC NEGOTIATION ERROR"
+    run0 = "0_codec_mismatch_L16_488"
+    theirs_a = [
+        f
+        for f in _captured(f"{run0}/A_out_call1_anna.recv.raw")[4:]
+        if _label(f) != "CHANNEL_PARK:"
+    ]
+    ours_a = [f for f in _frames(a_conn)[4:] if _label(f) != "CHANNEL_PARK:"]
+    n = len([f for f in theirs_a if f.content_type == "text/event-plain"])
+    _assert_same_events(ours_a[:n], theirs_a[:n])
+    ours = _from_bridge(_frames(b_conn))
+    theirs = _from_bridge(_captured(f"{run0}/B_out_call1_anna.recv.raw"))
+    n = len([f for f in theirs if f.content_type == "text/event-plain"])
+    _assert_same_events(ours[:n], theirs[:n])
+    done = _event(ours, "CHANNEL_EXECUTE_COMPLETE:bridge")
+    real = _event(theirs, "CHANNEL_EXECUTE_COMPLETE:bridge")
+    assert _vars(done, BRIDGE_END_VARS) == _vars(real, BRIDGE_END_VARS)
+    assert done.get("variable_last_bridge_proto_specific_hangup_cause") == "sip:488"
 
 
 # --- scenario --------------------------------------------------------------------------
