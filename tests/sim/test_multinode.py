@@ -477,6 +477,30 @@ def test_far_node_killed_ends_bridge_by_media_timeout_only(make_node, driver_for
     done = _event(_frames(b_plain), "CHANNEL_EXECUTE_COMPLETE:bridge")
     assert _seen(b_plain, "CHANNEL_UNBRIDGE:")
     assert done.get("variable_bridge_hangup_cause") == "NORMAL_CLEARING"
+
+    # B's controller hangs its re-homed caller up during the bridge (README finding 25):
+    # B's bridge unwinds as captured, A's leg ends NORMAL_CLEARING (BYE, 200).
+    b_timed.send("sendmsg", [("call-command", "hangup"), ("hangup-cause", "NORMAL_CLEARING")])
+    _exit_after_linger_notice(b_timed)
+
+    def last_bridge(frames: list[Frame]) -> list[Frame]:
+        labels = [_label(f) for f in frames]
+        start = len(labels) - 1 - labels[::-1].index("CHANNEL_EXECUTE:bridge")
+        skip = ("CHANNEL_PARK:", "text/disconnect-notice")  # racy in the captures
+        return [f for f in frames[start:] if _label(f) not in skip]
+
+    ours = last_bridge(_frames(b_timed))
+    theirs = last_bridge(
+        _captured("2_owner_node_sigkill_media_timeout_rehome/B_out_call2_bert.recv.raw")
+    )
+    _assert_same_events(ours, theirs)
+    conn.wait(lambda: _seen(conn, "CHANNEL_HANGUP:"), 5, "A's leg hung up")
+    a_hangup = _event(_frames(conn), "CHANNEL_HANGUP:")
+    assert a_hangup.get("Hangup-Cause") == "NORMAL_CLEARING"
+    assert _vars(a_hangup, ["sip_term_status", "sip_term_cause"]) == {
+        "sip_term_status": "200",
+        "sip_term_cause": "16",
+    }
     for call in calls:
         call.hangup()
 
