@@ -186,14 +186,17 @@ class Dialog:
 
     def leg_hung_up(self, leg: SipChannel, cause: str) -> None:
         if leg is self.far:
-            if self.far_node is not None and not self.far_node.alive:
-                return  # the process is gone: no BYE, no response (SIGKILL)
+            if self.far_node is not None:
+                self.far_node.dialogs.discard(self)  # its node is done with it
+                if not self.far_node.alive:
+                    return  # the process is gone: no BYE, no response (SIGKILL)
             if self.answered or leg.answered:
                 self._to(self.near_node, self._near_bye, cause_at_near_side(cause))
             else:
                 status = final_status(cause)
                 self._to(self.near_node, self._near_refused, cause_at_near_side(cause), status)
         elif leg is self.near:
+            self.near_node.dialogs.discard(self)
             self.caller.wake.set()
             far = self.far
             if far is not None and self.near_node.alive:

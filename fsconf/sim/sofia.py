@@ -207,11 +207,7 @@ class SipNode:
         dialog = Dialog(self, leg, ch)
         leg.dialog = dialog
         self.dialogs.add(dialog)
-        try:
-            return self._bridge(ch, leg, dialog, address, variables)
-        finally:
-            if not leg.up:
-                self.dialogs.discard(dialog)
+        return self._bridge(ch, leg, dialog, address, variables)
 
     def _new_leg(
         self, endpoint: str, address: str, profile: CallerProfile, variables: dict[str, str]

@@ -356,6 +356,7 @@ def test_bridge_connect_data_dtmf_and_normal_end_match_capture(make_node, driver
     assert d_a.api("conference fsconf-123456 kick all") == "+OK kicked 1\n"
     b_conn.wait(lambda: b_conn.closed, 15, "B controller done")
     a_ctl_conn.wait(lambda: a_ctl_conn.closed, 15, "A controller done")
+    assert not node_a.sip.dialogs and not node_b.sip.dialogs  # nothing kept per call
 
     # A: the SIP leg's connect data, header for header, and its whole event sequence.
     ours_a, theirs_a = _frames(a_ctl_conn), _captured(f"{RUN1}/A_out_call1_anna.recv.raw")
