@@ -235,7 +235,12 @@ class Dialog:
         now = clock.monotonic()
         at = first_dtmf_delay(now, self._last_dtmf_at)
         self._last_dtmf_at = at
-        clock.call_later(at - now, lambda: node.alive and far.queue_dtmf(digit))
+        clock.call_later(at - now, self._far_digit, node, far, digit)
+
+    @staticmethod
+    def _far_digit(node: SipNode, far: SipChannel, digit: str) -> None:
+        if node.alive:
+            far.queue_dtmf(digit)
 
     def peer_died(self, dead: SipNode) -> None:
         """The other node vanished (SIGKILL): no BYE comes. Only an RTP media timeout set
