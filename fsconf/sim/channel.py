@@ -668,7 +668,6 @@ class Channel:
         if self.session is not None:
             self.session.hangup_begins()
         self.hangup_cause = cause
-        self.call_state = "HANGUP"
         self.hangup_us = int(self.host.clock.time() * 1_000_000)
         self.fire("CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447))
         self.wake.set()
@@ -694,6 +693,10 @@ class Channel:
         self.set_var("billsec", str(billsec))
         for state in ("CS_HANGUP", "CS_REPORTING"):
             self.state = state
+            if state == "CS_REPORTING":
+                # The call state stays what it was (ACTIVE, RINGING) through CHANNEL_HANGUP
+                # and CS_HANGUP; it reads HANGUP from CS_REPORTING on (every capture).
+                self.call_state = "HANGUP"
             self.fire(
                 "CHANNEL_STATE", ("switch_core_state_machine.c", "switch_core_session_run", 627)
             )
