@@ -177,9 +177,9 @@ def _assert_same_events(ours: list[Frame], theirs: list[Frame]) -> None:
         if mine.content_type == "text/event-plain":
             assert _names(mine) == _names(real), _label(mine)
             m, r = parse_event(mine), parse_event(real)
-            assert {h: m.get(h) for h in VALUE_HEADERS} == {
-                h: r.get(h) for h in VALUE_HEADERS
-            }, _label(mine)
+            assert {h: m.get(h) for h in VALUE_HEADERS} == {h: r.get(h) for h in VALUE_HEADERS}, (
+                _label(mine)
+            )
 
 
 def _event(frames: list[Frame], label: str) -> Event:
@@ -672,6 +672,32 @@ def test_far_node_up_but_refusing(
     real = _event(theirs, "CHANNEL_EXECUTE_COMPLETE:bridge")
     assert _vars(done, BRIDGE_END_VARS) == _vars(real, BRIDGE_END_VARS)
     assert done.get("Answer-State") == "answered"  # continue_on_fail: the caller stays
+
+
+def test_far_node_shut_down_gracefully(make_node, driver_for) -> None:
+    """A stops (fsctl shutdown): its legs hang up and send BYE; B's bridge ends
+    NORMAL_CLEARING, sip:200 whatever A's cause, and the caller stays up."""
+    times: list[float] = []
+    nodes: list[Simulator] = []
+    a_ctl = Controller(_a_script(hang_up_after_conference=False))
+    node_a = make_node(A_IP, a_ctl)
+    arg = "{" + HEADERS + "}" + ROOM_URL
+    b_ctl = Controller(_b_failing_bridge_script(arg, times, lambda: nodes[0]))
+    nodes.append(make_node(B_IP, b_ctl))
+    driver_for(nodes[0]).place_call("0201234567", "0612345001", "Anna", context="default")
+    conn = _wait_conn(b_ctl)
+    conn.wait(lambda: _seen(conn, "CHANNEL_BRIDGE:"), 10, "bridge")
+    a_conn = _wait_conn(a_ctl)
+    a_conn.wait(lambda: _seen(a_conn, "CHANNEL_EXECUTE:conference"), 10, "conference on A")
+    node_a.stop()
+    conn.wait(lambda: conn.closed, 10, "B controller done")
+    ours = _from_bridge(_frames(conn))
+    theirs = _from_bridge(_captured("4_extra_failures_with_A_up/B_out_call4d_eva.recv.raw"))
+    _assert_same_events(ours, theirs)
+    done = _event(ours, "CHANNEL_EXECUTE_COMPLETE:bridge")
+    real = _event(theirs, "CHANNEL_EXECUTE_COMPLETE:bridge")
+    assert _vars(done, BRIDGE_END_VARS) == _vars(real, BRIDGE_END_VARS)
+    assert done.get("Answer-State") == "answered"
 
 
 def test_loopback_caller_in_l16_is_refused_488(make_node, driver_for) -> None:
