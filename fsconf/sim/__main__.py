@@ -1,4 +1,8 @@
-"""`python -m fsconf.sim` / `fsconf sim`: run the simulator until interrupted."""
+"""`python -m fsconf.sim` / `fsconf sim`: run the simulator until interrupted.
+
+One process can run several FreeSWITCH nodes (--node, repeated) that reach each other
+over SIP (`bridge sofia/<profile>/<user>@<host:port>` to another node's profile
+address). Nodes in different processes cannot: no real SIP is spoken between them."""
 
 from __future__ import annotations
 
@@ -6,6 +10,27 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+
+
+class NodeSpecError(ValueError):
+    pass
+
+
+def parse_node(spec: str) -> tuple[int, dict[str, str]]:
+    """'--node PORT[,VAR=VALUE...]' -> (Event Socket port, global variable overrides).
+
+    The overrides make the node (local_ip_v4: the address of its SIP profiles in the
+    project's conf; fsconf_controller: its controller), on top of --set."""
+    port_text, *pairs = spec.split(",")
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise NodeSpecError(f"--node needs an Event Socket port first (1-65535), got {spec!r}")
+    overrides: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise NodeSpecError(f"--node takes PORT,VAR=VALUE,...; {pair!r} is not VAR=VALUE")
+        overrides[name.strip()] = value
+    return int(port_text), overrides
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +69,18 @@ def main(argv: list[str] | None = None) -> int:
         help="simulated seconds an outbound socket waits for 'connect' (default 25)",
     )
     parser.add_argument(
+        "--node",
+        action="append",
+        default=[],
+        metavar="PORT[,VAR=VALUE...]",
+        help=(
+            "a FreeSWITCH node of this process (repeat for several): its Event Socket port, its "
+            "own global variables (e.g. 8022,local_ip_v4=127.0.0.2,"
+            "fsconf_controller=127.0.0.1:8095); nodes bridge to each other over SIP at "
+            "their profiles' sip-ip:sip-port. Replaces --port"
+        ),
+    )
+    parser.add_argument(
         "--bench-trace",
         action="store_true",
         help="benchmark measurement knob: keypad timing trace and sim_trace/sim_flood APIs",
@@ -58,37 +95,55 @@ def main(argv: list[str] | None = None) -> int:
         if not sep:
             parser.error(f"--set needs VAR=VALUE, got {item!r}")
         overrides[name] = value
+    try:
+        nodes = [parse_node(spec) for spec in args.node]
+    except NodeSpecError as exc:
+        print(f"fsconf sim: {exc}", file=sys.stderr)
+        return 2
+    if nodes and args.port is not None:
+        print("fsconf sim: give the port in each --node, not --port", file=sys.stderr)
+        return 2
+    if len({port for port, _ in nodes}) < len(nodes):
+        print("fsconf sim: two --node options have the same port", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    sim = Simulator(
-        SimSettings(
-            conf_dir=args.conf,
-            host=args.host,
-            port=args.port,
-            password=args.password,
-            speed=args.speed,
-            sounds_dir=args.sounds,
-            global_vars=overrides,
-            bench_trace=args.bench_trace,
-            collect_when_idle=True,
-            **(
-                {"connect_timeout_s": args.connect_timeout}
-                if args.connect_timeout is not None
-                else {}
-            ),
+    sims = [
+        Simulator(
+            SimSettings(
+                conf_dir=args.conf,
+                host=args.host,
+                port=port,
+                password=args.password,
+                speed=args.speed,
+                sounds_dir=args.sounds,
+                global_vars={**overrides, **own},
+                bench_trace=args.bench_trace,
+                collect_when_idle=True,
+                **(
+                    {"connect_timeout_s": args.connect_timeout}
+                    if args.connect_timeout is not None
+                    else {}
+                ),
+            )
         )
-    )
+        for port, own in (nodes or [(args.port, {})])
+    ]
     # No automatic full collections (see SimSettings.collect_when_idle): what the
     # configuration and imports made lives as long as the process, and young
     # collections still free short-lived cycles as calls run.
     freeze_start_up(full_automatic=False)
-    sim.start()
-    print(f"fsconf simulator on {sim.host}:{sim.port}", flush=True)
+    for sim in sims:
+        sim.start()
+        sip = " ".join(f"{p.name}={p.address}" for p in sim.sip.profiles.values())
+        extra = f" (SIP {sip})" if len(sims) > 1 and sip else ""
+        print(f"fsconf simulator on {sim.host}:{sim.port}{extra}", flush=True)
     try:
         gevent.wait()
     except KeyboardInterrupt:
         pass
     finally:
-        sim.stop()
+        for sim in sims:
+            sim.stop()
     return 0
 
 

@@ -76,6 +76,22 @@ EXTENDED = frozenset(
     ]
 )
 
+_BIT_RATES = {"L16": "128000", "PCMU": "64000", "PCMA": "64000"}
+
+
+def codec_headers(name: str, rate: str = "8000") -> Headers:
+    """Channel-Read/Write-Codec-* of a channel whose codec is `name`."""
+    bits = _BIT_RATES.get(name, "64000")
+    return [
+        ("Channel-Read-Codec-Name", name),
+        ("Channel-Read-Codec-Rate", rate),
+        ("Channel-Read-Codec-Bit-Rate", bits),
+        ("Channel-Write-Codec-Name", name),
+        ("Channel-Write-Codec-Rate", rate),
+        ("Channel-Write-Codec-Bit-Rate", bits),
+    ]
+
+
 _CODEC_HEADERS: Headers = [
     ("Channel-Read-Codec-Name", "L16"),
     ("Channel-Read-Codec-Rate", "8000"),
@@ -137,6 +153,9 @@ CHANNEL_HEADER_NAMES = lower_names(
     "Unique-ID", "Call-Direction", "Presence-Call-Direction", "Channel-HIT-Dialplan",
     "Channel-Call-UUID", "Answer-State", "Hangup-Cause",
     *(name for name, _ in _CODEC_HEADERS), *_profile_names("Caller"),
+    # a SIP leg's profile, and the originatee profile of a channel that bridged (sip.py)
+    "Caller-Username", "Caller-Network-Addr", "Other-Type", "Other-Leg-Network-Addr",
+    *_profile_names("Other-Leg"),
 )
 
 
@@ -232,6 +251,10 @@ class Channel:
         self.on_playback: list[Callable[[str], None]] = []  # hooks: a prompt starts
         self._pending_hangup: str | None = None
         self._race: random.Random | None = None
+        self.codec: Headers = _CODEC_HEADERS  # its read/write codec headers (L16: loopback)
+        # The originatee profile ("Other-Type" + "Other-Leg-*") once this channel bridged:
+        # FreeSWITCH keeps it in every later event of the channel, even after the bridge.
+        self.other_leg: Callable[[], Headers] | None = None
         self.variables["direction"] = direction
         self.variables["uuid"] = self.uuid
         self.variables["session_id"] = str(host.next_session_id())
@@ -332,8 +355,10 @@ class Channel:
         ]
         if self.hangup_cause is not None:
             headers.append(("Hangup-Cause", self.hangup_cause))
-        headers += _CODEC_HEADERS
+        headers += self.codec
         headers += self.profile_headers("Caller")
+        if self.other_leg is not None:
+            headers += self.other_leg()
         return headers
 
     def profile_headers(self, prefix: str) -> Headers:
@@ -466,11 +491,14 @@ class Channel:
                 ("switch_channel.c", "switch_channel_dequeue_dtmf", 684),
                 lambda: [
                     ("DTMF-Digit", digit),
-                    ("DTMF-Duration", "2000"),
+                    ("DTMF-Duration", self.dtmf_duration()),
                     ("DTMF-Source", self.dtmf_source()),
                 ],
             )
         return digit
+
+    def dtmf_duration(self) -> str:
+        return "2000"
 
     def dtmf_source(self) -> str:
         return "UNKNOWN" if self.name.startswith("loopback/") else "RTP"
@@ -640,7 +668,6 @@ class Channel:
         if self.session is not None:
             self.session.hangup_begins()
         self.hangup_cause = cause
-        self.call_state = "HANGUP"
         self.hangup_us = int(self.host.clock.time() * 1_000_000)
         self.fire("CHANNEL_HANGUP", ("switch_channel.c", "switch_channel_perform_hangup", 3447))
         self.wake.set()
@@ -666,6 +693,10 @@ class Channel:
         self.set_var("billsec", str(billsec))
         for state in ("CS_HANGUP", "CS_REPORTING"):
             self.state = state
+            if state == "CS_REPORTING":
+                # The call state stays what it was (ACTIVE, RINGING) through CHANNEL_HANGUP
+                # and CS_HANGUP; it reads HANGUP from CS_REPORTING on (every capture).
+                self.call_state = "HANGUP"
             self.fire(
                 "CHANNEL_STATE", ("switch_core_state_machine.c", "switch_core_session_run", 627)
             )

@@ -61,7 +61,9 @@ class Member:
         self.can_hear = "deaf" not in flags
         self.volume_in = 0
         self.volume_out = 0
-        self.energy = 100
+        # The profile's energy-level (the captured nodes: 0); 100 when it sets none.
+        level = conf.profile.get("energy-level")
+        self.energy = int(level) if level.isdigit() else 100
         self.join_time = conf.module.clock.time()
         self.leave_reason: str | None = None  # kick, hup, ended, hangup
         self.kicked_sound: str | None = None

@@ -25,6 +25,8 @@ from fsconf.sim.inbound import InboundServer
 from fsconf.sim.originate import Originate
 from fsconf.sim.outbound import make_app_socket
 from fsconf.sim.settings import SimSettings
+from fsconf.sim.sip import SipFabric
+from fsconf.sim.sofia import SipNode
 from fsconf.sim.sounds import Sounds
 from fsconf.sim.xmlconf import load_config
 
@@ -36,9 +38,15 @@ IDLE_COLLECT_DELAY_S = 0.2
 
 class Simulator:
     """clock: simulated time (default: wall time sped up settings.speed times); a test
-    may pass a ManualClock and move time itself."""
+    may pass a ManualClock and move time itself. fabric: where this node's SIP profiles
+    listen and find the other nodes (default: the process-wide one, sip.FABRIC)."""
 
-    def __init__(self, settings: SimSettings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: SimSettings,
+        clock: Clock | None = None,
+        fabric: SipFabric | None = None,
+    ) -> None:
         self.settings = settings
         self.clock: Clock = clock if clock is not None else ScaledClock(settings.speed)
         core = {
@@ -95,12 +103,16 @@ class Simulator:
         self.apps["socket"] = make_app_socket(self, settings)
         self.apps["conference"] = self.conferences.app
         self.apps["transfer"] = self.dialplan.app_transfer
+        self.sip = SipNode(self, self.dialplan, self.register, self.config.sip_profiles, fabric)
+        self.apps["bridge"] = self.sip.app_bridge
+        self.originator.sofia = self.sip.originate
 
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
         self.server = InboundServer(self, self.host, self._listen_port)
         self.server.start()
+        self.sip.start()
         log.info("simulator listening on %s:%s", self.host, self.port)
 
     @property
@@ -122,6 +134,22 @@ class Simulator:
                 ch.runner.kill(block=False)
         if self.server is not None:
             self.server.stop()
+        self.sip.stop()
+
+    def kill(self) -> None:
+        """Die as a SIGKILLed FreeSWITCH: every socket closes with nothing more written
+        (no disconnect notice, no event, no BYE to the other nodes), calls just vanish."""
+        self.sip.kill()
+        if self.server is not None:
+            for conn in list(self.server.connections):
+                conn.abort()
+            self.server.server.stop(timeout=0)
+        channels = list(self.channels.values())
+        for ch in channels:
+            if ch.session is not None:
+                ch.session.abort()
+        gevent.killall([ch.runner for ch in channels if ch.runner is not None], block=False)
+        self.channels.clear()
 
     # --- registry ---------------------------------------------------------------------
 

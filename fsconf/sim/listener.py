@@ -100,6 +100,14 @@ class EslConnection:
         self.host.bus.detach(self)
         self._out.put(None)
 
+    def abort(self) -> None:
+        """The switch process dies: the socket closes with nothing more written."""
+        self.closing = True
+        self.host.bus.detach(self)
+        while self._out.qsize():
+            self._out.get_nowait()
+        self._out.put(None)
+
     def _write_loop(self) -> None:
         try:
             while True:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from fsconf.sim.apps import separate
-from fsconf.sim.channel import CallerProfile, Channel
+from fsconf.sim.channel import CallerProfile, Channel, codec_headers
 
 if TYPE_CHECKING:
     from fsconf.sim.callee import Callees
@@ -70,6 +70,8 @@ class Originate:
         self.register = register
         self.callees = callees
         self.settings = settings
+        # mod_sofia's outgoing calls to other nodes (sip.py), once the switch has it.
+        self.sofia: Callable[..., Channel | str | None] | None = None
 
     def api_originate(self, args: str) -> str:
         if self.settings.refuse_originate:
@@ -110,6 +112,10 @@ class Originate:
             return self._loopback(variables, dest, context, bpart, cid)
         if parts[0] == "sofia" and len(parts) >= 4 and parts[1] == "gateway":
             return self.callees.dial(variables, endpoint, parts[2], parts[3], bpart, cid)
+        if parts[0] == "sofia" and self.sofia is not None:
+            placed = self.sofia(variables, endpoint, bpart, cid)
+            if placed is not None:
+                return placed
         if parts[0] == "error" and len(parts) > 1:
             return parts[1]
         if parts[0] in ("sofia", "user"):
@@ -175,6 +181,13 @@ class Originate:
         b.variables["loopback_leg"] = "B"
         a.variables["call_uuid"] = a.uuid
         b.variables["call_uuid"] = b.uuid
+        # mod_loopback's legs are L16 unless the global loopback_initial_codec names
+        # another codec (README of G_two_nodes_bridge: what a SIP leg then offers).
+        initial = self.host.global_vars.get("loopback_initial_codec", "").split("@")[0]
+        if initial:
+            for ch in (a, b):
+                ch.codec = codec_headers(initial)
+                ch.variables["read_codec"] = ch.variables["write_codec"] = initial
         for ch in (a, b):
             ch.mark_answered()
             ch.variables["endpoint_disposition"] = "ANSWER"

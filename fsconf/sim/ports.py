@@ -163,6 +163,10 @@ class CallSocket(Protocol):
 
     def close(self, notice: bytes | None = None) -> None: ...
 
+    def abort(self) -> None:
+        """The switch dies: close without writing anything more."""
+        ...
+
 
 class Seat(Protocol):
     """A channel's place in a conference, as the channel sees it."""

@@ -57,6 +57,8 @@ class Config:
     conference_profiles: dict[str, ConferenceProfile]
     event_socket: dict[str, str]
     phrase_languages: dict[str, str]  # language name -> say-module
+    # sofia.conf profiles: name -> their <settings> params (sip-ip, sip-port, context, ...)
+    sip_profiles: dict[str, dict[str, str]] = dataclass_field(default_factory=dict)
 
 
 def preprocess(
@@ -123,6 +125,7 @@ def load_config(
         conference_profiles=_conference_profiles(root),
         event_socket=_settings_of(root, "event_socket.conf"),
         phrase_languages=_languages(root),
+        sip_profiles=_sip_profiles(root),
     )
 
 
@@ -193,6 +196,18 @@ def _conference_profiles(root: ET.Element) -> dict[str, ConferenceProfile]:
     for prof in conf.iter("profile"):
         params = {p.get("name", ""): p.get("value", "") for p in prof.findall("param")}
         profiles[prof.get("name", "default")] = ConferenceProfile(prof.get("name", ""), params)
+    return profiles
+
+
+def _sip_profiles(root: ET.Element) -> dict[str, dict[str, str]]:
+    conf = _configuration(root, "sofia.conf")
+    profiles: dict[str, dict[str, str]] = {}
+    if conf is None:
+        return profiles
+    for prof in conf.iter("profile"):
+        settings = prof.find("settings")
+        params = settings.findall("param") if settings is not None else []
+        profiles[prof.get("name", "")] = {p.get("name", ""): p.get("value", "") for p in params}
     return profiles
 
 

@@ -2,6 +2,8 @@
 
 Knows nothing simulator-specific: the same code drives a real FreeSWITCH 1.10 that has
 fsconf's freeswitch/conf loaded (originate loopback/..., uuid_send_dtmf, uuid_kill).
+Several nodes (simulated or real): one CallDriver per node's Event Socket places calls
+on that node and presses keys on them.
 """
 
 from __future__ import annotations

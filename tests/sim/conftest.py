@@ -190,13 +190,14 @@ def make_sim(sounds_dir: Path, conf_dir: Path) -> Iterator[Callable[..., Simulat
 
     def make(controller: Controller | None = None, **kw: object) -> Simulator:
         clock = kw.pop("clock", None)  # e.g. a ManualClock the test moves itself
+        fabric = kw.pop("fabric", None)  # the SIP network between nodes (sim/sip.py)
         gv = dict(kw.pop("global_vars", {}) or {})  # type: ignore[call-overload]
         if controller is not None:
             gv["fsconf_controller"] = controller.address
         kw.setdefault("conf_dir", conf_dir)
         kw.setdefault("speed", SPEED)
         settings = SimSettings(port=0, sounds_dir=sounds_dir, global_vars=gv, **kw)  # type: ignore[arg-type]
-        sim = Simulator(settings, clock=clock)  # type: ignore[arg-type]
+        sim = Simulator(settings, clock=clock, fabric=fabric)  # type: ignore[arg-type]
         sim.start()
         sims.append(sim)
         return sim
