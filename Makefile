@@ -6,6 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 FSCONF := $(VENV)/bin/fsconf
 STAMP := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
@@ -39,11 +40,16 @@ demo: $(STAMP)
 sounds: $(STAMP)
 	$(PY) -m fsconf.sounds.generate --out build/sounds
 
+# The benchmark's peers (the `bench` extra: genesis, uvloop) on top of the usual install.
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,bench]'
+	touch $@
+
 # Capacity and latency, controller and simulator as separate processes; JSON in bench/results/.
-bench: $(STAMP)
+bench: $(BENCH_STAMP)
 	$(PY) -m bench.run --mode full
 
-bench-quick: $(STAMP)
+bench-quick: $(BENCH_STAMP)
 	$(PY) -m bench.run --mode quick
 
 clean:

@@ -119,30 +119,38 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3)
 
 
-def ratios(fs: dict[str, Any], peer: dict[str, Any] | None, floor: dict[str, Any]) -> dict:
+PEERS = ("greenswitch", "genesis")
+
+
+def ratios_vs(fs: dict[str, Any], peer: dict[str, Any], peer_name: str) -> dict[str, Any]:
+    """fsconf / peer for each headline figure, and whether fsconf's is the better."""
+    vs: dict[str, Any] = {}
+    for key, higher in HIGHER_IS_BETTER.items():
+        r = _ratio(fs.get(key), peer.get(key))
+        better = None
+        if key == "rss_growth_per_churned_call_bytes":
+            r = None  # a ratio of two numbers near zero means nothing
+            a, b = fs.get(key), peer.get(key)
+            if a is not None and b is not None:
+                # both within the page noise: both "no growth", neither is better
+                ga = fs.get("rss_growth_second_half_bytes")
+                gb = peer.get("rss_growth_second_half_bytes")
+                if ga is not None and gb is not None:
+                    quiet = max(ga, gb) <= RSS_PAGE_NOISE_BYTES
+                else:
+                    quiet = max(a, b) <= 1024
+                better = None if quiet else a < b
+        elif r is not None and r != 1:
+            better = r > 1 if higher else r < 1
+        vs[key] = {"fsconf": fs.get(key), peer_name: peer.get(key), "ratio": r,
+                   "higher_is_better": higher, "fsconf_better": better}
+    return vs
+
+
+def ratios(fs: dict[str, Any], peers: dict[str, dict[str, Any]], floor: dict[str, Any]) -> dict:
     out: dict[str, Any] = {}
-    if peer is not None:
-        vs: dict[str, Any] = {}
-        for key, higher in HIGHER_IS_BETTER.items():
-            r = _ratio(fs.get(key), peer.get(key))
-            better = None
-            if key == "rss_growth_per_churned_call_bytes":
-                r = None  # a ratio of two numbers near zero means nothing
-                a, b = fs.get(key), peer.get(key)
-                if a is not None and b is not None:
-                    # both within the page noise: both "no growth", neither is better
-                    ga = fs.get("rss_growth_second_half_bytes")
-                    gb = peer.get("rss_growth_second_half_bytes")
-                    if ga is not None and gb is not None:
-                        quiet = max(ga, gb) <= RSS_PAGE_NOISE_BYTES
-                    else:
-                        quiet = max(a, b) <= 1024
-                    better = None if quiet else a < b
-            elif r is not None and r != 1:
-                better = r > 1 if higher else r < 1
-            vs[key] = {"fsconf": fs.get(key), "greenswitch": peer.get(key), "ratio": r,
-                       "higher_is_better": higher, "fsconf_better": better}
-        out["vs_greenswitch"] = vs
+    for name, peer in peers.items():
+        out[f"vs_{name}"] = ratios_vs(fs, peer, name)
     rtt = floor["round_trip"]
     bulk = floor["bulk_read"]["bytes_per_s"]
     vf: dict[str, Any] = {}
@@ -256,7 +264,8 @@ def build(*, mode: str, params: dict[str, Any], results: dict[str, Any],
         "raw": results,
     }
     if "fsconf" in heads:
-        doc["ratios"] = ratios(heads["fsconf"], heads.get("greenswitch"), floor)
+        peers = {p: heads[p] for p in PEERS if p in heads}
+        doc["ratios"] = ratios(heads["fsconf"], peers, floor)
         doc["targets"] = targets(heads["fsconf"])
     return doc
 
@@ -323,10 +332,12 @@ def summary(doc: dict[str, Any]) -> str:
         f"{floor['round_trip']['p99_ms']} ms; raw socket read "
         f"{floor['bulk_read']['bytes_per_s'] / 1e6:,.0f} MB/s"
     )
-    if "ratios" in doc and "vs_greenswitch" in doc["ratios"]:
+    for peer in PEERS:
+        if f"vs_{peer}" not in doc.get("ratios", {}):
+            continue
         lines.append("")
-        lines.append("fsconf / greenswitch (better?):")
-        for key, r in doc["ratios"]["vs_greenswitch"].items():
+        lines.append(f"fsconf / {peer} (better?):")
+        for key, r in doc["ratios"][f"vs_{peer}"].items():
             verdict = {True: "better", False: "WORSE", None: "n/a"}[r["fsconf_better"]]
             lines.append(f"  {key:40} {_fmt(r['ratio']):>10}  {verdict}")
     if "targets" in doc:

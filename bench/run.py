@@ -92,7 +92,9 @@ MODES: dict[str, dict[str, Any]] = {
     },
 }
 
-TARGETS = ("fsconf", "greenswitch")
+TARGETS = ("fsconf", "greenswitch", "genesis")
+# The peers: the same flow written plainly on another ESL library, each its own module.
+PEERS = {"greenswitch": "bench.baseline_greenswitch", "genesis": "bench.baseline_genesis"}
 
 
 # -- set-up ---------------------------------------------------------------------------------
@@ -273,7 +275,7 @@ def run_target(
             cmd = [sys.executable, "-m", "bench.profiled", str(work / "fsconf-controller.prof")]
         cmd += ["serve", "--config", str(config), "--port", str(ctl_port)]
     else:
-        cmd = [sys.executable, "-m", "bench.baseline_greenswitch", "--config", str(config),
+        cmd = [sys.executable, "-m", PEERS[target], "--config", str(config),
                "--port", str(ctl_port)]
     # The simulator first: the controller opens the switch's inbound socket when it starts.
     # `python -m fsconf.sim` is what `fsconf sim` runs (it monkey-patches first).

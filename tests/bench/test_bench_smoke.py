@@ -29,7 +29,7 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict:
     extra = ["--database", PG_URL] if PG_URL else []
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--mode", "tiny", "--out", str(out), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = list(out.glob("*.json"))
@@ -46,11 +46,12 @@ def test_tiny_run_writes_every_section(document: dict) -> None:
     assert document["mode"] == "tiny"
     assert document["machine"]["database"] == ("postgresql" if PG_URL else "sqlite")
     assert document["machine"]["cpu"] not in ("", None)
-    assert set(document["headline"]) == {"fsconf", "greenswitch"}
+    assert set(document["headline"]) == {"fsconf", "greenswitch", "genesis"}
     assert "fsconf / greenswitch" in document["_stdout"]
+    assert "fsconf / genesis" in document["_stdout"]
 
 
-@pytest.mark.parametrize("target", ["fsconf", "greenswitch"])
+@pytest.mark.parametrize("target", ["fsconf", "greenswitch", "genesis"])
 def test_each_target_was_measured(document: dict, target: str) -> None:
     h = document["headline"][target]
     assert h["setups_per_s"] > 0
@@ -82,8 +83,10 @@ def test_each_target_was_measured(document: dict, target: str) -> None:
 def test_floor_and_ratios_are_filled_in(document: dict) -> None:
     assert document["floor"]["round_trip"]["p50_ms"] > 0
     assert document["floor"]["bulk_read"]["bytes_per_s"] > 0
-    ratios = document["ratios"]["vs_greenswitch"]
-    assert ratios["setups_per_s"]["ratio"] is not None
+    for peer in ("greenswitch", "genesis"):
+        ratios = document["ratios"][f"vs_{peer}"]
+        assert ratios["setups_per_s"]["ratio"] is not None
+        assert ratios["cpu_ms_per_call"][peer] == document["headline"][peer]["cpu_ms_per_call"]
     assert document["ratios"]["vs_floor"]["keypad_p50_ms_at_100_in_round_trips"] > 0
 
 
