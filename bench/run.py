@@ -49,6 +49,7 @@ MODES: dict[str, dict[str, Any]] = {
         "flood_events": 300, "call_timeout_s": 10.0,
         "echo_round_trips": 200, "echo_bulk_mb": 2,
         "cpu_passes": 1, "cpu_pass_calls": 4, "pass_keypad_levels": [5],
+        "large_room_sizes": [3, 6], "large_room_joins": 2,
     },
     "quick": {
         "warmup_calls": 10, "warmup_rate": 20,
@@ -60,6 +61,7 @@ MODES: dict[str, dict[str, Any]] = {
         "flood_events": 10000, "call_timeout_s": 10.0,
         "echo_round_trips": 2000, "echo_bulk_mb": 50,
         "cpu_passes": 1, "cpu_pass_calls": 100,
+        "large_room_sizes": [10, 50, 100], "large_room_joins": 10,
     },
     "full": {
         "warmup_calls": 100, "warmup_rate": 25,
@@ -89,6 +91,9 @@ MODES: dict[str, dict[str, Any]] = {
         # ... and after its churn each pass holds 100, then 1,000 callers and probes the
         # keypad there: sub-millisecond latencies drift with the VM as CPU time does.
         "pass_keypad_levels": [100, 1000],
+        # What a join costs as the room grows (every join is announced to each member):
+        # one room filled to each size, then callers join and leave it one at a time.
+        "large_room_sizes": [10, 100, 500], "large_room_joins": 50,
     },
 }
 
@@ -173,8 +178,9 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
             proc.wait()
 
 
-def provision(db_url: str, churn: int, held: int) -> dict[str, Any]:
-    """One customer, one access number, conferences for short calls and for held rooms."""
+def provision(db_url: str, churn: int, held: int, large: int = 0) -> dict[str, Any]:
+    """One customer, one access number, conferences for short calls and for held rooms,
+    and one room of `large` participants for the large-room phase."""
     from fsconf.db.models import AccessNumber, Conference, Customer, Subscription
     from fsconf.db.session import Database
 
@@ -193,8 +199,16 @@ def provision(db_url: str, churn: int, held: int) -> dict[str, Any]:
             )
             for n in numbers
         )
+        large_number = ""
+        if large:
+            large_number = str(100000 + churn + held)
+            s.add(Conference(
+                customer_id=customer.id, number=large_number, moderator_pin=MODERATOR_PIN,
+                participant_pin=PARTICIPANT_PIN, max_participants=large,
+            ))
     db.dispose()
-    return {"churn_conferences": numbers[:churn], "held_conferences": numbers[churn:]}
+    return {"churn_conferences": numbers[:churn], "held_conferences": numbers[churn:],
+            "large_conference": large_number}
 
 
 def prepare_database(url: str, env: dict[str, str], counts: dict[str, int]) -> dict[str, Any]:
@@ -204,7 +218,8 @@ def prepare_database(url: str, env: dict[str, str], counts: dict[str, int]) -> d
         [str(bindir / "fsconf"), "db", "upgrade"], env=dict(env, FSCONF_DATABASE_URL=url),
         check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
     )
-    return provision(url, churn=counts["churn"], held=counts["held"])
+    return provision(url, churn=counts["churn"], held=counts["held"],
+                     large=counts.get("large", 0))
 
 
 def create_schema(base_url: str, schema: str) -> str:
@@ -415,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("FSCONF_CONFIG", None)
         m = MODES[args.mode]
         held_rooms = -(-max(m["held_levels"]) // ROOM_SIZE)
-        counts = {"churn": max(50, held_rooms // 2), "held": held_rooms}
+        counts = {"churn": max(50, held_rooms // 2), "held": held_rooms,
+                  "large": max(m.get("large_room_sizes") or [0])}
         confs = prepare_database(sqlite_url, env, counts)
         fsconf_env = env
         if args.database:
