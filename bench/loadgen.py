@@ -491,8 +491,8 @@ def large_rooms(r: Runner, plan: Plan, probe: Probe, timeout: float) -> dict[str
         need = size - 1 - len(held)
         fill = None
         if need > 0:
-            ok, fill = r.arrivals(float(m["held_join_rate"]), need, [room] * need, hold=True,
-                                  timeout=timeout)
+            rate = float(m.get("large_room_fill_rate", m["held_join_rate"]))
+            ok, fill = r.arrivals(rate, need, [room] * need, hold=True, timeout=timeout)
             held.extend(ok)
         gevent.sleep(0.5)
         c0, t0 = probe.cpu(), time.monotonic()

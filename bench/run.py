@@ -49,7 +49,7 @@ MODES: dict[str, dict[str, Any]] = {
         "flood_events": 300, "call_timeout_s": 10.0,
         "echo_round_trips": 200, "echo_bulk_mb": 2,
         "cpu_passes": 1, "cpu_pass_calls": 4, "pass_keypad_levels": [5],
-        "large_room_sizes": [3, 6], "large_room_joins": 2,
+        "large_room_sizes": [3, 6], "large_room_joins": 2, "large_room_fill_rate": 20,
     },
     "quick": {
         "warmup_calls": 10, "warmup_rate": 20,
@@ -61,7 +61,7 @@ MODES: dict[str, dict[str, Any]] = {
         "flood_events": 10000, "call_timeout_s": 10.0,
         "echo_round_trips": 2000, "echo_bulk_mb": 50,
         "cpu_passes": 1, "cpu_pass_calls": 100,
-        "large_room_sizes": [10, 50, 100], "large_room_joins": 10,
+        "large_room_sizes": [10, 50, 100], "large_room_joins": 10, "large_room_fill_rate": 25,
     },
     "full": {
         "warmup_calls": 100, "warmup_rate": 25,
@@ -92,8 +92,9 @@ MODES: dict[str, dict[str, Any]] = {
         # keypad there: sub-millisecond latencies drift with the VM as CPU time does.
         "pass_keypad_levels": [100, 1000],
         # What a join costs as the room grows (every join is announced to each member):
-        # one room filled to each size, then callers join and leave it one at a time.
-        "large_room_sizes": [10, 100, 500], "large_room_joins": 50,
+        # one room filled to each size, then callers join and leave it one at a time. The
+        # fill is slow: each of its joins is announced to everyone already in the room.
+        "large_room_sizes": [10, 100, 500], "large_room_joins": 50, "large_room_fill_rate": 25,
     },
 }
 
