@@ -25,6 +25,7 @@ TARGETS = {
 # The controller's own ceiling: a step whose controller was at least this busy had its
 # core saturated (the sweep's steps include their tails, so utilisation reads low).
 SATURATED = 0.85
+PEERS = ("greenswitch", "genesis")
 # For each headline figure: is a bigger number better?
 HIGHER_IS_BETTER = {
     "setups_per_s": True,
@@ -102,11 +103,25 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     out["churned_calls"] = churn["calls"]
     # The alternating CPU passes when the run made them (see bench.run.run_cpu_passes),
     # else the scenario's churn; the churn figure is kept either way.
-    passes = [p["cpu_ms_per_call"] for p in result.get("cpu_passes", []) if p.get("joined")]
+    # fsconf runs passes paired with each peer (at their common rate); its headline is
+    # from the passes paired with greenswitch, and `cpu_ms_per_call_vs` keeps each pair's.
+    done = [p for p in result.get("cpu_passes", []) if p.get("joined")]
+    first_pair = next((q for q in PEERS if any(q in p.get("paired_with", []) for p in done)),
+                      None)
+    mine = [p for p in done if first_pair is None or first_pair in p.get("paired_with", [])]
+    passes = [p["cpu_ms_per_call"] for p in mine]
     per_call = (
         {k: statistics.median(p[k] for p in passes) for k in passes[0]}
         if passes else churn["cpu_ms_per_call"]
     )
+    out["cpu_ms_per_call_vs"] = {
+        q: statistics.median(
+            p["cpu_ms_per_call"]["controller"] for p in done if q in p.get("paired_with", [])
+        )
+        for q in (*PEERS, "fsconf")
+        if any(q in p.get("paired_with", []) for p in done)
+    }
+    out["cpu_pass_rate"] = mine[0].get("rate") if mine else None
     out["cpu_ms_per_call"] = per_call["controller"]
     out["simulator_cpu_ms_per_call"] = per_call["simulator"]
     out["loadgen_cpu_ms_per_call"] = per_call["loadgen"]
@@ -203,14 +218,16 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3)
 
 
-PEERS = ("greenswitch", "genesis")
-
-
 def ratios_vs(fs: dict[str, Any], peer: dict[str, Any], peer_name: str) -> dict[str, Any]:
     """fsconf / peer for each headline figure, and whether fsconf's is the better."""
     vs: dict[str, Any] = {}
     for key, higher in HIGHER_IS_BETTER.items():
-        r = _ratio(fs.get(key), peer.get(key))
+        a_val, b_val = fs.get(key), peer.get(key)
+        if key == "cpu_ms_per_call":
+            # each peer against fsconf's passes at their common rate
+            a_val = (fs.get("cpu_ms_per_call_vs") or {}).get(peer_name, a_val)
+            b_val = (peer.get("cpu_ms_per_call_vs") or {}).get("fsconf", b_val)
+        r = _ratio(a_val, b_val)
         better = None
         if key == "rss_growth_per_churned_call_bytes":
             r = None  # a ratio of two numbers near zero means nothing
@@ -226,7 +243,7 @@ def ratios_vs(fs: dict[str, Any], peer: dict[str, Any], peer_name: str) -> dict[
                 better = None if quiet else a < b
         elif r is not None and r != 1:
             better = r > 1 if higher else r < 1
-        vs[key] = {"fsconf": fs.get(key), peer_name: peer.get(key), "ratio": r,
+        vs[key] = {"fsconf": a_val, peer_name: b_val, "ratio": r,
                    "higher_is_better": higher, "fsconf_better": better}
     return vs
 

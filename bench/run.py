@@ -343,33 +343,41 @@ def run_cpu_passes(
     results: dict[str, Any], targets: list[str], mode: str, work: Path, env: dict[str, str],
     fsconf_env: dict[str, str], config: Path, sounds: Path, confs: dict[str, Any],
 ) -> None:
-    """Controller CPU per call from short churn passes, the targets taking turns.
+    """Controller CPU per call from short churn passes, fsconf and each peer taking turns.
 
     The scenarios run one target after the other, minutes apart; on a VM whose speed
     drifts (seen here: the peer's controller, making the same 3,000 calls, took 5.29 and
     then 6.16 ms per call in two passes two minutes apart) that alone can decide a
-    ratio. Passes at one common rate, in ABBA order, make drift weigh on both alike; the
-    headline takes the median of each target's passes. The scenario's own churn figure
-    stays in `raw`.
+    ratio. Passes at one rate common to fsconf and that peer, in ABBA order, make drift
+    weigh on both alike; the headline takes the median of each target's passes. Each
+    peer is paired with fsconf on its own: CPU per call depends on the rate (fewer calls
+    at once share fewer wake-ups), and the genesis peer's rate is a third of the others'.
+    The scenario's own churn figure stays in `raw`.
     """
     m = MODES[mode]
     passes = int(m.get("cpu_passes", 0))
     if not passes or not targets:
         return
-    rate = min(float(results[t]["steady_rate_per_s"]) for t in targets)
-    params = {**m, "cpu_only": True, "cpu_pass_rate": rate}
-    for i in range(passes):
-        # ABBA: fsconf, peer, peer, fsconf, ... A VM that speeds up or slows down steadily
-        # over the passes then weighs on both alike; in plain turns the target that
-        # always goes first carries the drift.
-        for target in (targets if i % 2 == 0 else targets[::-1]):
-            print(f"== CPU pass {i + 1}/{passes}: {target} at {rate:g}/s", file=sys.stderr,
-                  flush=True)
-            out = run_target(
-                target, mode, work, fsconf_env if target == "fsconf" else env, config, sounds,
-                confs, mode_params=params,
-            )
-            results[target].setdefault("cpu_passes", []).append(out["cpu_pass"])
+    peers = [t for t in targets if t != "fsconf"]
+    pairs = [["fsconf", p] for p in peers] if "fsconf" in targets else [[p] for p in peers]
+    if not pairs:
+        pairs = [["fsconf"]]
+    for pair in pairs:
+        rate = min(float(results[t]["steady_rate_per_s"]) for t in pair)
+        params = {**m, "cpu_only": True, "cpu_pass_rate": rate}
+        for i in range(passes):
+            # ABBA: fsconf, peer, peer, fsconf, ... A VM that speeds up or slows down
+            # steadily over the passes then weighs on both alike; in plain turns the
+            # target that always goes first carries the drift.
+            for target in (pair if i % 2 == 0 else pair[::-1]):
+                print(f"== CPU pass {i + 1}/{passes} ({' vs '.join(pair)}): {target} at "
+                      f"{rate:g}/s", file=sys.stderr, flush=True)
+                out = run_target(
+                    target, mode, work, fsconf_env if target == "fsconf" else env, config,
+                    sounds, confs, mode_params=params,
+                )
+                out["cpu_pass"]["paired_with"] = [t for t in pair if t != target]
+                results[target].setdefault("cpu_passes", []).append(out["cpu_pass"])
 
 
 def _follow(log: Path, proc: subprocess.Popen[bytes]) -> str:
