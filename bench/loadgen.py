@@ -526,10 +526,16 @@ def large_rooms(r: Runner, plan: Plan, probe: Probe, timeout: float) -> dict[str
             "cpu_ms_per_join": {k: round(v["cpu_s"] * 1000 / done, 3) for k, v in cpu.items()},
         }
         levels.append(entry)
+        # A controller that cannot fill the room or loses joins at this size would only
+        # lose more at the next (minutes of timeouts): stop here, as the held ramp does.
+        lost = size - 1 - len(held)
+        entry["passed"] = not errors and lost <= max(1, (size - 1) // 100)
         print(f"    room of {len(held) + 1}: join p50 {entry['join_latency']['p50_ms']} p99 "
               f"{entry['join_latency']['p99_ms']} ms, controller "
               f"{entry['cpu_ms_per_join']['controller']} ms CPU per join "
               f"({len(setups)}/{joins})", file=sys.stderr, flush=True)
+        if not entry["passed"]:
+            break
     for call in held:
         r.hangup(call)
     r.settle(timeout=120)
