@@ -2,11 +2,12 @@
 
 The simulator, the controller under test and the load generator run as separate
 processes, pinned to different cores where the machine has them. The same schedule is
-then run against a plain greenswitch controller (bench/baseline_greenswitch.py), and a
+then run against two plain peers, the same flow on greenswitch
+(bench/baseline_greenswitch.py) and on genesis (bench/baseline_genesis.py), and a
 loopback TCP probe (bench/echo.py) gives the floor. Results: bench/results/<date>.json
 and a short summary on stdout. bench/results/README.md explains every field.
 
-    python -m bench.run --mode quick|full [--targets fsconf,greenswitch] [--out DIR]
+    python -m bench.run --mode quick|full [--targets fsconf,greenswitch,genesis] [--out DIR]
 """
 
 from __future__ import annotations
