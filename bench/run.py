@@ -414,8 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database", default="",
         help="fsconf's database: a postgresql+psycopg:// URL to bench on PostgreSQL (a "
-        "throwaway schema is made and dropped); default a SQLite file. The greenswitch "
-        "peer always reads SQLite.",
+        "throwaway schema is made and dropped); default a SQLite file. The peers "
+        "always read SQLite.",
     )
     parser.add_argument(
         "--profile", action="store_true",
