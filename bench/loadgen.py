@@ -165,6 +165,7 @@ class Plan:
     participant_pin: str
     mode: dict[str, Any]
     room_size: int = 10
+    large_conference: str = ""
 
 
 @dataclass
@@ -469,6 +470,78 @@ def keypad_levels(
     return out
 
 
+def large_rooms(r: Runner, plan: Plan, probe: Probe, timeout: float) -> dict[str, Any]:
+    """Join cost by room size: one room grows to each size - 1 held members, then
+    `large_room_joins` callers, one at a time, join it and hang up again.
+
+    Each join is announced to everyone already there, so its cost grows with the room;
+    CPU per join is the controllers' CPU over those join-and-leave cycles / joins (the
+    held members idle meanwhile). Join latency runs from the originate to the caller's
+    add-member, closed loop (one caller at a time), so it is the flow's own latency.
+    """
+    m = plan.mode
+    sizes = [int(x) for x in m.get("large_room_sizes", [])]
+    joins = int(m.get("large_room_joins", 0))
+    if not sizes or not joins or not plan.large_conference:
+        return {}
+    room = plan.large_conference
+    held: list[Call] = []
+    levels = []
+    for size in sizes:
+        need = size - 1 - len(held)
+        fill = None
+        if need > 0:
+            rate = float(m.get("large_room_fill_rate", m["held_join_rate"]))
+            ok, fill = r.arrivals(rate, need, [room] * need, hold=True, timeout=timeout)
+            held.extend(ok)
+        gevent.sleep(0.5)
+        c0, t0 = probe.cpu(), time.monotonic()
+        setups: list[float] = []
+        errors: dict[str, int] = {}
+        for _ in range(joins):
+            call = r.new_call(room, time.monotonic())
+            try:
+                r.join(call, timeout)
+                setups.append(call.joined - call.scheduled)
+                if call.a_uuid and not call.hung:
+                    r.switch.api(f"uuid_kill {call.a_uuid}")
+                call.wait("hangup", time.monotonic() + timeout)
+            except (CallFailed, EslError) as exc:
+                errors[str(exc)] = errors.get(str(exc), 0) + 1
+            r.hangup(call)
+        # The last caller's announcement and clean-up: the controller goes idle after.
+        gevent.sleep(0.3)
+        wall = time.monotonic() - t0
+        cpu = cpu_delta(c0, probe.cpu(), wall)
+        done = max(1, len(setups))
+        entry = {
+            "size": size,
+            "held": len(held),
+            "joins": joins,
+            "joined": len(setups),
+            "errors": errors,
+            "fill": fill,
+            "join_latency": summary_ms(setups),
+            "cpu": cpu,
+            "cpu_ms_per_join": {k: round(v["cpu_s"] * 1000 / done, 3) for k, v in cpu.items()},
+        }
+        levels.append(entry)
+        # A controller that cannot fill the room or loses joins at this size would only
+        # lose more at the next (minutes of timeouts): stop here, as the held ramp does.
+        lost = size - 1 - len(held)
+        entry["passed"] = not errors and lost <= max(1, (size - 1) // 100)
+        print(f"    room of {len(held) + 1}: join p50 {entry['join_latency']['p50_ms']} p99 "
+              f"{entry['join_latency']['p99_ms']} ms, controller "
+              f"{entry['cpu_ms_per_join']['controller']} ms CPU per join "
+              f"({len(setups)}/{joins})", file=sys.stderr, flush=True)
+        if not entry["passed"]:
+            break
+    for call in held:
+        r.hangup(call)
+    r.settle(timeout=120)
+    return {"room": room, "levels": levels}
+
+
 def run_scenario(plan: Plan) -> dict[str, Any]:
     m = plan.mode
     switch = Switch(plan.sim_host, plan.sim_port)
@@ -629,6 +702,12 @@ def run_scenario(plan: Plan) -> dict[str, Any]:
     phase("hang up")
     for call in held:
         r.hangup(call)
+    r.settle(timeout=120)
+
+    # 4. large rooms: what a join costs in a room of 10, 100, 500
+    if m.get("large_room_sizes"):
+        phase("large rooms")
+        out["large_rooms"] = large_rooms(r, plan, probe, timeout)
     left = r.settle(timeout=120)
     out["after"] = {"sessions_left": left, "rss_idle": probe.rss()}
     out["wall_s"] = round(time.monotonic() - started, 1)

@@ -19,7 +19,13 @@ TARGETS = {
     "keypad_p99_ms_at_1000": ("<", 10),
     "rss_per_held_call_bytes": ("<", 200 * 1024),
     "rss_growth_second_half_bytes": ("<=", RSS_PAGE_NOISE_BYTES),
+    # CPU per join in a room of 500 over that in a room of 10 (issue 23)
+    "large_room_cpu_growth": ("<=", 3),
 }
+# The controller's own ceiling: a step whose controller was at least this busy had its
+# core saturated (the sweep's steps include their tails, so utilisation reads low).
+SATURATED = 0.85
+PEERS = ("greenswitch", "genesis")
 # For each headline figure: is a bigger number better?
 HIGHER_IS_BETTER = {
     "setups_per_s": True,
@@ -34,6 +40,9 @@ HIGHER_IS_BETTER = {
     "rss_per_held_call_bytes": False,
     "rss_growth_per_churned_call_bytes": False,
     "cpu_ms_per_call": False,
+    "large_room_cpu_ms_per_join_at_max": False,
+    "large_room_cpu_growth": False,
+    "controller_ceiling_per_s": True,
 }
 
 
@@ -94,21 +103,111 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
     out["churned_calls"] = churn["calls"]
     # The alternating CPU passes when the run made them (see bench.run.run_cpu_passes),
     # else the scenario's churn; the churn figure is kept either way.
-    passes = [p["cpu_ms_per_call"] for p in result.get("cpu_passes", []) if p.get("joined")]
+    # fsconf runs passes paired with each peer (at their common rate); its headline is
+    # from the passes paired with greenswitch, and `cpu_ms_per_call_vs` keeps each pair's.
+    done = [p for p in result.get("cpu_passes", []) if p.get("joined")]
+    first_pair = next((q for q in PEERS if any(q in p.get("paired_with", []) for p in done)),
+                      None)
+    mine = [p for p in done if first_pair is None or first_pair in p.get("paired_with", [])]
+    passes = [p["cpu_ms_per_call"] for p in mine]
     per_call = (
         {k: statistics.median(p[k] for p in passes) for k in passes[0]}
         if passes else churn["cpu_ms_per_call"]
     )
+    out["cpu_ms_per_call_vs"] = {
+        q: statistics.median(
+            p["cpu_ms_per_call"]["controller"] for p in done if q in p.get("paired_with", [])
+        )
+        for q in (*PEERS, "fsconf")
+        if any(q in p.get("paired_with", []) for p in done)
+    }
+    out["cpu_pass_rate"] = mine[0].get("rate") if mine else None
     out["cpu_ms_per_call"] = per_call["controller"]
     out["simulator_cpu_ms_per_call"] = per_call["simulator"]
     out["loadgen_cpu_ms_per_call"] = per_call["loadgen"]
     out["cpu_passes"] = len(passes)
     out["churn_cpu_ms_per_call"] = churn["cpu_ms_per_call"]["controller"]
+    out.update(large_room_figures(result))
+    out.update(ceiling(result))
     flood = result.get("flood") or {}
     out["drain_events_per_s"] = flood.get("events_per_s")
     out["drain_s"] = flood.get("drain_s")
     out["drain_events"] = flood.get("events")
     out["drain_bytes"] = flood.get("bytes")
+    return out
+
+
+def large_room_figures(result: dict[str, Any]) -> dict[str, Any]:
+    """Join latency and controller CPU per join by room size, and how the cost grows."""
+    levels = (result.get("large_rooms") or {}).get("levels") or []
+    rows = [
+        {
+            "size": e["held"] + 1,
+            "join_p50_ms": e["join_latency"]["p50_ms"],
+            "join_p99_ms": e["join_latency"]["p99_ms"],
+            "cpu_ms_per_join": e["cpu_ms_per_join"]["controller"],
+            "simulator_cpu_ms_per_join": e["cpu_ms_per_join"]["simulator"],
+            "joined": e["joined"],
+            "joins": e["joins"],
+        }
+        for e in levels
+    ]
+    out: dict[str, Any] = {"large_rooms": rows}
+    measured = [r for r in rows if r["joined"]]
+    if len(measured) >= 2 and measured[0]["cpu_ms_per_join"] > 0:
+        first, last = measured[0], measured[-1]
+        out["large_room_cpu_growth"] = round(last["cpu_ms_per_join"] / first["cpu_ms_per_join"], 2)
+        out["large_room_sizes_compared"] = [first["size"], last["size"]]
+        out["large_room_cpu_ms_per_join_at_max"] = last["cpu_ms_per_join"]
+    else:
+        out["large_room_cpu_growth"] = None
+        out["large_room_sizes_compared"] = None
+        out["large_room_cpu_ms_per_join_at_max"] = None
+    return out
+
+
+def ceiling(result: dict[str, Any]) -> dict[str, Any]:
+    """The controller's own limit in set-ups/s, apart from the simulator's.
+
+    Each sweep step gives the controller's CPU per call at that offered rate. If the
+    sweep stopped with the controller's core saturated, the last passing rate is the
+    ceiling, measured. Otherwise something else (on a 2-core machine: the simulator and
+    load generator's core) stopped it first, and the ceiling is projected: the rate at
+    which the controller's CPU per call at the highest passing rate fills one core.
+    """
+    steps = result["setup_rate"]["steps"]
+    by_rate = [
+        {
+            "rate": st["offered_rate"],
+            "controller_cpu_ms_per_call": round(
+                st["cpu"]["controller"]["cpu_s"] * 1000 / max(1, st["joined"]), 3
+            ),
+            "controller_utilisation": st["cpu"]["controller"]["utilisation"],
+            "simulator_utilisation": st["cpu"]["simulator"]["utilisation"],
+            "setup_p99_ms": st["setup"]["p99_ms"],
+            "passed": st["passed"],
+        }
+        for st in steps
+    ]
+    out: dict[str, Any] = {"controller_by_rate": by_rate}
+    passing = [b for b in by_rate if b["passed"] and b["controller_cpu_ms_per_call"] > 0]
+    failed = [b for b in by_rate if not b["passed"]]
+    if failed and (failed[0]["controller_utilisation"] or 0) >= SATURATED:
+        out["controller_ceiling_per_s"] = passing[-1]["rate"] if passing else 0
+        out["controller_ceiling_kind"] = "measured: the controller's core saturated"
+    elif passing:
+        top = passing[-1]
+        out["controller_ceiling_per_s"] = round(1000 / top["controller_cpu_ms_per_call"])
+        out["controller_ceiling_kind"] = (
+            f"projected from {top['controller_cpu_ms_per_call']} ms CPU per call at "
+            f"{top['rate']}/s (controller {top['controller_utilisation']:.0%} busy, "
+            f"simulator {top['simulator_utilisation']:.0%}): the sweep "
+            + ("stopped at " + str(failed[0]["rate"]) + "/s for another reason"
+               if failed else "never failed")
+        )
+    else:
+        out["controller_ceiling_per_s"] = None
+        out["controller_ceiling_kind"] = "no passing step"
     return out
 
 
@@ -119,30 +218,40 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 3)
 
 
-def ratios(fs: dict[str, Any], peer: dict[str, Any] | None, floor: dict[str, Any]) -> dict:
+def ratios_vs(fs: dict[str, Any], peer: dict[str, Any], peer_name: str) -> dict[str, Any]:
+    """fsconf / peer for each headline figure, and whether fsconf's is the better."""
+    vs: dict[str, Any] = {}
+    for key, higher in HIGHER_IS_BETTER.items():
+        a_val, b_val = fs.get(key), peer.get(key)
+        if key == "cpu_ms_per_call":
+            # each peer against fsconf's passes at their common rate
+            a_val = (fs.get("cpu_ms_per_call_vs") or {}).get(peer_name, a_val)
+            b_val = (peer.get("cpu_ms_per_call_vs") or {}).get("fsconf", b_val)
+        r = _ratio(a_val, b_val)
+        better = None
+        if key == "rss_growth_per_churned_call_bytes":
+            r = None  # a ratio of two numbers near zero means nothing
+            a, b = fs.get(key), peer.get(key)
+            if a is not None and b is not None:
+                # both within the page noise: both "no growth", neither is better
+                ga = fs.get("rss_growth_second_half_bytes")
+                gb = peer.get("rss_growth_second_half_bytes")
+                if ga is not None and gb is not None:
+                    quiet = max(ga, gb) <= RSS_PAGE_NOISE_BYTES
+                else:
+                    quiet = max(a, b) <= 1024
+                better = None if quiet else a < b
+        elif r is not None and r != 1:
+            better = r > 1 if higher else r < 1
+        vs[key] = {"fsconf": a_val, peer_name: b_val, "ratio": r,
+                   "higher_is_better": higher, "fsconf_better": better}
+    return vs
+
+
+def ratios(fs: dict[str, Any], peers: dict[str, dict[str, Any]], floor: dict[str, Any]) -> dict:
     out: dict[str, Any] = {}
-    if peer is not None:
-        vs: dict[str, Any] = {}
-        for key, higher in HIGHER_IS_BETTER.items():
-            r = _ratio(fs.get(key), peer.get(key))
-            better = None
-            if key == "rss_growth_per_churned_call_bytes":
-                r = None  # a ratio of two numbers near zero means nothing
-                a, b = fs.get(key), peer.get(key)
-                if a is not None and b is not None:
-                    # both within the page noise: both "no growth", neither is better
-                    ga = fs.get("rss_growth_second_half_bytes")
-                    gb = peer.get("rss_growth_second_half_bytes")
-                    if ga is not None and gb is not None:
-                        quiet = max(ga, gb) <= RSS_PAGE_NOISE_BYTES
-                    else:
-                        quiet = max(a, b) <= 1024
-                    better = None if quiet else a < b
-            elif r is not None and r != 1:
-                better = r > 1 if higher else r < 1
-            vs[key] = {"fsconf": fs.get(key), "greenswitch": peer.get(key), "ratio": r,
-                       "higher_is_better": higher, "fsconf_better": better}
-        out["vs_greenswitch"] = vs
+    for name, peer in peers.items():
+        out[f"vs_{name}"] = ratios_vs(fs, peer, name)
     rtt = floor["round_trip"]
     bulk = floor["bulk_read"]["bytes_per_s"]
     vf: dict[str, Any] = {}
@@ -169,6 +278,9 @@ def targets(fs: dict[str, Any]) -> dict[str, Any]:
             met, note = None, f"only measured at {fs.get('keypad_callers_at_1000')} callers"
         if key == "max_held_callers" and fs.get("held_capped") and not met:
             met, note = None, "the mode's cap was reached before any limit"
+        if key == "large_room_cpu_growth" and fs.get("large_room_sizes_compared") != [10, 500]:
+            met = None
+            note = f"rooms compared: {fs.get('large_room_sizes_compared')}, not 10 and 500"
         out[key] = {"target": f"{op} {goal}", "measured": value, "met": met, "note": note}
     return out
 
@@ -256,7 +368,8 @@ def build(*, mode: str, params: dict[str, Any], results: dict[str, Any],
         "raw": results,
     }
     if "fsconf" in heads:
-        doc["ratios"] = ratios(heads["fsconf"], heads.get("greenswitch"), floor)
+        peers = {p: heads[p] for p in PEERS if p in heads}
+        doc["ratios"] = ratios(heads["fsconf"], peers, floor)
         doc["targets"] = targets(heads["fsconf"])
     return doc
 
@@ -296,6 +409,9 @@ def summary(doc: dict[str, Any]) -> str:
         ("controller CPU ms per call (churn phase)", "churn_cpu_ms_per_call"),
         ("simulator CPU ms per call", "simulator_cpu_ms_per_call"),
         ("event drain (events/s)", "drain_events_per_s"),
+        ("controller CPU ms per join, largest room", "large_room_cpu_ms_per_join_at_max"),
+        ("  ... over that in the smallest room", "large_room_cpu_growth"),
+        ("controller's own ceiling (set-ups/s)", "controller_ceiling_per_s"),
     ]
     database = doc["machine"].get("database", "sqlite")
     lines = [f"fsconf benchmark, mode {doc['mode']}, {doc['machine']['cores']} cores, "
@@ -316,6 +432,15 @@ def summary(doc: dict[str, Any]) -> str:
             else:
                 cells.append(_fmt(h.get(key)))
         lines.append(f"{label:48}" + "".join(f"{c:>26}" for c in cells))
+    for n in names:
+        rows_lr = heads[n].get("large_rooms") or []
+        if rows_lr:
+            lines.append(f"{n} by room size: " + "; ".join(
+                f"{r['size']}: join p50 {_fmt(r['join_p50_ms'])} / p99 {_fmt(r['join_p99_ms'])} "
+                f"ms, {_fmt(r['cpu_ms_per_join'])} ms CPU" for r in rows_lr))
+        if heads[n].get("controller_ceiling_kind"):
+            lines.append(f"{n} ceiling {_fmt(heads[n].get('controller_ceiling_per_s'))}/s: "
+                         f"{heads[n]['controller_ceiling_kind']}")
     floor = doc["floor"]
     lines.append("")
     lines.append(
@@ -323,10 +448,12 @@ def summary(doc: dict[str, Any]) -> str:
         f"{floor['round_trip']['p99_ms']} ms; raw socket read "
         f"{floor['bulk_read']['bytes_per_s'] / 1e6:,.0f} MB/s"
     )
-    if "ratios" in doc and "vs_greenswitch" in doc["ratios"]:
+    for peer in PEERS:
+        if f"vs_{peer}" not in doc.get("ratios", {}):
+            continue
         lines.append("")
-        lines.append("fsconf / greenswitch (better?):")
-        for key, r in doc["ratios"]["vs_greenswitch"].items():
+        lines.append(f"fsconf / {peer} (better?):")
+        for key, r in doc["ratios"][f"vs_{peer}"].items():
             verdict = {True: "better", False: "WORSE", None: "n/a"}[r["fsconf_better"]]
             lines.append(f"  {key:40} {_fmt(r['ratio']):>10}  {verdict}")
     if "targets" in doc:

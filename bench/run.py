@@ -2,11 +2,12 @@
 
 The simulator, the controller under test and the load generator run as separate
 processes, pinned to different cores where the machine has them. The same schedule is
-then run against a plain greenswitch controller (bench/baseline_greenswitch.py), and a
+then run against two plain peers, the same flow on greenswitch
+(bench/baseline_greenswitch.py) and on genesis (bench/baseline_genesis.py), and a
 loopback TCP probe (bench/echo.py) gives the floor. Results: bench/results/<date>.json
 and a short summary on stdout. bench/results/README.md explains every field.
 
-    python -m bench.run --mode quick|full [--targets fsconf,greenswitch] [--out DIR]
+    python -m bench.run --mode quick|full [--targets fsconf,greenswitch,genesis] [--out DIR]
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ MODES: dict[str, dict[str, Any]] = {
         "flood_events": 300, "call_timeout_s": 10.0,
         "echo_round_trips": 200, "echo_bulk_mb": 2,
         "cpu_passes": 1, "cpu_pass_calls": 4, "pass_keypad_levels": [5],
+        "large_room_sizes": [3, 6], "large_room_joins": 2, "large_room_fill_rate": 20,
     },
     "quick": {
         "warmup_calls": 10, "warmup_rate": 20,
@@ -60,6 +62,7 @@ MODES: dict[str, dict[str, Any]] = {
         "flood_events": 10000, "call_timeout_s": 10.0,
         "echo_round_trips": 2000, "echo_bulk_mb": 50,
         "cpu_passes": 1, "cpu_pass_calls": 100,
+        "large_room_sizes": [10, 50, 100], "large_room_joins": 10, "large_room_fill_rate": 25,
     },
     "full": {
         "warmup_calls": 100, "warmup_rate": 25,
@@ -89,10 +92,16 @@ MODES: dict[str, dict[str, Any]] = {
         # ... and after its churn each pass holds 100, then 1,000 callers and probes the
         # keypad there: sub-millisecond latencies drift with the VM as CPU time does.
         "pass_keypad_levels": [100, 1000],
+        # What a join costs as the room grows (every join is announced to each member):
+        # one room filled to each size, then callers join and leave it one at a time. The
+        # fill is slow: each of its joins is announced to everyone already in the room.
+        "large_room_sizes": [10, 100, 500], "large_room_joins": 50, "large_room_fill_rate": 25,
     },
 }
 
-TARGETS = ("fsconf", "greenswitch")
+TARGETS = ("fsconf", "greenswitch", "genesis")
+# The peers: the same flow written plainly on another ESL library, each its own module.
+PEERS = {"greenswitch": "bench.baseline_greenswitch", "genesis": "bench.baseline_genesis"}
 
 
 # -- set-up ---------------------------------------------------------------------------------
@@ -171,8 +180,9 @@ def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: floa
             proc.wait()
 
 
-def provision(db_url: str, churn: int, held: int) -> dict[str, Any]:
-    """One customer, one access number, conferences for short calls and for held rooms."""
+def provision(db_url: str, churn: int, held: int, large: int = 0) -> dict[str, Any]:
+    """One customer, one access number, conferences for short calls and for held rooms,
+    and one room of `large` participants for the large-room phase."""
     from fsconf.store.models import AccessNumber, Conference, Customer, Subscription
     from fsconf.store.session import Database
 
@@ -191,8 +201,16 @@ def provision(db_url: str, churn: int, held: int) -> dict[str, Any]:
             )
             for n in numbers
         )
+        large_number = ""
+        if large:
+            large_number = str(100000 + churn + held)
+            s.add(Conference(
+                customer_id=customer.id, number=large_number, moderator_pin=MODERATOR_PIN,
+                participant_pin=PARTICIPANT_PIN, max_participants=large,
+            ))
     db.dispose()
-    return {"churn_conferences": numbers[:churn], "held_conferences": numbers[churn:]}
+    return {"churn_conferences": numbers[:churn], "held_conferences": numbers[churn:],
+            "large_conference": large_number}
 
 
 def prepare_database(url: str, env: dict[str, str], counts: dict[str, int]) -> dict[str, Any]:
@@ -202,7 +220,8 @@ def prepare_database(url: str, env: dict[str, str], counts: dict[str, int]) -> d
         [str(bindir / "fsconf"), "db", "upgrade"], env=dict(env, FSCONF_DATABASE_URL=url),
         check=True, cwd=ROOT, stdout=subprocess.DEVNULL,
     )
-    return provision(url, churn=counts["churn"], held=counts["held"])
+    return provision(url, churn=counts["churn"], held=counts["held"],
+                     large=counts.get("large", 0))
 
 
 def create_schema(base_url: str, schema: str) -> str:
@@ -273,7 +292,7 @@ def run_target(
             cmd = [sys.executable, "-m", "bench.profiled", str(work / "fsconf-controller.prof")]
         cmd += ["serve", "--config", str(config), "--port", str(ctl_port)]
     else:
-        cmd = [sys.executable, "-m", "bench.baseline_greenswitch", "--config", str(config),
+        cmd = [sys.executable, "-m", PEERS[target], "--config", str(config),
                "--port", str(ctl_port)]
     # The simulator first: the controller opens the switch's inbound socket when it starts.
     # `python -m fsconf.sim` is what `fsconf sim` runs (it monkey-patches first).
@@ -325,33 +344,41 @@ def run_cpu_passes(
     results: dict[str, Any], targets: list[str], mode: str, work: Path, env: dict[str, str],
     fsconf_env: dict[str, str], config: Path, sounds: Path, confs: dict[str, Any],
 ) -> None:
-    """Controller CPU per call from short churn passes, the targets taking turns.
+    """Controller CPU per call from short churn passes, fsconf and each peer taking turns.
 
     The scenarios run one target after the other, minutes apart; on a VM whose speed
     drifts (seen here: the peer's controller, making the same 3,000 calls, took 5.29 and
     then 6.16 ms per call in two passes two minutes apart) that alone can decide a
-    ratio. Passes at one common rate, in ABBA order, make drift weigh on both alike; the
-    headline takes the median of each target's passes. The scenario's own churn figure
-    stays in `raw`.
+    ratio. Passes at one rate common to fsconf and that peer, in ABBA order, make drift
+    weigh on both alike; the headline takes the median of each target's passes. Each
+    peer is paired with fsconf on its own: CPU per call depends on the rate (fewer calls
+    at once share fewer wake-ups), and the genesis peer's rate is a third of the others'.
+    The scenario's own churn figure stays in `raw`.
     """
     m = MODES[mode]
     passes = int(m.get("cpu_passes", 0))
     if not passes or not targets:
         return
-    rate = min(float(results[t]["steady_rate_per_s"]) for t in targets)
-    params = {**m, "cpu_only": True, "cpu_pass_rate": rate}
-    for i in range(passes):
-        # ABBA: fsconf, peer, peer, fsconf, ... A VM that speeds up or slows down steadily
-        # over the passes then weighs on both alike; in plain turns the target that
-        # always goes first carries the drift.
-        for target in (targets if i % 2 == 0 else targets[::-1]):
-            print(f"== CPU pass {i + 1}/{passes}: {target} at {rate:g}/s", file=sys.stderr,
-                  flush=True)
-            out = run_target(
-                target, mode, work, fsconf_env if target == "fsconf" else env, config, sounds,
-                confs, mode_params=params,
-            )
-            results[target].setdefault("cpu_passes", []).append(out["cpu_pass"])
+    peers = [t for t in targets if t != "fsconf"]
+    pairs = [["fsconf", p] for p in peers] if "fsconf" in targets else [[p] for p in peers]
+    if not pairs:
+        pairs = [["fsconf"]]
+    for pair in pairs:
+        rate = min(float(results[t]["steady_rate_per_s"]) for t in pair)
+        params = {**m, "cpu_only": True, "cpu_pass_rate": rate}
+        for i in range(passes):
+            # ABBA: fsconf, peer, peer, fsconf, ... A VM that speeds up or slows down
+            # steadily over the passes then weighs on both alike; in plain turns the
+            # target that always goes first carries the drift.
+            for target in (pair if i % 2 == 0 else pair[::-1]):
+                print(f"== CPU pass {i + 1}/{passes} ({' vs '.join(pair)}): {target} at "
+                      f"{rate:g}/s", file=sys.stderr, flush=True)
+                out = run_target(
+                    target, mode, work, fsconf_env if target == "fsconf" else env, config,
+                    sounds, confs, mode_params=params,
+                )
+                out["cpu_pass"]["paired_with"] = [t for t in pair if t != target]
+                results[target].setdefault("cpu_passes", []).append(out["cpu_pass"])
 
 
 def _follow(log: Path, proc: subprocess.Popen[bytes]) -> str:
@@ -387,8 +414,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--database", default="",
         help="fsconf's database: a postgresql+psycopg:// URL to bench on PostgreSQL (a "
-        "throwaway schema is made and dropped); default a SQLite file. The greenswitch "
-        "peer always reads SQLite.",
+        "throwaway schema is made and dropped); default a SQLite file. The peers "
+        "always read SQLite.",
     )
     parser.add_argument(
         "--profile", action="store_true",
@@ -413,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
         env.pop("FSCONF_CONFIG", None)
         m = MODES[args.mode]
         held_rooms = -(-max(m["held_levels"]) // ROOM_SIZE)
-        counts = {"churn": max(50, held_rooms // 2), "held": held_rooms}
+        counts = {"churn": max(50, held_rooms // 2), "held": held_rooms,
+                  "large": max(m.get("large_room_sizes") or [0])}
         confs = prepare_database(sqlite_url, env, counts)
         fsconf_env = env
         if args.database:

@@ -209,6 +209,8 @@ class Membership:
         return running, member_id
 
     def _announce_arrival(self) -> None:
+        # One play per listener: a room-wide `conference play` reaches every member who
+        # can hear, this caller and those who pressed *2 included (docs/join-announcements.md).
         assert self.room is not None and self.member is not None
         session = self.line.session
         api = ConferenceApi(session.api, self.fs_name, session.api_many)

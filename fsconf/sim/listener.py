@@ -67,8 +67,9 @@ class EslConnection:
             self._out.put(data)
         trace = self.host.trace
         if trace is not None and self.outbound and event.name == "DTMF":
-            # bench-trace knob only: timestamp once the event's bytes are written.
-            uuid, digit = self.my_uuid, event.header("DTMF-Digit") or ""
+            # bench-trace knob only: timestamp once the event's bytes are written. The
+            # socket's own channel, whether it asked for `myevents` or filters Unique-ID.
+            uuid, digit = self.controlled_uuid(), event.header("DTMF-Digit") or ""
             self.send_marker(lambda: trace.dtmf_written(uuid, digit))
 
     # --- I/O --------------------------------------------------------------------------

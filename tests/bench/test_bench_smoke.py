@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict:
     extra = ["--database", PG_URL] if PG_URL else []
     proc = subprocess.run(
         [sys.executable, "-m", "bench.run", "--mode", "tiny", "--out", str(out), *extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     files = list(out.glob("*.json"))
@@ -46,11 +47,12 @@ def test_tiny_run_writes_every_section(document: dict) -> None:
     assert document["mode"] == "tiny"
     assert document["machine"]["database"] == ("postgresql" if PG_URL else "sqlite")
     assert document["machine"]["cpu"] not in ("", None)
-    assert set(document["headline"]) == {"fsconf", "greenswitch"}
+    assert set(document["headline"]) == {"fsconf", "greenswitch", "genesis"}
     assert "fsconf / greenswitch" in document["_stdout"]
+    assert "fsconf / genesis" in document["_stdout"]
 
 
-@pytest.mark.parametrize("target", ["fsconf", "greenswitch"])
+@pytest.mark.parametrize("target", ["fsconf", "greenswitch", "genesis"])
 def test_each_target_was_measured(document: dict, target: str) -> None:
     h = document["headline"][target]
     assert h["setups_per_s"] > 0
@@ -65,25 +67,45 @@ def test_each_target_was_measured(document: dict, target: str) -> None:
     # The leak check's churn starts at the same call count whatever the sweep reached.
     assert raw["calls_before_churn"] == document["params"]["calls_before_churn"]
     assert raw["after"]["sessions_left"] == 0
-    # CPU per call comes from the alternating passes, each a real churn of its own.
-    (cpu_pass,) = raw["cpu_passes"]
-    assert cpu_pass["joined"] == cpu_pass["calls"] > 0
+    # CPU per call comes from the alternating passes, each a real churn of its own;
+    # fsconf takes turns with each peer (one pass per pair in tiny mode), and its
+    # headline is from the passes beside greenswitch.
+    passes = raw["cpu_passes"]
+    assert all(p["joined"] == p["calls"] > 0 for p in passes)
+    if target == "fsconf":
+        assert sorted(p["paired_with"][0] for p in passes) == ["genesis", "greenswitch"]
+        assert set(h["cpu_ms_per_call_vs"]) == {"genesis", "greenswitch"}
+        (cpu_pass,) = [p for p in passes if p["paired_with"] == ["greenswitch"]]
+    else:
+        (cpu_pass,) = passes
+        assert cpu_pass["paired_with"] == ["fsconf"]
     assert h["cpu_passes"] == 1
     assert h["cpu_ms_per_call"] == cpu_pass["cpu_ms_per_call"]["controller"] > 0
     assert h["churn_cpu_ms_per_call"] == raw["churn"]["cpu_ms_per_call"]["controller"]
-    # Keypad latency too: the pass held its callers and probed them after its churn.
-    (probe,) = cpu_pass["keypad"]
-    assert probe["keypad"]["answered"] == probe["keypad"]["presses"] > 0
-    assert h["keypad_passes_at_100"] == 1
-    assert h["keypad_p50_ms_at_100"] == probe["keypad"]["p50_ms"]
+    # Keypad latency too: each pass held its callers and probed them after its churn;
+    # the headline is the median over all of a target's passes.
+    probes = [p["keypad"][0]["keypad"] for p in passes]
+    assert all(k["answered"] == k["presses"] > 0 for k in probes)
+    assert h["keypad_passes_at_100"] == len(passes)
+    assert h["keypad_p50_ms_at_100"] == round(statistics.median(k["p50_ms"] for k in probes), 3)
     assert h["ramp_keypad_p50_ms_at_100"] > 0
+    # Large rooms: every size measured, each join made it in.
+    sizes = document["params"]["large_room_sizes"]
+    assert [r["size"] for r in h["large_rooms"]] == sizes
+    assert all(r["joined"] == r["joins"] and r["join_p50_ms"] > 0 for r in h["large_rooms"])
+    assert h["large_room_sizes_compared"] == [sizes[0], sizes[-1]]
+    # The controller's ceiling is a figure with the way it was obtained.
+    assert h["controller_ceiling_per_s"] > 0
+    assert h["controller_ceiling_kind"].startswith(("measured", "projected"))
 
 
 def test_floor_and_ratios_are_filled_in(document: dict) -> None:
     assert document["floor"]["round_trip"]["p50_ms"] > 0
     assert document["floor"]["bulk_read"]["bytes_per_s"] > 0
-    ratios = document["ratios"]["vs_greenswitch"]
-    assert ratios["setups_per_s"]["ratio"] is not None
+    for peer in ("greenswitch", "genesis"):
+        ratios = document["ratios"][f"vs_{peer}"]
+        assert ratios["setups_per_s"]["ratio"] is not None
+        assert ratios["cpu_ms_per_call"][peer] == document["headline"][peer]["cpu_ms_per_call"]
     assert document["ratios"]["vs_floor"]["keypad_p50_ms_at_100_in_round_trips"] > 0
 
 
