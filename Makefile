@@ -23,7 +23,7 @@ $(STAMP): setup.cfg pyproject.toml
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy fsconf
-	$(VENV)/bin/lint-imports --no-logo
+	$(VENV)/bin/lint-imports
 
 # The whole suite on the embedded default (SQLite), then again on PostgreSQL only the tests
 # that touch a database (marked `db` by tests/conftest.py). Exit code 5 ("no tests

@@ -24,7 +24,7 @@ def _lint_copy(tmp_path: Path, module: str = "", line: str = "") -> subprocess.C
         path = tmp_path / (module.replace(".", "/") + ".py")
         path.write_text(path.read_text() + f"\n{line}  # noqa\n")
     return subprocess.run(
-        [str(LINT_IMPORTS), "--no-cache", "--no-logo", "setup.cfg"],
+        [str(LINT_IMPORTS), "--no-cache", "--config", "setup.cfg"],
         cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
