@@ -18,34 +18,22 @@ commands. No meeting records, no brute-force counters: it does less than fsconf.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import os
 import signal
 import sqlite3
-import tomllib
-from dataclasses import dataclass
 from typing import Any
 
 from genesis import Outbound, Session, use_uvloop
 from genesis.exceptions import GenesisError
 
+from bench import peer_options
+from bench.peer_options import Options
+
 log = logging.getLogger("baseline-genesis")
 PROFILE = "fsconf"
-
-
-@dataclass
-class Options:
-    sounds_dir: str
-    recordings_dir: str
-    db_path: str
-    first_ms: int
-    inter_ms: int
-    record_s: int
-    silence_s: int
-
 
 OPTIONS: Options | None = None
 ROOMS: dict[str, dict[int, str]] = {}  # conference name -> member id -> call uuid
@@ -264,28 +252,11 @@ async def serve(port: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     global OPTIONS
-    parser = argparse.ArgumentParser(prog="python -m bench.baseline_genesis")
-    parser.add_argument("--config", required=True, help="the controller TOML (ivr, freeswitch)")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args(argv)
-    with open(args.config, "rb") as fh:
-        conf = tomllib.load(fh)
-    ivr, fs = conf.get("ivr", {}), conf.get("freeswitch", {})
-    url = os.environ["FSCONF_DATABASE_URL"]
-    if not url.startswith("sqlite:///"):
-        parser.error("the baseline reads an SQLite database only")
-    OPTIONS = Options(
-        sounds_dir=ivr["sounds_dir"], recordings_dir=fs["recordings_dir"],
-        db_path=url.removeprefix("sqlite:///"),
-        first_ms=int(ivr.get("first_digit_timeout_ms", 7000)),
-        inter_ms=int(ivr.get("inter_digit_timeout_ms", 3000)),
-        record_s=int(ivr.get("name_record_seconds", 5)),
-        silence_s=int(ivr.get("name_silence_seconds", 2)),
-    )
+    OPTIONS, port = peer_options.parse("python -m bench.baseline_genesis", argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     uvloop = use_uvloop()
-    log.info("genesis peer on port %d, uvloop %s", args.port, "on" if uvloop else "off")
-    asyncio.run(serve(args.port))
+    log.info("genesis peer on port %d, uvloop %s", port, "on" if uvloop else "off")
+    asyncio.run(serve(port))
     return 0
 
 

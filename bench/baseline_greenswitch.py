@@ -20,13 +20,10 @@ from gevent import monkey
 if __name__ == "__main__":
     monkey.patch_all()
 
-import argparse  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import sqlite3  # noqa: E402
-import tomllib  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
@@ -39,17 +36,8 @@ from greenswitch.esl import NotConnectedError, OutboundSessionHasGoneAway  # noq
 log = logging.getLogger("baseline")
 PROFILE = "fsconf"
 
-
-@dataclass
-class Options:
-    sounds_dir: str
-    recordings_dir: str
-    db_path: str
-    first_ms: int
-    inter_ms: int
-    record_s: int
-    silence_s: int
-
+from bench import peer_options  # noqa: E402
+from bench.peer_options import Options  # noqa: E402
 
 OPTIONS: Options | None = None
 ROOMS: dict[str, dict[int, str]] = {}  # conference name -> member id -> call uuid
@@ -231,27 +219,10 @@ class JoinApp:
 
 def main(argv: list[str] | None = None) -> int:
     global OPTIONS
-    parser = argparse.ArgumentParser(prog="python -m bench.baseline_greenswitch")
-    parser.add_argument("--config", required=True, help="the controller TOML (ivr, freeswitch)")
-    parser.add_argument("--port", type=int, required=True)
-    args = parser.parse_args(argv)
-    with open(args.config, "rb") as fh:
-        conf = tomllib.load(fh)
-    ivr, fs = conf.get("ivr", {}), conf.get("freeswitch", {})
-    url = os.environ["FSCONF_DATABASE_URL"]
-    if not url.startswith("sqlite:///"):
-        parser.error("the baseline reads an SQLite database only")
-    OPTIONS = Options(
-        sounds_dir=ivr["sounds_dir"], recordings_dir=fs["recordings_dir"],
-        db_path=url.removeprefix("sqlite:///"),
-        first_ms=int(ivr.get("first_digit_timeout_ms", 7000)),
-        inter_ms=int(ivr.get("inter_digit_timeout_ms", 3000)),
-        record_s=int(ivr.get("name_record_seconds", 5)),
-        silence_s=int(ivr.get("name_silence_seconds", 2)),
-    )
+    OPTIONS, port = peer_options.parse("python -m bench.baseline_greenswitch", argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     server = OutboundESLServer(
-        bind_address="127.0.0.1", bind_port=args.port, application=JoinApp,
+        bind_address="127.0.0.1", bind_port=port, application=JoinApp,
         max_connections=100000,
     )
     gevent.signal_handler(signal.SIGTERM, server.stop)
