@@ -8,6 +8,8 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from bench.common import percentile
+
 # RSS moves in 4 KiB pages, and the allocator takes or returns one now and then whatever
 # the program does: growth of up to two pages over the second half of the churn (5,000
 # calls in full mode, under 2 bytes a call) reads as none. A leak of one small object
@@ -86,6 +88,12 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
                 round(statistics.median(e["keypad"][f"{q}_ms"] for e in mine), 3)
                 if mine else kp.get(f"{q}_ms")
             )
+        # p99.9 from every pass's presses together: a single pass holds a few thousand, so
+        # its p99.9 is one or two presses and the median of three such is noise.
+        pooled = [us for e in mine for us in e["keypad"].get("latencies_us") or []]
+        if pooled and all(e["keypad"].get("latencies_us") for e in mine):
+            out[f"keypad_p99_9_ms_at_{want}"] = round(percentile(pooled, 99.9) / 1000, 3)
+            out[f"keypad_pooled_presses_at_{want}"] = len(pooled)
         out[f"keypad_callers_at_{want}"] = at
         out[f"keypad_passes_at_{want}"] = len(mine)
     passing = [e for e in levels if e["held"] > 0]
