@@ -31,7 +31,9 @@ lint: $(STAMP)
 PYTEST := $(PY) -m pytest -q -p no:cacheprovider
 PASS_OK := rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 5 ] || exit $$rc
 
-test: lint test-sqlite test-postgres
+# The two passes run side by side (one per core), each one's output printed whole when it ends.
+test: lint
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 test-sqlite: $(STAMP)
 	FSCONF_TEST_DATABASE_URL= $(PYTEST) $(PYTEST_ARGS); $(PASS_OK)
