@@ -10,12 +10,15 @@ from typing import TYPE_CHECKING
 from fsconf.sim.channel import CallerProfile, Channel
 from fsconf.sim.events import Headers
 from fsconf.sim.sip import (
+    BUILTIN_ACLS,
     FABRIC,
     PORT_CLOSED_S,
     SIP_PHRASES,
     TIMER_B_S,
+    AclList,
     SipFabric,
     SipProfile,
+    acl_allows,
     continues_on_fail,
     dial_status,
     originate_wait_s,
@@ -40,8 +43,10 @@ class SipNode:
         register: Callable[[Channel], None],
         profiles: dict[str, dict[str, str]],
         fabric: SipFabric | None = None,
+        acl_lists: dict[str, AclList] | None = None,
     ) -> None:
         self.host = host
+        self.acl_lists = {**BUILTIN_ACLS, **(acl_lists or {})}
         self.dialplan = dialplan
         self.register = register
         self.profiles = sip_profiles(profiles)
@@ -84,6 +89,17 @@ class SipNode:
         cid_number = near.profile.caller_id_number
         user = near.profile.destination_number
         from_ip = dialog.near_node.source_ip(near)
+        if profile.inbound_acl and not acl_allows(self.acl_lists.get(profile.inbound_acl), from_ip):
+            # sofia_handle_sip_i_invite: "IP ... Rejected by acl" -> 403, no channel is
+            # made; the near side maps 403 to CALL_REJECTED (sofia_glue_sip_cause_to_freeswitch).
+            log.info(
+                "SIP profile %s: IP %s rejected by acl %s",
+                profile.name,
+                from_ip,
+                profile.inbound_acl,
+            )
+            dialog._to(dialog.near_node, dialog._near_refused, "CALL_REJECTED", 403)
+            return
         ch = SipChannel(
             self.host,
             f"sofia/{profile.name}/{cid_number}@{from_ip}",
