@@ -7,7 +7,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fsconf.sim.channel import CallerProfile, Channel
+from fsconf.sim.channel import CallerProfile, Channel, Dtmf
+from fsconf.sim.conference import switch_true
 from fsconf.sim.events import Headers
 from fsconf.sim.sip import (
     BUILTIN_ACLS,
@@ -362,11 +363,33 @@ class SipNode:
             prefix=bridge_ids,
         )
 
+        # switch_ivr_bridge.c audio_bridge_thread, run for each leg of the bridge:
+        #   /* if 1 channel has DTMF pass it to the other */
+        #   while (switch_channel_has_dtmf(chan_a)) {
+        #       if (switch_channel_dequeue_dtmf(chan_a, &dtmf) == SWITCH_STATUS_SUCCESS) {
+        #           ... switch_core_session_send_dtmf(session_b, &dtmf);
+        # The DTMF event fires on the leg that *dequeues* (switch_channel_dequeue_dtmf);
+        # sending fires none. So B->A: loopback-b's event (UNKNOWN, 2000), then RFC 2833
+        # to A. A->B: B's SIP leg's event (RTP, 2080), then send_dtmf to the caller's
+        # channel: a loopback leg queues it on its partner (mod_loopback channel_send_dtmf),
+        # where whatever reads that leg fires the event; B's controller (myevents on the
+        # caller's channel) sees no DTMF at all in that direction.
         def forward(digit: str) -> bool:
-            dialog.send_dtmf(digit)
+            leg.send_dtmf(Dtmf(digit))
             return False
 
-        ch.media_wait(None, forward, until=lambda: not leg.up)
+        leg.bridged_by = ch
+        try:
+            while leg.up:
+                outcome = ch.media_wait(None, forward, until=lambda: not leg.up or bool(leg.dtmf))
+                if outcome != "until":
+                    break
+                while leg.dtmf:
+                    dtmf = leg.take_dtmf()
+                    if dtmf is not None:
+                        ch.send_dtmf(dtmf)
+        finally:
+            leg.bridged_by = None
         if not ch.up:
             leg.hangup("NORMAL_CLEARING")
             ch.set_var("bridge_hangup_cause", "NORMAL_CLEARING")
@@ -396,6 +419,16 @@ class SipNode:
             ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1786),
             prefix=bridge_ids,
         )
+        # Without hangup_after_bridge the caller stays up for further apps (captured,
+        # FINDINGS 16). With it, switch_ivr_multi_threaded_bridge hangs the caller up
+        # after CHANNEL_UNBRIDGE with the far leg's cause:
+        #   (switch_channel_test_flag(peer_channel, CF_ANSWERED) && state < CS_HANGUP &&
+        #    switch_true(switch_channel_get_variable(caller_channel,
+        #                SWITCH_HANGUP_AFTER_BRIDGE_VARIABLE))) ->
+        #   switch_channel_hangup(caller_channel, switch_channel_get_cause(peer_channel));
+        # fsconf's controller never sets it (it re-bridges or plays "one moment").
+        if ch.up and switch_true(ch.get_var("hangup_after_bridge") or ""):
+            ch.hangup(leg.hangup_cause or "NORMAL_CLEARING")
         return None
 
     def _failed(
