@@ -1082,7 +1082,18 @@ def test_internal_profile_refuses_a_node_outside_its_acl(make_sim, driver_for) -
             conn.execute("answer", lock=False)
             conn.wait_complete("answer")
             conn.execute("bridge", url, lock=False)
-            results[ip] = conn.wait_complete("bridge", timeout=10)
+
+            def outcome() -> Event | None:  # bridged, or the bridge app gave up
+                for e in conn.events:
+                    done = e.name == "CHANNEL_EXECUTE_COMPLETE" and e.get("Application") == "bridge"
+                    if done or e.name == "CHANNEL_BRIDGE":
+                        return e
+                return None
+
+            conn.wait(lambda: outcome() is not None, 10, "bridge outcome")
+            ev = outcome()
+            assert ev is not None
+            results[ip] = ev
 
         ctl = Controller(script)
         node = make_sim(ctl, global_vars={"local_ip_v4": ip}, fabric=fabric, race_seed=None)
@@ -1102,8 +1113,11 @@ def test_internal_profile_refuses_a_node_outside_its_acl(make_sim, driver_for) -
     }
     assert a_ctl.conns == []
     assert driver_for(node_a).api("show channels").startswith("\n0 total")
+    assert refused.name == "CHANNEL_EXECUTE_COMPLETE"
     b_node("192.0.2.12")
-    assert results["192.0.2.12"].get("variable_originate_disposition") == "SUCCESS"
+    admitted = results["192.0.2.12"]
+    assert admitted.name == "CHANNEL_BRIDGE"
+    assert admitted.get("variable_originate_disposition") == "SUCCESS"
     assert len(a_ctl.conns) == 1
 
 
