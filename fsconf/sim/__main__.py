@@ -2,7 +2,12 @@
 
 One process can run several FreeSWITCH nodes (--node, repeated) that reach each other
 over SIP (`bridge sofia/<profile>/<user>@<host:port>` to another node's profile
-address). Nodes in different processes cannot: no real SIP is spoken between them."""
+address). Nodes in different processes cannot: no real SIP is spoken between them.
+Two nodes of a scale-out deployment, each with its own controller:
+  fsconf sim --node 8021,local_ip_v4=127.0.0.1,fsconf_controller=127.0.0.1:8084
+             --node 8022,local_ip_v4=127.0.0.2,fsconf_controller=127.0.0.1:8094
+With the project's conf a room's owner is then sofia/internal/fsconf-room-<n>@127.0.0.1:5090
+for the second node (profile internal, ACL fsconf_nodes admits 127.0.0.0/8)."""
 
 from __future__ import annotations
 
@@ -46,7 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     from fsconf.sim import SimSettings, Simulator
     from fsconf.sim.settings import REPO_CONF_DIR
 
-    parser = argparse.ArgumentParser(prog="fsconf sim", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="fsconf sim",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument(
         "--conf", type=Path, default=REPO_CONF_DIR, help="FreeSWITCH configuration directory"
     )

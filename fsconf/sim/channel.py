@@ -12,7 +12,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from operator import itemgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import gevent
 from gevent.event import Event as GEvent
@@ -208,6 +208,15 @@ class CallerProfile:
     extra: dict[str, str] = field(default_factory=dict)
 
 
+class Dtmf(NamedTuple):
+    """One queued digit as switch_dtmf_t carries it: duration and source travel with it
+    from channel to channel (None: the receiving channel's own, see dtmf_duration)."""
+
+    digit: str
+    duration: str | None = None
+    source: str | None = None
+
+
 class Channel:
     def __init__(
         self,
@@ -232,7 +241,7 @@ class Channel:
         self.answered_us = 0
         self.hangup_us = 0
         self.peer: Channel | None = None
-        self.dtmf: deque[str] = deque()
+        self.dtmf: deque[Dtmf] = deque()
         self.commands: deque[QueuedCommand] = deque()
         self.lock_depth = 0
         self.break_flag = False
@@ -472,30 +481,52 @@ class Channel:
 
     # --- DTMF ------------------------------------------------------------------------
 
-    def queue_dtmf(self, digits: str) -> None:
+    def queue_dtmf(
+        self, digits: str, duration: str | None = None, source: str | None = None
+    ) -> None:
+        """switch_channel_queue_dtmf: digits arrive on this channel (no event yet)."""
         if not self.up:
             return
         for digit in digits:
             if digit.upper() in "0123456789*#ABCD":
-                self.dtmf.append(digit.upper())
+                self.dtmf.append(Dtmf(digit.upper(), duration, source))
         self.wake.set()
 
-    def dequeue_dtmf(self) -> str | None:
-        """Take one digit; this is when FreeSWITCH fires the DTMF event."""
+    def take_dtmf(self) -> Dtmf | None:
+        """switch_channel_dequeue_dtmf: take one digit; this is where FreeSWITCH fires
+        the DTMF event (switch_channel.c, captured as line 677 on 1.10.12), whoever
+        reads it: an application, the conference, or a bridge passing it on."""
         if not self.dtmf:
             return None
-        digit = self.dtmf.popleft()
+        queued = self.dtmf.popleft()
+        dtmf = Dtmf(
+            queued.digit,
+            queued.duration or self.dtmf_duration(),
+            queued.source or self.dtmf_source(),
+        )
         if self.get_var("sensitive_dtmf") != "true":
             self.fire(
                 "DTMF",
-                ("switch_channel.c", "switch_channel_dequeue_dtmf", 684),
+                ("switch_channel.c", "switch_channel_dequeue_dtmf", 677),
                 lambda: [
-                    ("DTMF-Digit", digit),
-                    ("DTMF-Duration", self.dtmf_duration()),
-                    ("DTMF-Source", self.dtmf_source()),
+                    ("DTMF-Digit", dtmf.digit),
+                    ("DTMF-Duration", dtmf.duration or ""),
+                    ("DTMF-Source", dtmf.source or ""),
                 ],
             )
-        return digit
+        return dtmf
+
+    def dequeue_dtmf(self) -> str | None:
+        dtmf = self.take_dtmf()
+        return dtmf.digit if dtmf is not None else None
+
+    def send_dtmf(self, dtmf: Dtmf) -> None:
+        """switch_core_session_send_dtmf: hand a digit to the endpoint to send. No event
+        fires here. mod_loopback's channel_send_dtmf queues it on the other loopback leg
+        (switch_channel_queue_dtmf(tech_pvt->other_channel, dtmf)); any other endpoint
+        sends it out of the switch (SipChannel: RFC 2833 to the far node)."""
+        if self.peer is not None:
+            self.peer.queue_dtmf(dtmf.digit, dtmf.duration, dtmf.source)
 
     def dtmf_duration(self) -> str:
         return "2000"

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import gevent
 
 from fsconf.sim.apps import separate
-from fsconf.sim.channel import Channel, QueuedCommand
+from fsconf.sim.channel import Channel, Dtmf, QueuedCommand
 
 if TYPE_CHECKING:
     from fsconf.sim.clock import Clock
@@ -165,18 +165,21 @@ class Commands:
         if ch is None or len(argv) < 2:
             return "-ERR Cannot locate session!\n"
         digits = argv[1].split("@", 1)[0]
-        target = ch.peer if ch.peer is not None else ch  # loopback hands digits across
+        # switch_core_session_send_dtmf_string: each digit is *sent* by the channel's
+        # endpoint (loopback: queued on the other leg; sofia: RFC 2833 to the far end).
+        keys = [Dtmf(d.upper()) for d in digits if d.upper() in "0123456789*#ABCD"]
         interval = self.settings.dtmf_interdigit_ms
         if interval > 0:
 
             def feed() -> None:
-                for d in digits:
-                    target.queue_dtmf(d)
+                for key in keys:
+                    ch.send_dtmf(key)
                     self.clock.sleep(interval / 1000)
 
             gevent.spawn(feed)
         else:
-            target.queue_dtmf(digits)
+            for key in keys:
+                ch.send_dtmf(key)
         return f"+OK {ch.uuid} sent DTMF {digits}.\n"
 
     def api_uuid_broadcast(self, args: str) -> str:

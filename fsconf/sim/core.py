@@ -103,7 +103,14 @@ class Simulator:
         self.apps["socket"] = make_app_socket(self, settings)
         self.apps["conference"] = self.conferences.app
         self.apps["transfer"] = self.dialplan.app_transfer
-        self.sip = SipNode(self, self.dialplan, self.register, self.config.sip_profiles, fabric)
+        self.sip = SipNode(
+            self,
+            self.dialplan,
+            self.register,
+            self.config.sip_profiles,
+            fabric,
+            self.config.acl_lists,
+        )
         self.apps["bridge"] = self.sip.app_bridge
         self.originator.sofia = self.sip.originate
 

@@ -11,6 +11,7 @@ data of two real FreeSWITCH 1.10.12 nodes (G_two_nodes_bridge captures).
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ DTMF_SPACING_S = 0.64
 
 SIP_PHRASES = {
     200: "OK",
+    403: "Forbidden",
     404: "Not Found",
     408: "Request Timeout",
     480: "Temporarily Unavailable",
@@ -132,6 +134,7 @@ class SipProfile:
     dialplan: str
     inbound_codecs: tuple[str, ...] = ("PCMU", "PCMA")
     outbound_codecs: tuple[str, ...] = ("PCMU", "PCMA")
+    inbound_acl: str = ""  # apply-inbound-acl: the acl.conf list INVITEs must pass
 
     @property
     def address(self) -> str:
@@ -150,8 +153,39 @@ def sip_profiles(params: dict[str, dict[str, str]]) -> dict[str, SipProfile]:
             p.get("dialplan") or "XML",
             codec_names(p.get("inbound-codec-prefs")),
             codec_names(p.get("outbound-codec-prefs")),
+            p.get("apply-inbound-acl") or "",
         )
     return profiles
+
+
+AclList = tuple[str, list[tuple[str, str]]]  # (default, [(node type, cidr), ...])
+
+# Lists FreeSWITCH builds itself at start-up (switch_core.c); only loopback.auto modelled.
+BUILTIN_ACLS: dict[str, AclList] = {
+    "loopback.auto": ("deny", [("allow", "127.0.0.0/8"), ("allow", "::1/128")]),
+}
+
+
+def acl_allows(acl: AclList | None, ip: str) -> bool:
+    """switch_check_network_list_ip: the most specific node containing `ip` decides, else
+    the list's default; a list that does not exist admits nobody."""
+    if acl is None:
+        return False
+    default, nodes = acl
+    best: tuple[int, bool] | None = None
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    for kind, cidr in nodes:
+        try:
+            net = ipaddress.ip_network(cidr, strict=False)
+        except ValueError:
+            continue
+        inside = addr.version == net.version and addr in net
+        if inside and (best is None or net.prefixlen >= best[0]):
+            best = (net.prefixlen, kind == "allow")
+    return best[1] if best is not None else default == "allow"
 
 
 def codec_names(prefs: str | None) -> tuple[str, ...]:

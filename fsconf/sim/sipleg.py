@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import gevent
 
-from fsconf.sim.channel import CallerProfile, Channel, codec_headers
+from fsconf.sim.channel import CallerProfile, Channel, Dtmf, codec_headers
 from fsconf.sim.events import Headers
 from fsconf.sim.sip import (
     SIP_HOP_S,
@@ -42,6 +42,12 @@ class SipChannel(Channel):
         self.network_addr = network_addr
         self.username = username
         self.dialog: Dialog | None = None
+        # The channel whose `bridge` holds this (outgoing) leg: its bridge loop serves
+        # this leg's DTMF, as the leg's own audio_bridge_thread does in FreeSWITCH.
+        self.bridged_by: Channel | None = None
+        # media_timeout (ms) as the RTP session took it when media started (answer);
+        # set on the channel later it does not reach that session.
+        self.rtp_timeout_ms = 0
         # An outgoing leg offers only its originator's codec (README finding 1); an
         # incoming one accepts its profile's inbound-codec-prefs.
         self.offered_codec = "PCMU"
@@ -53,6 +59,19 @@ class SipChannel(Channel):
 
     def dtmf_duration(self) -> str:
         return "2080"  # RFC 2833 end packet duration as the captures show it
+
+    def queue_dtmf(
+        self, digits: str, duration: str | None = None, source: str | None = None
+    ) -> None:
+        super().queue_dtmf(digits, duration, source)
+        if self.bridged_by is not None:
+            self.bridged_by.wake.set()
+
+    def send_dtmf(self, dtmf: Dtmf) -> None:
+        """sofia's send_dtmf: an RFC 2833 telephone-event to the other node (none to a
+        phone outside the simulation: it leaves the switch)."""
+        if self.dialog is not None and self.up:
+            self.dialog.send_dtmf(self, dtmf.digit)
 
     def profile_headers(self, prefix: str) -> Headers:
         p = self.profile
@@ -125,6 +144,8 @@ class SipChannel(Channel):
             self.call_state = "EARLY"
         for key, value in (("read_codec", codec), ("read_rate", "8000")):
             self.variables.setdefault(key, value)
+        timeout = self.get_var("media_timeout") or ""
+        self.rtp_timeout_ms = int(timeout) if timeout.isdigit() else 0
         self.answered = True
         if not self.answered_us:
             self.answered_us = int(self.host.clock.time() * 1_000_000)
@@ -159,7 +180,7 @@ class Dialog:
         self.answered = False
         self.failure: tuple[str, int | None] | None = None  # (cause, SIP status)
         self.end_status: int | None = None  # final status of the BYE that ended it
-        self._last_dtmf_at: float | None = None
+        self._last_dtmf_at: dict[int, float] = {}  # per receiving leg
 
     @property
     def offered_codec(self) -> str:
@@ -226,21 +247,26 @@ class Dialog:
                 far.set_var("sip_term_cause", "16")
             far.hangup(cause)
 
-    def send_dtmf(self, digit: str) -> None:
-        """An RFC 2833 digit from the near side, paced as FreeSWITCH sends them."""
-        far, node = self.far, self.far_node
-        if far is None or node is None or not node.alive:
+    def send_dtmf(self, sender: SipChannel, digit: str) -> None:
+        """An RFC 2833 digit from one leg of the dialog to the other, paced as FreeSWITCH
+        sends them (captured B->A; the other direction is the same sofia code).
+        The receiving leg queues it (switch_channel_queue_dtmf); its reader fires DTMF."""
+        if sender is self.near:
+            to, node = self.far, self.far_node
+        else:
+            to, node = self.near, self.near_node
+        if to is None or node is None or not node.alive:
             return
         clock = node.host.clock
         now = clock.monotonic()
-        at = first_dtmf_delay(now, self._last_dtmf_at)
-        self._last_dtmf_at = at
-        clock.call_later(at - now, self._far_digit, node, far, digit)
+        at = first_dtmf_delay(now, self._last_dtmf_at.get(id(to)))
+        self._last_dtmf_at[id(to)] = at
+        clock.call_later(at - now, self._digit_arrives, node, to, digit)
 
     @staticmethod
-    def _far_digit(node: SipNode, far: SipChannel, digit: str) -> None:
+    def _digit_arrives(node: SipNode, leg: SipChannel, digit: str) -> None:
         if node.alive:
-            far.queue_dtmf(digit)
+            leg.queue_dtmf(digit)
 
     def peer_died(self, dead: SipNode) -> None:
         """The other node vanished (SIGKILL): no BYE comes. Only an RTP media timeout set
@@ -253,10 +279,12 @@ class Dialog:
         if survivor is self.near and not self.answered:
             clock.call_later(TIMER_B_S, self.no_response)
             return
-        timeout_ms = survivor.get_var("media_timeout") or ""
-        if timeout_ms.isdigit() and int(timeout_ms) > 0:
-            # The RTP timer notices a frame later (captured 3.02-3.04 s for 3000 ms).
-            clock.call_later(int(timeout_ms) / 1000 + SIP_HOP_S, self._media_timeout, survivor)
+        timeout_ms = survivor.rtp_timeout_ms
+        if timeout_ms > 0:
+            # The RTP timer notices a frame later (captured 3.02-3.04 s for 3000 ms). The
+            # far leg of a dead near node times out the same way when its controller set
+            # media_timeout before answering (same RTP code; not captured that way round).
+            clock.call_later(timeout_ms / 1000 + SIP_HOP_S, self._media_timeout, survivor)
 
     def _media_timeout(self, leg: SipChannel) -> None:
         if leg.up:

@@ -7,15 +7,19 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fsconf.sim.channel import CallerProfile, Channel
+from fsconf.sim.channel import CallerProfile, Channel, Dtmf
+from fsconf.sim.conference import switch_true
 from fsconf.sim.events import Headers
 from fsconf.sim.sip import (
+    BUILTIN_ACLS,
     FABRIC,
     PORT_CLOSED_S,
     SIP_PHRASES,
     TIMER_B_S,
+    AclList,
     SipFabric,
     SipProfile,
+    acl_allows,
     continues_on_fail,
     dial_status,
     originate_wait_s,
@@ -40,8 +44,10 @@ class SipNode:
         register: Callable[[Channel], None],
         profiles: dict[str, dict[str, str]],
         fabric: SipFabric | None = None,
+        acl_lists: dict[str, AclList] | None = None,
     ) -> None:
         self.host = host
+        self.acl_lists = {**BUILTIN_ACLS, **(acl_lists or {})}
         self.dialplan = dialplan
         self.register = register
         self.profiles = sip_profiles(profiles)
@@ -84,6 +90,17 @@ class SipNode:
         cid_number = near.profile.caller_id_number
         user = near.profile.destination_number
         from_ip = dialog.near_node.source_ip(near)
+        if profile.inbound_acl and not acl_allows(self.acl_lists.get(profile.inbound_acl), from_ip):
+            # sofia_handle_sip_i_invite: "IP ... Rejected by acl" -> 403, no channel is
+            # made; the near side maps 403 to CALL_REJECTED (sofia_glue_sip_cause_to_freeswitch).
+            log.info(
+                "SIP profile %s: IP %s rejected by acl %s",
+                profile.name,
+                from_ip,
+                profile.inbound_acl,
+            )
+            dialog._to(dialog.near_node, dialog._near_refused, "CALL_REJECTED", 403)
+            return
         ch = SipChannel(
             self.host,
             f"sofia/{profile.name}/{cid_number}@{from_ip}",
@@ -346,11 +363,33 @@ class SipNode:
             prefix=bridge_ids,
         )
 
+        # switch_ivr_bridge.c audio_bridge_thread, run for each leg of the bridge:
+        #   /* if 1 channel has DTMF pass it to the other */
+        #   while (switch_channel_has_dtmf(chan_a)) {
+        #       if (switch_channel_dequeue_dtmf(chan_a, &dtmf) == SWITCH_STATUS_SUCCESS) {
+        #           ... switch_core_session_send_dtmf(session_b, &dtmf);
+        # The DTMF event fires on the leg that *dequeues* (switch_channel_dequeue_dtmf);
+        # sending fires none. So B->A: loopback-b's event (UNKNOWN, 2000), then RFC 2833
+        # to A. A->B: B's SIP leg's event (RTP, 2080), then send_dtmf to the caller's
+        # channel: a loopback leg queues it on its partner (mod_loopback channel_send_dtmf),
+        # where whatever reads that leg fires the event; B's controller (myevents on the
+        # caller's channel) sees no DTMF at all in that direction.
         def forward(digit: str) -> bool:
-            dialog.send_dtmf(digit)
+            leg.send_dtmf(Dtmf(digit))
             return False
 
-        ch.media_wait(None, forward, until=lambda: not leg.up)
+        leg.bridged_by = ch
+        try:
+            while leg.up:
+                outcome = ch.media_wait(None, forward, until=lambda: not leg.up or bool(leg.dtmf))
+                if outcome != "until":
+                    break
+                while leg.dtmf:
+                    dtmf = leg.take_dtmf()
+                    if dtmf is not None:
+                        ch.send_dtmf(dtmf)
+        finally:
+            leg.bridged_by = None
         if not ch.up:
             leg.hangup("NORMAL_CLEARING")
             ch.set_var("bridge_hangup_cause", "NORMAL_CLEARING")
@@ -380,6 +419,16 @@ class SipNode:
             ("switch_ivr_bridge.c", "switch_ivr_multi_threaded_bridge", 1786),
             prefix=bridge_ids,
         )
+        # Without hangup_after_bridge the caller stays up for further apps (captured,
+        # FINDINGS 16). With it, switch_ivr_multi_threaded_bridge hangs the caller up
+        # after CHANNEL_UNBRIDGE with the far leg's cause:
+        #   (switch_channel_test_flag(peer_channel, CF_ANSWERED) && state < CS_HANGUP &&
+        #    switch_true(switch_channel_get_variable(caller_channel,
+        #                SWITCH_HANGUP_AFTER_BRIDGE_VARIABLE))) ->
+        #   switch_channel_hangup(caller_channel, switch_channel_get_cause(peer_channel));
+        # fsconf's controller never sets it (it re-bridges or plays "one moment").
+        if ch.up and switch_true(ch.get_var("hangup_after_bridge") or ""):
+            ch.hangup(leg.hangup_cause or "NORMAL_CLEARING")
         return None
 
     def _failed(

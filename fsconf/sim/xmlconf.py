@@ -59,6 +59,8 @@ class Config:
     phrase_languages: dict[str, str]  # language name -> say-module
     # sofia.conf profiles: name -> their <settings> params (sip-ip, sip-port, context, ...)
     sip_profiles: dict[str, dict[str, str]] = dataclass_field(default_factory=dict)
+    # acl.conf network lists: name -> (default "allow"/"deny", [(node type, cidr), ...])
+    acl_lists: dict[str, tuple[str, list[tuple[str, str]]]] = dataclass_field(default_factory=dict)
 
 
 def preprocess(
@@ -126,6 +128,7 @@ def load_config(
         event_socket=_settings_of(root, "event_socket.conf"),
         phrase_languages=_languages(root),
         sip_profiles=_sip_profiles(root),
+        acl_lists=_acl_lists(root),
     )
 
 
@@ -209,6 +212,17 @@ def _sip_profiles(root: ET.Element) -> dict[str, dict[str, str]]:
         params = settings.findall("param") if settings is not None else []
         profiles[prof.get("name", "")] = {p.get("name", ""): p.get("value", "") for p in params}
     return profiles
+
+
+def _acl_lists(root: ET.Element) -> dict[str, tuple[str, list[tuple[str, str]]]]:
+    conf = _configuration(root, "acl.conf")
+    lists: dict[str, tuple[str, list[tuple[str, str]]]] = {}
+    if conf is None:
+        return lists
+    for lst in conf.iter("list"):
+        nodes = [(n.get("type", ""), n.get("cidr", "")) for n in lst.iter("node") if n.get("cidr")]
+        lists[lst.get("name", "")] = (lst.get("default", "deny"), nodes)
+    return lists
 
 
 def _languages(root: ET.Element) -> dict[str, str]:

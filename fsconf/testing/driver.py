@@ -42,7 +42,8 @@ class DriverCall:
         self.a_uuid = a_uuid
         self.b_uuid = b_uuid
         self.heard: list[str] = []
-        self.dtmf: list[str] = []
+        self.dtmf: list[str] = []  # keys reaching the service (DTMF on the b-leg)
+        self.received: list[str] = []  # keys the far end sent to this caller (a-leg)
         self.events: list[Event] = []
         self.member_id: int | None = None
         self.conference_name: str | None = None
@@ -56,6 +57,10 @@ class DriverCall:
             self.heard.extend(_playlist(ev.get("Playback-File-Path") or ""))
         elif name == "DTMF" and ev.uuid == self.b_uuid:
             self.dtmf.append(ev.get("DTMF-Digit") or "")
+        elif name == "DTMF" and ev.uuid == self.a_uuid:
+            # loopback hands keys sent to the b-leg over to the parked a-leg, whose park
+            # reads them: that is where a caller's phone would play them
+            self.received.append(ev.get("DTMF-Digit") or "")
         elif name == "CHANNEL_HANGUP" and ev.uuid in (self.a_uuid, self.b_uuid):
             self.hangup_cause = self.hangup_cause or ev.get("Hangup-Cause") or "UNKNOWN"
         elif name == "CUSTOM" and ev.subclass == "conference::maintenance":

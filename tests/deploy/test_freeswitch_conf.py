@@ -47,6 +47,7 @@ def test_the_tree_has_the_files_an_operator_installs() -> None:
         "autoload_configs/conference.conf.xml", "autoload_configs/event_socket.conf.xml",
         "autoload_configs/sofia.conf.xml", "sip_profiles/external.xml",
         "sip_profiles/external/fsconf_trunk.xml", "lang/en/en.xml", "lang/nl/nl.xml",
+        "sip_profiles/internal.xml", "autoload_configs/acl.conf.xml",
     } <= names
 
 
@@ -212,3 +213,64 @@ def test_say_modules_are_loaded(document: ET.Element) -> None:
     modules = {m.get("module") for m in document.iter("load")}
     assert {"mod_event_socket", "mod_conference", "mod_sofia", "mod_say_en", "mod_say_nl",
             "mod_sndfile", "mod_tone_stream"} <= modules
+
+
+# --- scale-out: the node-to-node profile "internal" (README "Scaling out") -------------
+
+
+def _profile(document: ET.Element, name: str) -> dict[str, str]:
+    profile = next(p for p in document.iter("profile") if p.get("name") == name)
+    settings = profile.find("settings")
+    assert settings is not None
+    return {p.get("name", ""): p.get("value", "") for p in settings.iter("param")}
+
+
+def test_internal_profile_has_its_own_port_acl_and_context(document: ET.Element) -> None:
+    internal, trunk = _profile(document, "internal"), _profile(document, "external")
+    assert internal["sip-port"] == "5090" != trunk["sip-port"]
+    assert internal["sip-ip"] == CORE["local_ip_v4"]  # fsconf_internal_sip_ip's default
+    assert internal["apply-inbound-acl"] == "fsconf_nodes"
+    assert internal["context"] == "fsconf_internal" != trunk["context"]
+    assert internal["auth-calls"] == "false" and internal["disable-register"] == "true"
+    assert internal["dtmf-type"] == "rfc2833"  # keys cross the bridge as telephone-events
+    assert "apply-inbound-acl" not in trunk  # the trunk profile is left as it was
+
+
+def test_internal_profile_accepts_what_bridged_callers_offer(document: ET.Element) -> None:
+    """A bridged leg offers only its caller's codec (G_two_nodes_bridge FINDINGS 1):
+    PCMA/PCMU from the trunk, L16 from loopback callers, which were refused 488 (run 0)."""
+    accepted = _profile(document, "internal")["inbound-codec-prefs"].split(",")
+    trunk = _profile(document, "external")["inbound-codec-prefs"].split(",")
+    assert set(trunk) <= set(accepted) and "L16" in accepted
+
+
+def test_internal_address_is_a_per_node_variable(conf) -> None:
+    node = load_config(REPO_CONF_DIR, CORE, {"fsconf_internal_sip_ip": "10.1.0.7"}, environ={})
+    assert node.sip_profiles["internal"]["sip-ip"] == "10.1.0.7"
+    assert node.sip_profiles["internal"]["rtp-ip"] == "10.1.0.7"
+    assert node.sip_profiles["external"]["sip-ip"] == CORE["local_ip_v4"]
+
+
+def test_fsconf_nodes_acl_denies_by_default_and_lists_example_nodes(conf) -> None:
+    default, nodes = conf.acl_lists["fsconf_nodes"]
+    assert default == "deny"
+    assert nodes and all(kind == "allow" for kind, _ in nodes)
+    assert "0.0.0.0/0" not in {cidr for _, cidr in nodes}
+
+
+def test_internal_context_routes_only_room_legs_to_the_controller(conf) -> None:
+    c = Settings().controller
+    access = hunt(conf.contexts, "fsconf", {"destination_number": "0201234567"})
+    room = hunt(conf.contexts, "fsconf_internal", {"destination_number": "fsconf-room-123456"})
+    assert room == access  # the same socket lines, controller then backup
+    assert room[0] == ("socket", f"{c.host}:{c.port} async full")
+    refused = [("hangup", "CALL_REJECTED")]
+    for other in ("0201234567", "fsconf_invite", "fsconf-room-", "fsconf-room-12a",
+                  "fsconf-room-1 2", "xfsconf-room-1", "5000"):
+        assert hunt(conf.contexts, "fsconf_internal", {"destination_number": other}) == (
+            refused
+        ), other
+
+
+def test_trunk_calls_never_reach_the_room_route(conf) -> None:
+    assert hunt(conf.contexts, "fsconf", {"destination_number": "fsconf-room-123456"}) == []

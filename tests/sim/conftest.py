@@ -20,6 +20,7 @@ from fsconf.esl.protocol import (
 )
 from fsconf.sim import SimSettings, Simulator
 from fsconf.sim.settings import REPO_CONF_DIR
+from fsconf.sim.sip import SipFabric
 from fsconf.sounds.wav import write_silence
 from fsconf.testing.driver import CallDriver
 
@@ -116,6 +117,13 @@ class Controller:
         self.script(conn)
         conn._reader.join(timeout=30)  # StreamServer closes the socket when we return
 
+    def wait_conn(self, n: int = 1, timeout: float = 10.0) -> ControllerConn:
+        """The n-th connection FreeSWITCH made to this controller (1 = the first)."""
+        with gevent.Timeout(timeout, TimeoutError(f"controller connection {n}")):
+            while len(self.conns) < n:
+                gevent.sleep(0.005)
+        return self.conns[n - 1]
+
     def stop(self) -> None:
         self.server.stop(timeout=1)
 
@@ -205,6 +213,21 @@ def make_sim(sounds_dir: Path, conf_dir: Path) -> Iterator[Callable[..., Simulat
     yield make
     for sim in sims:
         sim.stop()
+
+
+@pytest.fixture
+def make_node(make_sim) -> Callable[..., Simulator]:
+    """Several FreeSWITCH nodes on this test's own SIP network (no node of another test
+    is on it): make_node(ip, controller, **make_sim options). `ip` is the node's
+    local_ip_v4, which places its SIP profiles as in the project's conf."""
+    fabric = SipFabric()
+
+    def make(ip: str, controller: Controller | None, **kw: object) -> Simulator:
+        gv = {"local_ip_v4": ip, **dict(kw.pop("global_vars", {}) or {})}  # type: ignore[call-overload]
+        kw.setdefault("race_seed", None)
+        return make_sim(controller, global_vars=gv, fabric=fabric, **kw)
+
+    return make
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
@@ -33,7 +34,7 @@ from fsconf.sim.sip import (
     parse_sofia_url,
 )
 
-from .conftest import Controller, ControllerConn
+from .conftest import SPEED, Controller, ControllerConn
 
 G = Path(__file__).resolve().parents[1] / "data" / "G_two_nodes_bridge"
 RUN1 = "1_bridge_dtmf_confapi_second_caller_kick"
@@ -107,19 +108,17 @@ def node_conf(conf_dir: Path) -> Path:
 
 
 @pytest.fixture
-def make_node(make_sim, node_conf: Path) -> Callable[..., Simulator]:
-    fabric = SipFabric()  # this test's own network: no node of another test is on it
+def make_node(make_node, node_conf: Path) -> Callable[..., Simulator]:
+    """conftest's make_node with the captured nodes' conf; loopback callers in PCMU,
+    like real SIP callers, as on the captured B (README 2)."""
 
     def make(ip: str, controller: Controller | None, **kw: object) -> Simulator:
-        # As the captured B: loopback callers in PCMU, like real SIP callers (README 2).
         gv = {
-            "local_ip_v4": ip,
             "loopback_initial_codec": "PCMU@8000h@20i",
             **dict(kw.pop("global_vars", {}) or {}),  # type: ignore[call-overload]
         }
-        return make_sim(
-            controller, conf_dir=node_conf, global_vars=gv, race_seed=None, fabric=fabric, **kw
-        )
+        kw.setdefault("conf_dir", node_conf)
+        return make_node(ip, controller, global_vars=gv, **kw)
 
     return make
 
@@ -341,7 +340,7 @@ def test_bridge_connect_data_dtmf_and_normal_end_match_capture(make_node, driver
     node_a = make_node(A_IP, a_ctl)
     node_b = make_node(B_IP, b_ctl)
     caller = driver_for(node_b).place_call("0201234567", "0612345001", "Anna", context="default")
-    a_ctl_conn = _wait_conn(a_ctl)
+    a_ctl_conn = a_ctl.wait_conn()
     a_ctl_conn.wait(
         lambda: any(e.get("Application") == "conference" for e in a_ctl_conn.events),
         10,
@@ -450,7 +449,7 @@ def test_far_node_killed_ends_bridge_by_media_timeout_only(make_node, driver_for
     calls = []
     for n, name in ((1, "Bert"), (2, "Carla")):
         calls.append(d_b.place_call("0201234567", f"061234500{n}", name, context="default"))
-        conn = _wait_conn(b_ctl, n)
+        conn = b_ctl.wait_conn(n)
         conn.wait(lambda c=conn: any(e.name == "CHANNEL_BRIDGE" for e in c.events), 10, "bridge")
     a_conns = list(a_ctl.conns)
     b_timed, b_plain = b_ctl.conns[0], b_ctl.conns[1]
@@ -489,7 +488,7 @@ def test_far_node_killed_ends_bridge_by_media_timeout_only(make_node, driver_for
     a2_ctl = Controller(_a_script(hang_up_after_conference=False))
     node_a2 = make_node(A_IP, a2_ctl)
     b_timed.execute("bridge", without.replace("Epoch=7", "Epoch=8"), lock=False)
-    conn = _wait_conn(a2_ctl)
+    conn = a2_ctl.wait_conn()
     assert unquote(conn.replies[0].get("variable_sip_h_X-Fsconf-Epoch", "")) == "8"
     conn.wait(lambda: any(e.get("Application") == "conference" for e in conn.events), 10, "conf")
     d_a2 = driver_for(node_a2)
@@ -561,7 +560,7 @@ def test_bridge_to_a_node_that_is_down(make_node, driver_for, capture, continue_
     b_ctl = Controller(script)
     node_b = make_node(B_IP, b_ctl)  # node A is not running: 127.0.0.1:5080 is closed
     driver_for(node_b).place_call("0201234567", "0612345001", "Anna", context="default")
-    conn = _wait_conn(b_ctl)
+    conn = b_ctl.wait_conn()
     conn.wait(lambda: conn.closed, 10, "controller done")
     assert ended[0] - started[0] >= 0.041
     ours = _from_bridge(_frames(conn))
@@ -615,7 +614,7 @@ def test_bridge_to_a_host_that_never_answers(
     nodes.append(make_node(B_IP, b_ctl))
     nodes[0].sip.fabric.black_hole("127.0.0.1:5080")
     driver_for(nodes[0]).place_call("0201234567", "0612345001", "Anna", context="default")
-    conn = _wait_conn(b_ctl)
+    conn = b_ctl.wait_conn()
     conn.wait(lambda: conn.closed, 30, "B controller done")
     elapsed = times[1] - times[0]
     assert elapsed >= min_s
@@ -662,7 +661,7 @@ def test_far_node_up_but_refusing(
     b_ctl = Controller(_b_failing_bridge_script(arg, times, lambda: nodes[0]))
     nodes.append(make_node(B_IP, b_ctl))
     driver_for(nodes[0]).place_call("0201234567", "0612345001", "Anna", context="default")
-    conn = _wait_conn(b_ctl)
+    conn = b_ctl.wait_conn()
     conn.wait(lambda: conn.closed, 10, "B controller done")
     assert times[1] - times[0] >= 0.04  # INVITE and final response: a hop each
     ours = _from_bridge(_frames(conn))
@@ -685,9 +684,9 @@ def test_far_node_shut_down_gracefully(make_node, driver_for) -> None:
     b_ctl = Controller(_b_failing_bridge_script(arg, times, lambda: nodes[0]))
     nodes.append(make_node(B_IP, b_ctl))
     driver_for(nodes[0]).place_call("0201234567", "0612345001", "Anna", context="default")
-    conn = _wait_conn(b_ctl)
+    conn = b_ctl.wait_conn()
     conn.wait(lambda: _seen(conn, "CHANNEL_BRIDGE:"), 10, "bridge")
-    a_conn = _wait_conn(a_ctl)
+    a_conn = a_ctl.wait_conn()
     a_conn.wait(lambda: _seen(a_conn, "CHANNEL_EXECUTE:conference"), 10, "conference on A")
     node_a.stop()
     conn.wait(lambda: conn.closed, 10, "B controller done")
@@ -708,7 +707,7 @@ def test_loopback_caller_in_l16_is_refused_488(make_node, driver_for) -> None:
     b_ctl = Controller(_b_script("{" + HEADERS + "}" + ROOM_URL, _exit_after_linger_notice))
     node_b = make_node(B_IP, b_ctl, global_vars={"loopback_initial_codec": ""})
     driver_for(node_b).place_call("0201234567", "0612345001", "Anna", context="default")
-    b_conn, a_conn = _wait_conn(b_ctl), _wait_conn(a_ctl)
+    b_conn, a_conn = b_ctl.wait_conn(), a_ctl.wait_conn()
     b_conn.wait(lambda: b_conn.closed, 10, "B controller done")
     a_conn.wait(lambda: _seen(a_conn, "CHANNEL_HANGUP_COMPLETE:"), 10, "A leg gone")
     hangup = _event(_frames(a_conn), "CHANNEL_HANGUP:")
@@ -792,15 +791,6 @@ def test_caller_on_b_bridged_into_conference_on_a_keys_act_on_a(make_node, drive
 # --- helpers ---------------------------------------------------------------------------
 
 
-def _wait_conn(ctl: Controller, n: int = 1) -> ControllerConn:
-    import gevent
-
-    with gevent.Timeout(10, TimeoutError("controller connection")):
-        while len(ctl.conns) < n:
-            gevent.sleep(0.005)
-    return ctl.conns[n - 1]
-
-
 def _seen(conn: ControllerConn, label: str) -> bool:
     return any(_label(f) == label for f in conn.frames)
 
@@ -825,7 +815,7 @@ def test_originate_to_another_node(make_node, driver_for) -> None:
     reply = d_b.api(f"originate {url} &park()")
     assert reply.startswith("+OK ")
     leg = reply[4:].strip()
-    conn = _wait_conn(a_ctl)
+    conn = a_ctl.wait_conn()
     connect = {k: unquote(v) for k, v in conn.replies[0].items()}
     assert connect["Caller-Caller-ID-Number"] == "0612345007"
     assert connect["variable_sip_h_X-Fsconf-Room"] == "123456"
@@ -838,16 +828,22 @@ def test_originate_to_another_node(make_node, driver_for) -> None:
 
 
 def test_two_nodes_by_hand_with_fsconf_sim(tmp_path: Path) -> None:
-    """`fsconf sim --node ... --node ...` with the project's conf: the second node
-    reaches the first one's profile "external" over SIP."""
+    """`fsconf sim --node ... --node ...` with the project's conf: the second node reaches
+    the first one's profile "internal" (port 5090, context fsconf_internal) over SIP, as
+    a caller bridged to a room's owner does; the shipped ACL admits loopback nodes."""
     from fsconf.sim.core import free_port
     from fsconf.testing.driver import CallDriver
 
-    answered: list[str] = []
+    answered: list[tuple[str, str]] = []
 
     def script(conn: ControllerConn) -> None:
         reply = conn.command("connect")
-        answered.append(unquote(reply.get("Caller-Caller-ID-Number", "")))
+        answered.append(
+            (
+                unquote(reply.get("Caller-Caller-ID-Number", "")),
+                unquote(reply.get("Caller-Context", "")),
+            )
+        )
         conn.execute("answer", lock=False)
         conn.wait_complete("answer")
 
@@ -875,20 +871,262 @@ def test_two_nodes_by_hand_with_fsconf_sim(tmp_path: Path) -> None:
         assert proc.stdout is not None
         lines = [proc.stdout.readline().strip() for _ in range(2)]
         assert lines == [
-            f"fsconf simulator on 127.0.0.1:{port_a} (SIP external=127.0.0.1:5080)",
-            f"fsconf simulator on 127.0.0.1:{port_b} (SIP external=127.0.0.2:5080)",
+            f"fsconf simulator on 127.0.0.1:{port_a}"
+            " (SIP external=127.0.0.1:5080 internal=127.0.0.1:5090)",
+            f"fsconf simulator on 127.0.0.1:{port_b}"
+            " (SIP external=127.0.0.2:5080 internal=127.0.0.2:5090)",
         ]
         d_b = CallDriver("127.0.0.1", port_b, "ClueCon", timeout=10)
         try:
             reply = d_b.api(
                 "originate {origination_caller_id_number=0612345001}"
-                "sofia/external/5000@127.0.0.1:5080 &park()"
+                "sofia/internal/fsconf-room-123456@127.0.0.1:5090 &park()"
             )
             assert reply.startswith("+OK "), reply
-            assert answered == ["0612345001"]
+            assert answered == [("0612345001", "fsconf_internal")]
+            # Anything but a room leg is refused by the context (CALL_REJECTED, 603).
+            assert (
+                d_b.api("originate sofia/internal/0201234567@127.0.0.1:5090 &park()")
+                == "-ERR CALL_REJECTED\n"
+            )
         finally:
             d_b.close()
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         ctl.stop()
+
+
+# --- DTMF from the owner's side, hangup_after_bridge, the near node killed, the ACL ---
+
+
+def _dtmf_events(events: list[Event], uuid: str | None) -> list[Event]:
+    return [e for e in events if e.name == "DTMF" and e.uuid == uuid]
+
+
+def test_dtmf_sent_on_the_owners_leg_reaches_the_caller_side(make_node, driver_for) -> None:
+    """Not captured (only B->A was); modelled from the source: uuid_send_dtmf on A's SIP
+    leg *sends* (RFC 2833 to B, no event on A); B's SIP leg queues it and its bridge
+    thread dequeues it (DTMF event there: RTP, 2080) and sends it to the bridged caller
+    channel; mod_loopback queues it on the parked a-leg, whose park dequeues it (event
+    there, source and duration carried over). B's controller, on loopback-b with
+    myevents, sees no DTMF; neither does A's controller."""
+    a_ctl = Controller(_a_script(hang_up_after_conference=False))
+    b_ctl = Controller(_b_script("{" + HEADERS + "}" + ROOM_URL))
+    node_a = make_node(A_IP, a_ctl)
+    node_b = make_node(B_IP, b_ctl)
+    d_a, d_b = driver_for(node_a), driver_for(node_b)
+    caller = d_b.place_call("0201234567", "0612345001", "Anna", context="default")
+    b_conn, a_conn = b_ctl.wait_conn(), a_ctl.wait_conn()
+    b_conn.wait(lambda: _seen(b_conn, "CHANNEL_BRIDGE:"), 10, "bridge")
+    a_conn.wait(lambda: _seen(a_conn, "CHANNEL_EXECUTE:conference"), 10, "conference on A")
+    sip_leg_b = _event(_frames(b_conn), "CHANNEL_BRIDGE:").get("Other-Leg-Unique-ID")
+    a_leg = unquote(a_conn.replies[0]["Unique-ID"])
+
+    sent_at = time.time()  # event stamps are wall time; the sim runs SPEED times faster
+    assert d_a.api(f"uuid_send_dtmf {a_leg} 5#") == f"+OK {a_leg} sent DTMF 5#.\n"
+    d_b.wait_for(lambda: caller.received == ["5", "#"], 10, "keys at the caller's a-leg")
+
+    on_leg = _dtmf_events(d_b.events, sip_leg_b)
+    on_caller = _dtmf_events(d_b.events, caller.a_uuid)
+    for events in (on_leg, on_caller):
+        assert [
+            (e.get("DTMF-Digit"), e.get("DTMF-Source"), e.get("DTMF-Duration")) for e in events
+        ] == [("5", "RTP", "2080"), ("#", "RTP", "2080")]
+        assert {e.get("Event-Calling-Function") for e in events} == {"switch_channel_dequeue_dtmf"}
+    # each digit passes the SIP leg first, then the caller's leg
+    order = [e.uuid for e in d_b.events if e.name == "DTMF"]
+    assert order == [sip_leg_b, caller.a_uuid, sip_leg_b, caller.a_uuid]
+    # RFC 2833 pacing, as captured in the other direction: +0.29 s, then 0.64 s apart
+    # (in simulated seconds; a millisecond of scheduling jitter is SPEED ms of them)
+    stamps = [int(e.get("Event-Date-Timestamp") or 0) / 1e6 for e in on_leg]
+    assert 0.2 <= (stamps[0] - sent_at) * SPEED <= 0.8
+    assert (stamps[1] - stamps[0]) * SPEED == pytest.approx(0.64, abs=0.25)
+    assert caller.dtmf == []  # nothing on loopback-b: the service heard no key
+    assert _dtmf(b_conn) == [] and _dtmf(a_conn) == []
+    assert not any(e.name == "DTMF" for e in d_a.events)
+    caller.hangup()
+
+
+def test_hangup_after_bridge_hangs_the_caller_up_with_the_far_cause(make_node, driver_for) -> None:
+    """fsconf never sets it; the captures show the caller staying up after the bridge
+    (FINDINGS 16, checked in the first test). With it set, switch_ivr_multi_threaded_bridge
+    hangs the caller up after CHANNEL_UNBRIDGE with the far leg's cause, so the hang-up
+    comes before the bridge's EXECUTE_COMPLETE (as for a failed bridge, FINDINGS 27)."""
+    a_ctl = Controller(_a_script())
+    arg = "{" + HEADERS + "}" + ROOM_URL
+
+    def b_script(conn: ControllerConn) -> None:
+        conn.command("connect")
+        conn.command("myevents")
+        conn.command("linger")
+        conn.execute("set", "hangup_after_bridge=true", lock=False)
+        conn.wait_complete("set")
+        conn.execute("answer", lock=False)
+        conn.wait_complete("answer")
+        conn.execute("bridge", arg, lock=False)
+        _exit_after_linger_notice(conn)
+
+    b_ctl = Controller(b_script)
+    node_a = make_node(A_IP, a_ctl)
+    node_b = make_node(B_IP, b_ctl)
+    driver_for(node_b).place_call("0201234567", "0612345001", "Anna", context="default")
+    b_conn = b_ctl.wait_conn()
+    b_conn.wait(lambda: _seen(b_conn, "CHANNEL_BRIDGE:"), 10, "bridge")
+    a_conn = a_ctl.wait_conn()
+    a_conn.wait(lambda: _seen(a_conn, "CHANNEL_EXECUTE:conference"), 10, "conference on A")
+    assert driver_for(node_a).api("conference fsconf-123456 kick all") == "+OK kicked 1\n"
+    b_conn.wait(lambda: b_conn.closed, 15, "B controller done")
+    seq = [s for s in _seq(_from_bridge(_frames(b_conn))) if s != "text/disconnect-notice"]
+    assert seq[:5] == [
+        "CHANNEL_EXECUTE:bridge",
+        "CHANNEL_BRIDGE:",
+        "CHANNEL_UNBRIDGE:",
+        "CHANNEL_HANGUP:",
+        "CHANNEL_EXECUTE_COMPLETE:bridge",
+    ]
+    hangup = _event(_frames(b_conn), "CHANNEL_HANGUP:")
+    assert hangup.get("Hangup-Cause") == "NORMAL_CLEARING"  # A's BYE, Q.850 16
+
+
+def test_near_node_killed_far_leg_ends_only_by_its_own_media_timeout(make_node, driver_for) -> None:
+    """B (the callers' node) dies while its callers are bridged into A's conference: no
+    BYE reaches A. A leg whose controller set media_timeout before answering hangs up
+    MEDIA_TIMEOUT once it passed (same RTP timer as B's leg in capture run 2) and unwinds
+    as any member hung up does; a leg without one stays in the room, and A's controller
+    hears nothing about it. B's controllers get a plain EOF."""
+    plain = {"n": 0}
+
+    def a_script(conn: ControllerConn) -> None:
+        reply = conn.command("connect")
+        conn.command("myevents")
+        conn.command("linger")
+        if unquote(reply.get("Caller-Caller-ID-Number", "")) == "0612345001":
+            conn.execute("set", "media_timeout=3000", lock=False)
+            conn.wait_complete("set")
+        else:
+            plain["n"] += 1
+        conn.execute("answer", lock=False)
+        conn.wait_complete("answer")
+        conn.execute("conference", "fsconf-123456@fsconf", lock=False)
+
+    def b_script(conn: ControllerConn) -> None:  # B dies during the bridge: no waiting
+        conn.command("connect")
+        conn.command("myevents")
+        conn.command("linger")
+        conn.execute("answer", lock=False)
+        conn.wait_complete("answer")
+        conn.execute("bridge", "{" + HEADERS + "}" + ROOM_URL, lock=False)
+
+    a_ctl = Controller(a_script)
+    b_ctl = Controller(b_script)
+    node_a = make_node(A_IP, a_ctl)
+    node_b = make_node(B_IP, b_ctl)
+    d_a, d_b = driver_for(node_a), driver_for(node_b)
+    for n, name in ((1, "Anna"), (2, "Bert")):
+        d_b.place_call("0201234567", f"061234500{n}", name, context="default")
+        conn = a_ctl.wait_conn(n)
+        conn.wait(lambda c=conn: _seen(c, "CHANNEL_EXECUTE:conference"), 10, "in the room")
+    timed, untimed = a_ctl.conns
+    d_a.wait_for(lambda: "(2 members" in d_a.api("conference list"), 5, "two members")
+    killed_at = node_a.clock.monotonic()
+    node_b.kill()
+
+    for conn in b_ctl.conns:
+        conn.wait(lambda c=conn: c.closed, 5, "EOF on B's controller socket")
+        assert not any(f.content_type == "text/disconnect-notice" for f in conn.frames)
+    timed.wait(lambda: _seen(timed, "CHANNEL_HANGUP_COMPLETE:"), 15, "media timeout on A")
+    assert node_a.clock.monotonic() - killed_at >= 3.0
+    hangup = _event(_frames(timed), "CHANNEL_HANGUP:")
+    assert hangup.get("Hangup-Cause") == "MEDIA_TIMEOUT"
+    done = _event(_frames(timed), "CHANNEL_HANGUP_COMPLETE:")
+    assert done.get("variable_sip_hangup_disposition") == "send_bye"
+    # The unwinding is the one a member hung up by its far side shows (capture run 2:
+    # A's re-homed leg when B hung up), whatever the cause.
+    skip = ("CHANNEL_PARK:", "text/disconnect-notice")
+
+    def from_hangup(frames: list[Frame]) -> list[str]:
+        labels = [_label(f) for f in frames]
+        end = labels.index("CHANNEL_HANGUP_COMPLETE:") + 1
+        return [lb for lb in labels[labels.index("CHANNEL_HANGUP:") : end] if lb not in skip]
+
+    theirs = _captured("2_owner_node_sigkill_media_timeout_rehome/A_out_call2_bert_rehome.recv.raw")
+    assert from_hangup(_frames(timed)) == from_hangup(theirs)
+    # The leg without a media timeout: still in the room, nothing on its socket.
+    assert plain["n"] == 1
+    assert not any(_label(f).startswith("CHANNEL_HANGUP") for f in untimed.frames)
+    assert not untimed.closed
+    d_a.wait_for(lambda: "(1 member" in d_a.api("conference list"), 5, "one member left")
+    assert d_a.api(f"uuid_exists {unquote(untimed.replies[0]['Unique-ID'])}") == "true"
+
+
+def test_internal_profile_refuses_a_node_outside_its_acl(make_sim, driver_for) -> None:
+    """The project's conf: profile internal admits only fsconf_nodes. A node at an address
+    not listed is answered 403 by sofia before any channel exists on A; its bridge fails
+    CALL_REJECTED (sofia_glue_sip_cause_to_freeswitch: 403) and A's controller sees nothing.
+    A listed node (the example entry 192.0.2.12) gets through."""
+    fabric = SipFabric()
+    a_ctl = Controller(_a_script(hang_up_after_conference=False))
+    node_a = make_sim(
+        a_ctl, global_vars={"local_ip_v4": "192.0.2.11"}, fabric=fabric, race_seed=None
+    )
+    url = "{" + HEADERS + "}sofia/internal/fsconf-room-123456@192.0.2.11:5090"
+    results: dict[str, Event] = {}
+
+    def b_node(ip: str) -> None:
+        def script(conn: ControllerConn) -> None:
+            conn.command("connect")
+            conn.command("myevents")
+            conn.execute("set", "continue_on_fail=true", lock=False)
+            conn.wait_complete("set")
+            conn.execute("answer", lock=False)
+            conn.wait_complete("answer")
+            conn.execute("bridge", url, lock=False)
+
+            def outcome() -> Event | None:  # bridged, or the bridge app gave up
+                for e in conn.events:
+                    done = e.name == "CHANNEL_EXECUTE_COMPLETE" and e.get("Application") == "bridge"
+                    if done or e.name == "CHANNEL_BRIDGE":
+                        return e
+                return None
+
+            conn.wait(lambda: outcome() is not None, 10, "bridge outcome")
+            ev = outcome()
+            assert ev is not None
+            results[ip] = ev
+
+        ctl = Controller(script)
+        node = make_sim(ctl, global_vars={"local_ip_v4": ip}, fabric=fabric, race_seed=None)
+        driver_for(node).place_call("0201234567", "0612345001", "Anna")
+        ctl.wait_conn().wait(lambda: ip in results, 10, f"bridge from {ip}")
+
+    b_node("203.0.113.7")
+    refused = results["203.0.113.7"]
+    assert _vars(refused, BRIDGE_END_VARS) == {
+        "bridge_hangup_cause": None,
+        "last_bridge_hangup_cause": "CALL_REJECTED",
+        "last_bridge_proto_specific_hangup_cause": "sip:403",
+        "sip_hangup_phrase": "Forbidden",
+        "originate_disposition": "CALL_REJECTED",
+        "DIALSTATUS": "DONTCALL",
+        "originate_failed_cause": "CALL_REJECTED",
+    }
+    assert a_ctl.conns == []
+    assert driver_for(node_a).api("show channels").startswith("\n0 total")
+    assert refused.name == "CHANNEL_EXECUTE_COMPLETE"
+    b_node("192.0.2.12")
+    admitted = results["192.0.2.12"]
+    assert admitted.name == "CHANNEL_BRIDGE"
+    assert admitted.get("variable_originate_disposition") == "SUCCESS"
+    assert len(a_ctl.conns) == 1
+
+
+def test_fsconf_sim_help_says_how_to_run_two_nodes() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "fsconf.sim", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    assert any(line.strip().startswith("fsconf sim --node 8021,local_ip_v4=") for line in lines)
+    assert any(line.strip().startswith("--node 8022,local_ip_v4=127.0.0.2") for line in lines)
+    assert "sofia/internal/fsconf-room-<n>@127.0.0.1:5090" in done.stdout
