@@ -116,4 +116,6 @@ def _purge(args: argparse.Namespace) -> int:
         print_json(result)
     else:
         print(f"{len(result['purged'])} recording(s) past retention deleted")
+        for rid in result["skipped_outside_folder"]:
+            print(f"recording {rid} left alone: its file is outside the recordings folder")
     return 0

@@ -141,9 +141,13 @@ def purge_recordings(
         .with_for_update(of=Recording, skip_locked=True)
     ).all()
     purged: list[int] = []
+    skipped: list[int] = []
     for rec, conference in rows:
         assert rec.ended_at is not None
         if rec.ended_at + dt.timedelta(days=conference.recording_retention_days) > now:
+            continue
+        if not _inside(rec.path, recordings_dir):
+            skipped.append(rec.id)  # not ours to remove: reported, the rest goes on
             continue
         _remove_file(rec.path, recordings_dir)
         purged.append(rec.id)
@@ -151,4 +155,4 @@ def purge_recordings(
     session.flush()
     if purged:
         record(session, actor, "recording.purge", "recordings", {"recording_ids": purged})
-    return {"purged": purged}
+    return {"purged": purged, "skipped_outside_folder": skipped}
