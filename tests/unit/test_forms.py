@@ -91,3 +91,23 @@ def test_html_form_has_the_language_and_both_control_tables_escaped() -> None:
 def test_a_language_without_a_form_is_refused() -> None:
     with pytest.raises(ValueError, match="'de'"):
         forms.render_text({**DATA, "language": "de"})
+
+
+def test_spoken_numbers_follow_mod_say_play_group() -> None:
+    from fsconf.domain.prompts import spoken_number_files
+
+    assert spoken_number_files(0) == ["digits/0.wav"]
+    assert spoken_number_files(7) == ["digits/7.wav"]
+    assert spoken_number_files(13) == ["digits/13.wav"]
+    assert spoken_number_files(42) == ["digits/40.wav", "digits/2.wav"]
+    assert spoken_number_files(310) == ["digits/3.wav", "digits/hundred.wav", "digits/10.wav"]
+
+
+def test_form_lists_star5_for_both_roles_with_its_own_meaning() -> None:
+    from fsconf.domain.forms import keypad_controls
+
+    controls = keypad_controls("nl")
+    assert any(e["keys"] == "*5" and e["action"] == "hand" for e in controls["participant"])
+    assert any(e["keys"] == "*5" and e["action"] == "give_floor" for e in controls["moderator"])
+    assert any(e["keys"] == "*4" for e in controls["moderator"])
+    assert not any(e["keys"] == "*4" for e in controls["participant"])
