@@ -30,9 +30,6 @@ from fsconf.store.callstore import CallStore
 
 log = logging.getLogger(__name__)
 
-# What callers held for the moderator hear (mod_local_stream's default stream).
-HOLD_MUSIC = "local_stream://moh"
-
 _REFUSALS = {
     SeatOutcome.SUSPENDED: ("service_suspended", EndReason.REJECTED_SUSPENDED),
     SeatOutcome.LOCKED: ("conference_locked", EndReason.REJECTED_LOCKED),
@@ -91,8 +88,9 @@ class Membership:
             self._announce_count(seat.present_before)
         # Wait for the chair: mod_conference's own `wait-mod` conference flag (set by the
         # member whose join creates the room; cleared by the first `moderator` member to
-        # join, which also stops the music: conference_member_add) plays the room's MOH,
-        # and `mute` keeps the waiting callers from hearing each other speak.
+        # join, which also stops the music: conference_member_add) plays the profile's
+        # moh-sound while set (conference_thread_run), and `mute` keeps the waiting
+        # callers from being heard.
         waiting = (
             self.role is Role.PARTICIPANT and self.conference.wait_for_moderator
             and not seat.chair_arrived
@@ -237,10 +235,6 @@ class Membership:
             # chair must get back into the meeting they locked (SPEC.md). It also skips the
             # profile's PIN prompt, which our profile does not have; max-members still holds.
             self.line.session.queue("set", "conference_enforce_security=false")
-        if waiting:
-            # conference_function: "Set MOH from variable if not set" when this join
-            # creates the room (our profile has no moh-sound).
-            self.line.session.queue("set", f"conference_moh_sound={HOLD_MUSIC}")
         self.line.session.listen_for_keys()
         self.line.session.clear_dtmf()
         self.line.session.add_listener(on_add)
