@@ -23,6 +23,7 @@ from fsconf.domain.keypad_grammar import GrammarSettings, KeyAction, KeypadGramm
 from fsconf.domain.prompts import prompt, spoken_number_files
 from fsconf.domain.roles import Role
 from fsconf.domain.states import EndReason
+from fsconf.domain.validate import UnsafeArgument
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
 from fsconf.esl.server import ControllerStopping
@@ -334,7 +335,12 @@ class MemberControls:
             self._tell_everyone("recording_stopped")
             return
         path = self._recording_path()
-        if not self.api.recording_start(path):
+        try:
+            started = self.api.recording_start(path)
+        except UnsafeArgument:  # a recordings folder with characters a command cannot carry
+            log.warning("conference %s: recordings folder unusable in a command", self.room.number)
+            started = False
+        if not started:
             self.tell("recording_failed")
             return
         self.room.recording = True
