@@ -56,10 +56,11 @@ MEMBER_FLAGS = [
 # Conference flags a `conference` application may carry in the same braces as the member
 # flags, or in `conference_flags` (conference_utils_set_cflags); they apply only when that
 # join creates the room (conference_function: set_cflags right after conference_new).
+# Those read in conference_utils_set_cflags' first branches (the full list is longer;
+# only wait-mod has an effect the simulator models).
 CONFERENCE_FLAGS = frozenset({
     "wait-mod", "audio-always", "video-floor-only", "restart-auto-record", "json-events",
-    "livearray-sync", "livearray-json-status", "rfc-4579", "auto-3d-position",
-    "minimize-video-encoding", "video-mute-exit-canvas", "manage-inbound-video-bitrate",
+    "livearray-sync",
 })
 
 
