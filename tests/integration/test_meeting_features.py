@@ -279,3 +279,23 @@ def test_without_the_setting_the_meeting_outlives_its_moderator(rig: Rig) -> Non
     eventually(rig, lambda: len(rig.conference(p)["members"]) == 1, "moderator gone")
     assert room is not None and room.end_timer is None and not room.ending
     assert member(rig, p, anna)["flags"]["can_speak"] is True
+
+
+def test_live_view_lists_raised_hands_longest_first_and_the_recording(rig: Rig) -> None:
+    from fsconf.conference import live
+
+    p = provision(rig.db)
+    mod = rig.join(p, p.moderator_pin)
+    anna = rig.join(p, p.participant_pin, caller="0611000601")
+    bram = rig.join(p, p.participant_pin, caller="0611000602")
+    bram.send_dtmf("*5")
+    bram.wait_prompt("hand-raised")
+    anna.send_dtmf("*5")
+    anna.wait_prompt("hand-raised")
+    mod.send_dtmf("*4")
+    mod.wait_prompt("meeting-recorded")
+    with rig.db.unit_of_work() as s:
+        [meeting] = live.live_meetings(s, rig.driver.api, conference_number=p.conference_number)
+    assert meeting.raised_hands == [bram.member_id, anna.member_id]
+    assert meeting.recording is True and meeting.waiting_for_moderator is False
+    assert len(meeting.members) == 3  # the recording node is no member
