@@ -735,15 +735,15 @@ def finish_attendance(
     )
     # mod_conference stops its recordings when the last member leaves (the record
     # thread runs while `conference->count`; conference_record.c).
-    _CLOSE_RECORDINGS.run(session, {"meeting_id": row.meeting_id, "at": at})
+    _CLOSE_RECORDINGS.run(session, {"closing": row.meeting_id, "closed_at": at})
     names = _NAME_FILES.run(session, {"meeting_id": row.meeting_id}).scalars().all()
     return Departure(row.meeting_id, True, tuple(n for n in names if n))
 
 
 _CLOSE_RECORDINGS = Prepared(
     update(_recordings)
-    .where(_recordings.c.meeting_id == bindparam("meeting_id"), _recordings.c.ended_at.is_(None))
-    .values(ended_at=bindparam("at"))
+    .where(_recordings.c.meeting_id == bindparam("closing"), _recordings.c.ended_at.is_(None))
+    .values(ended_at=bindparam("closed_at"))
 )
 
 

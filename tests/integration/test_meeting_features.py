@@ -89,11 +89,9 @@ def test_hands_get_the_floor_in_order_while_mute_all_is_on(rig: Rig) -> None:
     anna.send_dtmf("*5")
     anna.wait_prompt("hand-raised")
     mod.wait_prompt("/raised-hand.wav")
-    with rig.db.unit_of_work() as s:
-        first = s.get(Attendance, attendance(rig, bram).id)
-        second = s.get(Attendance, attendance(rig, anna).id)
-        assert first.hand_raised_at is not None and second.hand_raised_at is not None
-        assert first.hand_raised_at <= second.hand_raised_at
+    first, second = attendance(rig, bram), attendance(rig, anna)
+    assert first.hand_raised_at is not None and second.hand_raised_at is not None
+    assert first.hand_raised_at <= second.hand_raised_at
 
     mod.send_dtmf("*5")  # Bram raised first
     bram.wait_prompt("you-have-the-floor")
@@ -148,11 +146,12 @@ def test_star4_records_announces_to_everyone_and_to_a_late_joiner(rig: Rig) -> N
     mod.wait_prompt("recording-stopped")
     late.wait_prompt("recording-stopped")
     eventually(rig, lambda: rig.conference(p)["recording"] is False, "recording stopped")
+    chair = attendance(rig, mod).id
     with rig.db.unit_of_work() as s:
         rec = s.scalars(select(Recording).where(Recording.conference_id == p.conference_id)).one()
         assert rec.ended_at is not None
         assert rec.path.startswith(rig.settings.freeswitch.recordings_dir)
-        assert rec.started_by_attendance_id == attendance(rig, mod).id
+        assert rec.started_by_attendance_id == chair
         path = rec.path
     eventually(rig, lambda: os.path.exists(path), "the recorded file")
 
