@@ -195,6 +195,11 @@ class Controller:
             reason = EndReason.HUNG_UP
             try:
                 conference = self.store.conference_by_id(kept.conference_id)
+                if conference is not None:  # issue 22's settings, as a join would set them
+                    room.recording_allowed = conference.recording_allowed
+                    room.end_with_moderator = conference.end_with_moderator
+                    room.moderator_grace_seconds = conference.moderator_grace_seconds
+                    room.participants_join_muted = conference.participants_join_muted
                 controls = MemberControls(
                     room=room, member=member, session=line,
                     grammar_settings=GrammarSettings(
@@ -204,6 +209,7 @@ class Controller:
                     store=self.store,
                     inviter=make_inviter(self.ctx, conference) if conference else None,
                     stopping=lambda: self.ctx.stopping,
+                    recordings_dir=self.settings.freeswitch.recordings_dir,
                 )
                 reason = controls.run(line)
             except ControllerStopping:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from collections.abc import Callable
 
 import gevent
 from gevent.event import AsyncResult
 
+from fsconf.callflow import chairs
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.line import PhoneLine
 from fsconf.conference.commands import ConferenceApi
@@ -79,12 +81,26 @@ class Membership:
             key, reason = _REFUSALS[seat.outcome]
             self.line.play(key, "goodbye")
             return reason
+        if seat.recording:
+            # Told before entering, so they can still hang up (issue 22).
+            self.line.play("meeting_recorded", wait=False)
         if self.conference.announce_count:
             self._announce_count(seat.present_before)
-        muted = self.role is Role.PARTICIPANT and (
-            seat.muted_all or self.conference.participants_join_muted
+        # Wait for the chair: mod_conference's own `wait-mod` conference flag (set by the
+        # member whose join creates the room; cleared by the first `moderator` member to
+        # join, which also stops the music: conference_member_add) plays the profile's
+        # moh-sound while set (conference_thread_run), and `mute` keeps the waiting
+        # callers from being heard.
+        waiting = (
+            self.role is Role.PARTICIPANT and self.conference.wait_for_moderator
+            and not seat.chair_arrived
         )
-        running, member_id = self._join(muted)
+        if waiting:
+            self.line.play("waiting_for_moderator")
+        muted = self.role is Role.PARTICIPANT and (
+            seat.muted_all or self.conference.participants_join_muted or waiting
+        )
+        running, member_id = self._join(muted, waiting)
         if member_id is None:
             # FreeSWITCH refused the member although the database let it in (its own lock
             # or max-members disagreed): tell the caller rather than leave them in silence.
@@ -99,6 +115,12 @@ class Membership:
             meeting_id=seat.meeting_id,
         )
         room.locked, room.muted_all = seat.locked, seat.muted_all
+        room.wait_for_moderator = self.conference.wait_for_moderator
+        room.end_with_moderator = self.conference.end_with_moderator
+        room.moderator_grace_seconds = self.conference.moderator_grace_seconds
+        room.recording_allowed = self.conference.recording_allowed
+        room.participants_join_muted = self.conference.participants_join_muted
+        room.recording = room.recording or seat.recording
         self.room = room
         self.member = Member(
             member_id=member_id,
@@ -107,11 +129,16 @@ class Membership:
             role=self.role,
             name_file=self.name_file,
             muted=muted,
+            waiting=waiting,
+            wait_started=time.monotonic(),
+            send=self.line.session.api,
         )
         room.members[member_id] = self.member
         self.ctx.in_conference.add(self.line.uuid)
         self.line.session.add_listener(self._follow_member_events)
         self._announce_arrival()
+        if self.role is Role.MODERATOR:
+            chairs.moderator_arrived(self.ctx.store, room, self._api())
         if self.on_joined is not None:
             self.on_joined()
         log.info(
@@ -129,6 +156,7 @@ class Membership:
             store=self.ctx.store,
             inviter=self.inviter,
             stopping=lambda: self.ctx.stopping,
+            recordings_dir=self.ctx.settings.freeswitch.recordings_dir,
         )
         return controls.run(running)
 
@@ -141,8 +169,19 @@ class Membership:
         """Forget the member; called whatever way the call ended."""
         self.ctx.in_conference.discard(self.line.uuid)
         if self.room is not None and self.member is not None:
+            if self.member.waiting:
+                self.member.waiting = False
+                waited = time.monotonic() - self.member.wait_started
+                self.ctx.store.set_waited(self.attendance_id, int(waited))
+            self.room.lower_hand(self.member)
             self.room.members.pop(self.member.member_id, None)
+            if self.role is Role.MODERATOR:
+                chairs.moderator_left(self.ctx.store, self.room)
             self.ctx.rooms.discard_if_empty(self.room)
+
+    def _api(self) -> ConferenceApi:
+        session = self.line.session
+        return ConferenceApi(session.api, self.fs_name, session.api_many)
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -169,10 +208,10 @@ class Membership:
             self.line.say_number(present, wait=False)
             self.line.play("participants_present_after")
 
-    def _join(self, muted: bool) -> tuple[RunningApp, int | None]:
+    def _join(self, muted: bool, waiting: bool = False) -> tuple[RunningApp, int | None]:
         flags = (["moderator"] if self.role is Role.MODERATOR else []) + (
             ["mute"] if muted else []
-        )
+        ) + (["wait-mod"] if waiting else [])
         arg = f"{self.fs_name}@{self.ctx.profile}"
         if flags:
             arg += "+flags{" + "|".join(flags) + "}"

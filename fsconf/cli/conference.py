@@ -39,6 +39,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     create.add_argument(
         "--language", metavar="nl|en", default=None, help="prompt language (default: config)"
     )
+    _feature_options(create)
     add_actor_option(create)
     add_json_option(create)
     create.set_defaults(func=_create)
@@ -59,7 +60,9 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     add_json_option(show)
     show.set_defaults(func=_show)
 
-    st = actions.add_parser("set", help="change settings of a conference", parents=[parent])
+    st = actions.add_parser(
+        "set", aliases=["update"], help="change settings of a conference", parents=[parent]
+    )
     st.add_argument("number", metavar="NUMBER")
     st.add_argument("--max-participants", metavar="N", default=None, help="1..500")
     st.add_argument("--language", metavar="nl|en", default=None)
@@ -76,6 +79,7 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
         default=None,
         help="participants join muted",
     )
+    _feature_options(st)
     add_actor_option(st)
     add_json_option(st)
     st.set_defaults(func=_set)
@@ -95,6 +99,50 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     delete.set_defaults(func=_delete)
 
 
+def _feature_options(parser: argparse.ArgumentParser) -> None:
+    """Issue 22's settings, on create and set/update alike (omitted: unchanged/default)."""
+    boolean = argparse.BooleanOptionalAction
+    parser.add_argument(
+        "--wait-for-moderator", action=boolean, default=None,
+        help="participants hear music, and nobody, until a moderator joins (off)",
+    )
+    parser.add_argument(
+        "--end-with-moderator", action=boolean, default=None,
+        help="end the meeting when the last moderator leaves (off)",
+    )
+    parser.add_argument(
+        "--moderator-grace-seconds", metavar="N", default=None,
+        help="a moderator back within N seconds keeps the meeting going (0..600, 30)",
+    )
+    parser.add_argument(
+        "--recording-allowed", action=boolean, default=None,
+        help="the moderator may record the meeting with *4 (on)",
+    )
+    parser.add_argument(
+        "--recording-retention-days", metavar="DAYS", default=None,
+        help="days a recording is kept before `recording purge` removes it (1..3650, 30)",
+    )
+
+
+def _feature_values(args: argparse.Namespace) -> tuple[dict, dict]:
+    options = {
+        "wait_for_moderator": args.wait_for_moderator,
+        "end_with_moderator": args.end_with_moderator,
+        "recording_allowed": args.recording_allowed,
+    }
+    numbers = {
+        "moderator_grace_seconds": (
+            parse_int(args.moderator_grace_seconds, "--moderator-grace-seconds")
+            if args.moderator_grace_seconds is not None else None
+        ),
+        "recording_retention_days": (
+            parse_int(args.recording_retention_days, "--recording-retention-days")
+            if args.recording_retention_days is not None else None
+        ),
+    }
+    return options, numbers
+
+
 def _print_conference(view: dict, args: argparse.Namespace) -> None:
     if wants_json(args):
         print_json(view)
@@ -107,6 +155,7 @@ def _create(args: argparse.Namespace) -> int:
     customer_id = parse_int(args.customer, "--customer")
     max_participants = parse_int(args.max_participants, "--max-participants")
     language = args.language or settings.ivr.default_language
+    options, numbers = _feature_values(args)
     actor = actor_of(args)
     with service_session(args) as session:
         view = conference_admin.create_conference(
@@ -116,6 +165,8 @@ def _create(args: argparse.Namespace) -> int:
             language=language,
             security=settings.security,
             actor=actor,
+            options=options,
+            numbers=numbers,
         )
     if wants_json(args):
         print_json(view)
@@ -206,6 +257,7 @@ def _set(args: argparse.Namespace) -> int:
         if args.max_participants is not None
         else None
     )
+    options, numbers = _feature_values(args)
     actor = actor_of(args)
     with service_session(args) as session:
         view = conference_admin.set_conference(
@@ -222,7 +274,9 @@ def _set(args: argparse.Namespace) -> int:
                 "record_names": args.record_names,
                 "announce_count": args.announce_count,
                 "participants_join_muted": args.participants_join_muted,
+                **options,
             },
+            numbers=numbers,
         )
     if wants_json(args):
         print_json(view)

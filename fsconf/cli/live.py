@@ -80,7 +80,11 @@ def _run(args: argparse.Namespace) -> int:
         state = "locked" if m.locked else "open"
         since = m.started_at.replace(microsecond=0).isoformat() if m.started_at else "?"
         print(f"conference {m.conference_number}  since {since}  {state}  "
-              f"{len(m.members)} member(s)" + ("" if m.in_freeswitch else "  (not in FreeSWITCH)"))
+              f"{len(m.members)} member(s)" + ("" if m.in_freeswitch else "  (not in FreeSWITCH)")
+              + ("  recording" if m.recording else "")
+              + ("  waiting for the moderator" if m.waiting_for_moderator else ""))
+        if m.raised_hands:
+            print("raised hands (longest first): " + ", ".join(map(str, m.raised_hands)))
         print_table(
             ["member", "role", "caller id", "name", "joined", "muted"],
             [[x.member_id, x.role, x.caller_id_number, x.caller_id_name, x.joined_at, x.muted]

@@ -29,6 +29,7 @@ GROUPS = (
     "invoice",
     "usage",
     "meeting",
+    "recording",
     "find",
     "audit",
     "lockout",

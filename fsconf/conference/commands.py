@@ -105,6 +105,27 @@ class ConferenceApi:
         match = _VOLUME.match(reply)
         return int(match.group(2)) if match else None
 
+    # -- recording: `conference <name> recording start <path> | stop all | check`, which
+    # conference_api_sub_recording maps onto record / norecord / chkrecord. Replies as in
+    # the 1.10.12 reference (esl-protocol.md 5.4): "+OK Record file <path>", "+OK Stopped
+    # recording <n> file(s)", check: "+OK Record file <path>" lines or
+    # "-ERR Conference is not being recorded.".
+
+    def recording_start(self, path: str) -> bool:
+        return self._call(f"recording start {safe_arg(path)}").startswith("+OK Record file")
+
+    def recording_stop(self) -> str:
+        return self._call("recording stop all")
+
+    def recording_check(self) -> list[str]:
+        """The paths being recorded now (empty when none)."""
+        reply = self._call("recording check")
+        prefix = "+OK Record file "
+        return [
+            line[len(prefix):].removesuffix(" (Auto)")
+            for line in reply.splitlines() if line.startswith(prefix)
+        ]
+
     def json_list(self) -> dict[str, Any] | None:
         reply = self._call("json_list")
         if not reply.startswith("["):

@@ -16,6 +16,7 @@ import gevent
 from gevent.event import Event as Flag
 
 from fsconf.conference.commands import ConferenceApi
+from fsconf.conference.features import FeatureKeys
 from fsconf.conference.room import Member, Room
 from fsconf.domain.keypad_grammar import GrammarSettings, KeyAction, KeypadGrammar
 from fsconf.domain.prompts import prompt
@@ -60,7 +61,7 @@ class RunningConference(Protocol):
     def done(self) -> bool: ...
 
 
-class MemberControls:
+class MemberControls(FeatureKeys):
     def __init__(
         self,
         *,
@@ -71,6 +72,7 @@ class MemberControls:
         store: CallStore,
         inviter: Inviter | None = None,
         stopping: Callable[[], bool] = lambda: False,
+        recordings_dir: str = "",
     ) -> None:
         self.room = room
         self.member = member
@@ -80,6 +82,7 @@ class MemberControls:
         self.inviter = inviter
         self.store = store
         self.stopping = stopping
+        self.recordings_dir = recordings_dir
 
     # -- the loop ----------------------------------------------------------------------------
 
@@ -149,11 +152,15 @@ class MemberControls:
 
     def _do_help(self, action: KeyAction) -> None:
         if self.member.role is Role.MODERATOR:
-            self.tell("help_participant", "help_moderator")
+            self.tell("help_participant", "help_count", "help_moderator", "help_moderator_extra")
         else:
-            self.tell("help_participant")
+            self.tell("help_participant", "help_participant_extra")
 
     def _do_toggle_mute(self, action: KeyAction) -> None:
+        if self.member.waiting:
+            # Held for the moderator: nobody may hear them yet (wait-for-moderator).
+            self.tell("still_waiting")
+            return
         muted = self.api.toggle_mute(self.member.member_id)
         if muted is None:
             return

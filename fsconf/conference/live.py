@@ -34,6 +34,7 @@ class LiveMember:
     caller_id_name: str
     joined_at: dt.datetime | None
     muted: bool
+    hand_raised_at: dt.datetime | None = None
 
 
 @dataclass
@@ -45,6 +46,11 @@ class LiveMeeting:
     locked: bool
     members: list[LiveMember] = field(default_factory=list)
     in_freeswitch: bool = True
+    # Issue 22: FreeSWITCH's own word on recording and waiting for the moderator, and
+    # the raised hands (member ids), longest raised first: the floor goes in this order.
+    recording: bool = False
+    waiting_for_moderator: bool = False
+    raised_hands: list[int] = field(default_factory=list)
 
 
 def _rooms(api: ApiSender) -> dict[str, dict]:
@@ -103,6 +109,8 @@ def _meeting(
         started_at=meeting.started_at if meeting else None,
         locked=bool(room.get("locked")) if room else bool(meeting and meeting.locked),
         in_freeswitch=room is not None,
+        recording=bool(room.get("recording")) if room else False,
+        waiting_for_moderator=bool(room.get("wait_mod")) if room else False,
     )
     for m in (room or {}).get("members", []):
         if m.get("type") != "caller":
@@ -120,9 +128,13 @@ def _meeting(
                 caller_id_name=m.get("caller_id_name", ""),
                 joined_at=row.joined_at if row else None,
                 muted=not flags.get("can_speak", True),
+                hand_raised_at=row.hand_raised_at if row else None,
             )
         )
     live.members.sort(key=lambda x: x.member_id)
+    raised = [m for m in live.members if m.hand_raised_at is not None]
+    raised.sort(key=lambda m: m.hand_raised_at or dt.datetime.min)
+    live.raised_hands = [m.member_id for m in raised]
     return live
 
 

@@ -8,8 +8,9 @@ socket shows up here too).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from fsconf.domain.roles import Role
 from fsconf.domain.states import EndReason
@@ -32,6 +33,13 @@ class Member:
     # Join order within this controller; FreeSWITCH's member ids also rise, but a
     # reconnecting moderator keeps an old id on re-entry, so we keep our own order.
     seq: int = field(default_factory=lambda: next(_sequence))
+    # Issue 22: a raised hand (*5); held for the moderator (wait-for-moderator), since when
+    # (monotonic seconds); the member's own socket, for work done on the room's behalf
+    # (ending it after the chair left) when the member who started it is gone.
+    hand_raised: bool = False
+    waiting: bool = False
+    wait_started: float = 0.0
+    send: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -47,6 +55,39 @@ class Room:
     ending: bool = False
     end_reason: EndReason | None = None
     invites_in_progress: int = 0
+    # Issue 22: the conference's settings, read at the join that made this room.
+    wait_for_moderator: bool = False
+    end_with_moderator: bool = False
+    moderator_grace_seconds: int = 30
+    recording_allowed: bool = True
+    participants_join_muted: bool = False
+    recording: bool = False
+    # Raised hands by member id, longest raised first.
+    hands: list[int] = field(default_factory=list)
+    # The grace period after the last moderator left (a gevent Greenlet), if running.
+    end_timer: Any = None
+
+    def moderators(self) -> list[Member]:
+        return [m for m in self.present() if m.role is Role.MODERATOR]
+
+    def raise_hand(self, member: Member) -> None:
+        member.hand_raised = True
+        if member.member_id not in self.hands:
+            self.hands.append(member.member_id)
+
+    def lower_hand(self, member: Member) -> None:
+        member.hand_raised = False
+        if member.member_id in self.hands:
+            self.hands.remove(member.member_id)
+
+    def longest_raised_hand(self) -> Member | None:
+        """The member who raised a hand first and is still here with it raised."""
+        for member_id in list(self.hands):
+            member = self.members.get(member_id)
+            if member is not None and not member.removed and member.hand_raised:
+                return member
+            self.hands.remove(member_id)  # left meanwhile
+        return None
 
     def others(self, member_id: int) -> Iterator[Member]:
         return (m for m in self.members.values() if m.member_id != member_id and not m.removed)

@@ -9,6 +9,7 @@ does for each role; only their words live here.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -44,6 +45,10 @@ class Words:
     waits: str
     keep_pin: str
     actions: Mapping[ActionKind, str]
+    # *5 means "give the floor" for the moderator (issue 22); the meeting settings row.
+    give_floor: str = ""
+    settings_label: str = ""
+    setting_words: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
 WORDS: dict[str, Words] = {
@@ -91,6 +96,16 @@ WORDS: dict[str, Words] = {
             ActionKind.UNLOCK: "unlock the meeting",
             ActionKind.MUTE_ALL: "mute all participants",
             ActionKind.UNMUTE_ALL: "unmute all participants",
+            ActionKind.TOGGLE_RECORDING: "start or stop recording the meeting",
+            ActionKind.HAND: "raise or lower your hand",
+            ActionKind.COUNT: "hear how many are present",
+        },
+        give_floor="give the floor to the participant whose hand has been raised longest",
+        settings_label="Meeting settings",
+        setting_words={
+            "wait_for_moderator": "participants wait for the moderator",
+            "end_with_moderator": "the meeting ends when the moderator leaves",
+            "recording_allowed": "the moderator may record the meeting",
         },
     ),
     "nl": Words(
@@ -137,6 +152,16 @@ WORDS: dict[str, Words] = {
             ActionKind.UNLOCK: "de vergadering weer openen",
             ActionKind.MUTE_ALL: "alle deelnemers dempen",
             ActionKind.UNMUTE_ALL: "alle deelnemers weer laten spreken",
+            ActionKind.TOGGLE_RECORDING: "de opname van de vergadering starten of stoppen",
+            ActionKind.HAND: "uw hand opsteken of laten zakken",
+            ActionKind.COUNT: "horen hoeveel mensen er aanwezig zijn",
+        },
+        give_floor="het woord geven aan wie het langst de hand opsteekt",
+        settings_label="Instellingen",
+        setting_words={
+            "wait_for_moderator": "deelnemers wachten op de voorzitter",
+            "end_with_moderator": "de vergadering eindigt als de voorzitter weggaat",
+            "recording_allowed": "de voorzitter mag de vergadering opnemen",
         },
     ),
 }
@@ -162,9 +187,14 @@ def keypad_controls(language: str) -> dict[str, list[dict[str, str]]]:
         keys = f"{seq} {w.number} #" if kind is ActionKind.INVITE else seq
         return {"keys": keys, "action": kind.value, "description": w.actions[kind]}
 
+    # *5 is shared by both roles but means something else for the moderator.
+    floor = [
+        {"keys": s, "action": "give_floor", "description": w.give_floor}
+        for s, k in controls_for(Role.MODERATOR) if k is ActionKind.HAND
+    ]
     return {
         "participant": [entry(s, k) for s, k in everyone],
-        "moderator": [entry(s, k) for s, k in moderator],
+        "moderator": [entry(s, k) for s, k in moderator] + floor,
     }
 
 
@@ -179,7 +209,13 @@ def _rows(data: Mapping[str, Any], w: Words) -> list[tuple[str, str]]:
         (w.participant_pin, data["participant_pin"]),
         (w.max_participants, f"{data['max_participants']} {w.not_counted}"),
         (w.language, w.language_names.get(language, language)),
+        *_settings_row(data, w),
     ]
+
+
+def _settings_row(data: Mapping[str, Any], w: Words) -> list[tuple[str, str]]:
+    on = [text for key, text in w.setting_words.items() if data.get(key)]
+    return [(w.settings_label, "; ".join(on))] if on else []
 
 
 def _steps(data: Mapping[str, Any], w: Words) -> list[str]:

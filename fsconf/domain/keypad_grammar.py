@@ -11,6 +11,9 @@ Sequences (SPEC "Keypad controls"; the table is `SEQUENCES`):
     *8 number #  invite (moderator)                 *30 end meeting (moderator)
     *31  remove last joined (moderator)             *21 lock / *20 unlock (moderator)
     *11  mute all / *10 unmute all (moderator)
+    *4   start / stop recording (moderator)         *6  how many are present
+    *5   raise / lower your hand (participant); give the floor to the longest raised
+         hand (moderator): one sequence, its meaning depends on the role
 
 Decisions (where SPEC is silent):
 
@@ -22,10 +25,12 @@ Decisions (where SPEC is silent):
   do not exist for a participant (delaying their own control just to be able to
   say "moderator only" would be worse). So a participant's `*11` is `*1` followed by
   a stray `1`, and `*30` is `*3` (roll call) followed by a stray `0`. Only `*8`
-  yields MODERATOR_ONLY for a participant.
+  and `*4` (recording) yield MODERATOR_ONLY for a participant.
+- `*4`, `*5`, `*6` are complete at once for both roles (nothing longer starts with
+  them), so they add no wait to any existing control.
 - A participant's `*8` yields MODERATOR_ONLY at once; the number keyed after it, up
   to and including its `#`, is then discarded, so that `#` does not also play help.
-- Feedback comes as soon as the outcome is certain: an unknown sequence (`*4`, `*0`,
+- Feedback comes as soon as the outcome is certain: an unknown sequence (`*0`,
   `*#`, a moderator's `*12`) is INVALID at the key that makes it unknown; an invite
   number that grows past `max_invite_digits` or contains A-D is INVALID at that key,
   and the rest of it (to its `#`) is discarded silently as above.
@@ -65,6 +70,9 @@ class ActionKind(Enum):
     UNLOCK = "unlock"
     MUTE_ALL = "mute_all"
     UNMUTE_ALL = "unmute_all"
+    TOGGLE_RECORDING = "toggle_recording"
+    HAND = "hand"  # participant: raise/lower; moderator: give the floor
+    COUNT = "count"
     INVALID = "invalid"
     MODERATOR_ONLY = "moderator_only"
 
@@ -85,6 +93,7 @@ MODERATOR_ONLY_KINDS: frozenset[ActionKind] = frozenset(
         ActionKind.UNLOCK,
         ActionKind.MUTE_ALL,
         ActionKind.UNMUTE_ALL,
+        ActionKind.TOGGLE_RECORDING,
     }
 )
 
@@ -103,6 +112,10 @@ SEQUENCES: dict[str, ActionKind] = {
     "*20": ActionKind.UNLOCK,
     "*11": ActionKind.MUTE_ALL,
     "*10": ActionKind.UNMUTE_ALL,
+    # Issue 22: keys SPEC.md left unused, so no existing control changes meaning or timing.
+    "*4": ActionKind.TOGGLE_RECORDING,
+    "*5": ActionKind.HAND,
+    "*6": ActionKind.COUNT,
 }
 
 _DTMF_KEYS = frozenset("0123456789*#ABCD")

@@ -121,6 +121,49 @@ _CATALOGUE = (
            "There is a technical problem. Please try again later."),
     Prompt("unknown_access_number", "Dit nummer is niet in gebruik.",
            "This number is not in service."),
+    # Issue 22: help for the new keys, per role (played after the existing help).
+    Prompt("help_participant_extra",
+           "Sterretje 5: hand opsteken of laten zakken. Sterretje 6: hoeveel mensen er "
+           "aanwezig zijn.",
+           "Star 5: raise or lower your hand. Star 6: how many are present."),
+    Prompt("help_count", "Sterretje 6: hoeveel mensen er aanwezig zijn.",
+           "Star 6: how many are present."),
+    Prompt("help_moderator_extra",
+           "Sterretje 4: opname starten of stoppen. Sterretje 5: het woord geven aan wie het "
+           "langst de hand opsteekt.",
+           "Star 4: start or stop recording. Star 5: give the floor to the longest raised "
+           "hand."),
+    # *6
+    Prompt("no_participants_present", "Er zijn geen deelnemers aanwezig.",
+           "There are no participants present."),
+    Prompt("moderator_present", "De voorzitter is aanwezig.", "The moderator is present."),
+    Prompt("moderator_not_present", "De voorzitter is er nog niet.",
+           "The moderator is not here yet."),
+    # *5
+    Prompt("hand_raised", "Uw hand is opgestoken.", "Your hand is raised."),
+    Prompt("hand_lowered", "Uw hand is weer omlaag.", "Your hand is lowered."),
+    Prompt("raised_hand", "steekt de hand op.", "raises a hand."),
+    Prompt("someone_raised_hand", "Een deelnemer", "A participant"),
+    Prompt("you_have_the_floor", "U heeft het woord.", "You have the floor."),
+    Prompt("floor_given", "Het woord is gegeven.", "The floor has been given."),
+    Prompt("no_raised_hands", "Niemand steekt de hand op.", "Nobody has raised a hand."),
+    # *4 and late joiners
+    Prompt("meeting_recorded", "Deze vergadering wordt opgenomen.",
+           "This meeting is being recorded."),
+    Prompt("recording_stopped", "De opname is gestopt.", "Recording stopped."),
+    Prompt("recording_not_allowed", "Opnemen is voor deze vergadering niet toegestaan.",
+           "Recording is not allowed for this meeting."),
+    Prompt("recording_failed", "De opname kon niet worden gestart.",
+           "The recording could not be started."),
+    # wait for the chair
+    Prompt("waiting_for_moderator",
+           "De vergadering wacht op de voorzitter. U hoort muziek tot de voorzitter er is.",
+           "The meeting is waiting for its moderator. You will hear music until the "
+           "moderator arrives."),
+    Prompt("moderator_arrived", "De voorzitter is er. De vergadering begint.",
+           "The moderator has arrived. The meeting begins."),
+    Prompt("still_waiting", "De vergadering is nog niet begonnen.",
+           "The meeting has not started yet."),
 )
 
 CATALOGUE: dict[str, Prompt] = {p.key: p for p in _CATALOGUE}
@@ -128,3 +171,27 @@ CATALOGUE: dict[str, Prompt] = {p.key: p for p in _CATALOGUE}
 
 def prompt(key: str) -> Prompt:
     return CATALOGUE[key]
+
+
+def spoken_number_files(n: int) -> list[str]:
+    """The files `say <nl|en> NUMBER pronounced n` plays (0..999), relative to the sound
+    prefix: mod_say_en.c and mod_say_nl.c share play_group() (hundreds "digits/<h>.wav
+    digits/hundred.wav", then "digits/<t>0.wav" for t >= 2 or the teens "digits/1<u>.wav",
+    then "digits/<u>.wav"; zero "digits/0.wav"). Used where the `say` application cannot
+    run: inside the conference a member hears files through `conference play`."""
+    if not 0 <= n <= 999:
+        raise ValueError("only 0..999 can be spoken")
+    if n == 0:
+        return ["digits/0.wav"]
+    hundreds, tens, units = n // 100, n // 10 % 10, n % 10
+    files = []
+    if hundreds:
+        files += [f"digits/{hundreds}.wav", "digits/hundred.wav"]
+    if tens > 1:
+        files.append(f"digits/{tens}0.wav")
+    elif tens == 1:
+        files.append(f"digits/1{units}.wav")
+        units = 0
+    if units:
+        files.append(f"digits/{units}.wav")
+    return files

@@ -24,6 +24,9 @@ class EndReason(StrEnum):
     KICKED = "kicked"
     ENDED_BY_MODERATOR = "ended_by_moderator"
     ENDED_BY_OPERATOR = "ended_by_operator"
+    # The last moderator left a conference set to end with them, and no moderator came
+    # back within the grace period (issue 22).
+    ENDED_WITH_MODERATOR = "ended_with_moderator"
     REJECTED_UNKNOWN_ACCESS_NUMBER = "rejected_unknown_access_number"
     REJECTED_BAD_NUMBER = "rejected_bad_number"
     REJECTED_BAD_PIN = "rejected_bad_pin"
@@ -43,5 +46,6 @@ class MeetingEnd(StrEnum):
 
     ENDED_BY_MODERATOR = "ended_by_moderator"
     ENDED_BY_OPERATOR = "ended_by_operator"
+    ENDED_WITH_MODERATOR = "ended_with_moderator"
     LAST_LEFT = "last_left"
     LOST = "lost"

@@ -29,7 +29,15 @@ from fsconf.store.models import (
 
 LANGUAGES = ("nl", "en")
 MAX_PARTICIPANTS_RANGE = (1, 500)
-OPTIONS = ("record_names", "announce_count", "participants_join_muted")
+OPTIONS = (
+    "record_names", "announce_count", "participants_join_muted",
+    "wait_for_moderator", "end_with_moderator", "recording_allowed",
+)
+# Issue 22's whole-number settings and their ranges (also database constraints).
+NUMBERS = {
+    "moderator_grace_seconds": (0, 600),
+    "recording_retention_days": (1, 3650),
+}
 SETTABLE_STATUSES = (ConferenceStatus.ACTIVE, ConferenceStatus.SUSPENDED)
 CREATE_ATTEMPTS = 5
 
@@ -43,6 +51,29 @@ def check_max_participants(value: int) -> int:
     if not low <= value <= high:
         raise ServiceError(f"max participants must be between {low} and {high}, got {value}")
     return value
+
+
+def check_numbers(values: dict[str, int | None]) -> dict[str, int]:
+    out = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if name not in NUMBERS:
+            raise ServiceError(f"unknown setting {name}")
+        low, high = NUMBERS[name]
+        if not low <= value <= high:
+            label = name.replace("_", " ")
+            raise ServiceError(f"{label} must be between {low} and {high}, got {value}")
+        out[name] = value
+    return out
+
+
+def _check_options(options: dict[str, bool | None] | None) -> dict[str, bool]:
+    chosen = {k: bool(v) for k, v in (options or {}).items() if v is not None}
+    unknown = set(chosen) - set(OPTIONS)
+    if unknown:
+        raise ServiceError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    return chosen
 
 
 def check_language(value: str) -> str:
@@ -87,7 +118,11 @@ def create_conference(
     language: str,
     security: SecuritySettings,
     actor: str,
+    options: dict[str, bool | None] | None = None,
+    numbers: dict[str, int | None] | None = None,
 ) -> dict[str, Any]:
+    chosen = _check_options(options)
+    amounts = check_numbers(numbers or {})
     customer = get_customer(session, customer_id)
     sub = customer.subscription
     # Also while a cancellation is pending (a suspended customer's included).
@@ -118,6 +153,8 @@ def create_conference(
             max_participants=max_participants,
             language=language,
             status=ConferenceStatus.ACTIVE,
+            **chosen,
+            **amounts,
         )
         try:
             with session.begin_nested():
@@ -137,6 +174,8 @@ def create_conference(
             "customer_id": customer_id,
             "max_participants": max_participants,
             "language": language,
+            **chosen,
+            **amounts,
         },
     )
     return conference_view(conference, customer)
@@ -171,14 +210,13 @@ def set_conference(
     status: str | None = None,
     moderator_pin: str | None = None,
     participant_pin: str | None = None,
-    options: dict[str, bool] | None = None,
+    options: dict[str, bool | None] | None = None,
+    numbers: dict[str, int | None] | None = None,
 ) -> dict[str, Any]:
-    options = {k: v for k, v in (options or {}).items() if v is not None}
-    unknown = set(options) - set(OPTIONS)
-    if unknown:
-        raise ServiceError(f"unknown option(s): {', '.join(sorted(unknown))}")
+    chosen = _check_options(options)
+    amounts = check_numbers(numbers or {})
     values = [max_participants, language, status, moderator_pin, participant_pin]
-    if all(v is None for v in values) and not options:
+    if all(v is None for v in values) and not chosen and not amounts:
         raise ServiceError("nothing to change: give at least one setting")
     conference = _live(session, number)
     changes: dict[str, Any] = {}
@@ -207,8 +245,10 @@ def set_conference(
         raise ServiceError("moderator PIN and participant PIN must differ")
     change("moderator_pin", new_moderator, secret=True)
     change("participant_pin", new_participant, secret=True)
-    for name, flag in options.items():
-        change(name, bool(flag))
+    for name, flag in chosen.items():
+        change(name, flag)
+    for name, amount in amounts.items():
+        change(name, amount)
     session.flush()
     if changes:
         record(session, actor, "conference.set", target(conference.number), changes)
@@ -272,6 +312,9 @@ def form_data(session: Session, number: str) -> dict[str, Any]:
         "language": conference.language,
         "record_names": conference.record_names,
         "status": conference.status,
+        "wait_for_moderator": conference.wait_for_moderator,
+        "end_with_moderator": conference.end_with_moderator,
+        "recording_allowed": conference.recording_allowed,
     }
 
 
@@ -289,6 +332,11 @@ def conference_view(conference: Conference, customer: Customer | None) -> dict[s
         "record_names": conference.record_names,
         "announce_count": conference.announce_count,
         "participants_join_muted": conference.participants_join_muted,
+        "wait_for_moderator": conference.wait_for_moderator,
+        "end_with_moderator": conference.end_with_moderator,
+        "moderator_grace_seconds": conference.moderator_grace_seconds,
+        "recording_allowed": conference.recording_allowed,
+        "recording_retention_days": conference.recording_retention_days,
         "created_at": conference.created_at,
         "deleted_at": conference.deleted_at,
     }

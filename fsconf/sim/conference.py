@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
 import uuid as uuidlib
+import wave
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -49,6 +51,29 @@ MEMBER_FLAGS = [
     "ghost",
     "join-only",
 ]
+
+
+# Conference flags a `conference` application may carry in the same braces as the member
+# flags, or in `conference_flags` (conference_utils_set_cflags); they apply only when that
+# join creates the room (conference_function: set_cflags right after conference_new).
+# Those read in conference_utils_set_cflags' first branches (the full list is longer;
+# only wait-mod has an effect the simulator models).
+CONFERENCE_FLAGS = frozenset({
+    "wait-mod", "audio-always", "video-floor-only", "restart-auto-record", "json-events",
+    "livearray-sync",
+})
+
+
+class SimRecording:
+    """A recording node (conference_record_thread_run): a member without a channel that
+    writes the room's mix to `path` until stopped or the room empties."""
+
+    def __init__(self, conf: Conference, path: str, member_id: int) -> None:
+        self.conf = conf
+        self.path = path
+        self.id = member_id
+        self.started = conf.module.clock.time()
+        self.stopped = False
 
 
 class Member:
@@ -161,6 +186,11 @@ class Conference:
         self.domain = profile.get("domain") or module.global_vars.get("domain", "")
         self.sound_prefix: str | None = profile.get("sound-prefix") or None
         self.variables: dict[str, str] = {}
+        # CFLAG_WAIT_MOD: set by the creating join's flags, cleared by the first moderator;
+        # while set the room plays moh_sound (conference_thread_run).
+        self.wait_mod = False
+        self.moh_sound: str | None = profile.get("moh-sound") or None
+        self.recordings: list[SimRecording] = []  # newest first, as rec_node_head
         self._room_files: list[tuple[str, bool]] = []
         self._player: gevent.Greenlet | None = None
 
@@ -317,6 +347,10 @@ class ConferenceModule:
         extra_flags = ch.get_var("conference_member_flags")
         if extra_flags:
             flags |= {f for f in extra_flags.replace(",", "|").split("|") if f}
+        cflags = {f for f in flags if f in CONFERENCE_FLAGS}
+        room_flags = ch.get_var("conference_flags")
+        if room_flags:
+            cflags |= {f for f in room_flags.replace(",", "|").split("|") if f}
         ch.variables["conference_name"] = name
         ch.answer()
         conf = self.rooms.get(name)
@@ -326,6 +360,10 @@ class ConferenceModule:
                 # conference_new: without a sound-prefix param the creating channel's
                 # sound_prefix becomes the conference's.
                 conf.sound_prefix = ch.get_var("sound_prefix") or None
+            conf.wait_mod = "wait-mod" in cflags
+            if conf.moh_sound is None:
+                # "Set MOH from variable if not set"
+                conf.moh_sound = ch.get_var("conference_moh_sound") or None
             limit = ch.get_var("conference_max_members") or profile.get("max-members", "0")
             conf.max_members = int(limit) if limit.lstrip("-").isdigit() and int(limit) > 1 else 0
             self.rooms[name] = conf
@@ -357,6 +395,10 @@ class ConferenceModule:
         ch.variables["conference_member_id"] = str(member_id)
         ch.variables["conference_moderator"] = "true" if member.moderator else "false"
         self.fire(conf, "add-member", "conference_member.c", "conference_member_add", member=member)
+        if conf.wait_mod and member.moderator:
+            # conference_member_add: the first moderator clears CFLAG_WAIT_MOD and, with
+            # more than one member, stops the music (conference_file_stop, no event).
+            conf.wait_mod = False
         if conf.floor is None:
             self._set_floor(conf, member)
         if profile.get("enter-sound"):
@@ -429,6 +471,9 @@ class ConferenceModule:
     def _maybe_destroy(self, conf: Conference) -> None:
         if conf.members or self.rooms.get(conf.name) is not conf:
             return
+        # The record threads run while the room has members (conference_record.c).
+        for rec in list(conf.recordings):
+            self.end_recording(rec)
         del self.rooms[conf.name]
         self.fire(
             conf,
@@ -436,6 +481,48 @@ class ConferenceModule:
             "mod_conference.c",
             "conference_thread_run",
             lambda: [("Action", "conference-destroy")],
+            action_first=True,
+        )
+
+    # --- recordings (conference_record.c) --------------------------------------------
+
+    def start_recording(self, conf: Conference, path: str) -> SimRecording:
+        rec = SimRecording(conf, path, next(self._ids))  # next_member_id()
+        if not _write_wav(path, 0):  # switch_core_file_open, with its folder made first
+            rec.stopped = True
+            self.fire(
+                conf, "start-recording", "conference_record.c", "conference_record_thread_run",
+                lambda: [("Action", "start-recording"), ("Path", path),
+                         ("Error", "File could not be opened for recording")],
+                action_first=True,
+            )
+            return rec
+        conf.recordings.insert(0, rec)
+        self.fire(
+            conf, "start-recording", "conference_record.c", "conference_record_thread_run",
+            lambda: [("Action", "start-recording"), ("Path", path)], action_first=True,
+        )
+        return rec
+
+    def end_recording(self, rec: SimRecording) -> None:
+        """The record thread leaves its loop: the file is closed, stop-recording fires."""
+        if rec.stopped:
+            return
+        rec.stopped = True
+        conf = rec.conf
+        if rec in conf.recordings:
+            conf.recordings.remove(rec)
+        ms = int((self.clock.time() - rec.started) * 1000)
+        samples = ms * 8
+        _write_wav(rec.path, samples)
+        self.fire(
+            conf, "stop-recording", "conference_record.c", "conference_record_thread_run",
+            lambda: [
+                ("Action", "stop-recording"), ("Path", rec.path),
+                ("Other-Recordings", "true" if conf.recordings else "false"),
+                ("Samples-Out", str(samples)), ("Samplerate", "8000"),
+                ("Milliseconds-Elapsed", str(ms)),
+            ],
             action_first=True,
         )
 
@@ -462,6 +549,26 @@ class ConferenceModule:
             action_first=True,
         )
 
+
+
+# A simulated recording holds at most this much silence: the file exists and plays, without
+# a long simulated meeting writing megabytes in tests.
+_MAX_RECORDED_SAMPLES = 8000 * 5
+
+
+def _write_wav(path: str, samples: int) -> bool:
+    try:
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
+        with wave.open(path, "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(8000)
+            out.writeframes(b"\x00\x00" * min(samples, _MAX_RECORDED_SAMPLES))
+    except OSError:
+        return False  # FreeSWITCH logs "Error Opening File [path]"
+    return True
 
 
 def switch_true(value: str) -> bool:

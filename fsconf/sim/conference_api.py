@@ -66,7 +66,7 @@ class ConferenceApi:
         for conf in self.mod.rooms.values():
             n = len(conf.members)
             flags = (
-                "locked|" if conf.locked else ""
+                ("locked|" if conf.locked else "") + ("wait_mod|" if conf.wait_mod else "")
             ) + "running|answered|enforce_min|dynamic|exit_sound|enter_sound|json_status"
             out.append(
                 f"+OK Conference {conf.name} ({n} member{'s' if n != 1 else ''} rate: "
@@ -109,7 +109,7 @@ class ConferenceApi:
             "video_floor_packets": 0,
             "locked": conf.locked,
             "destruct": False,
-            "wait_mod": False,
+            "wait_mod": conf.wait_mod,
             "audio_always": False,
             "running": True,
             "answered": True,
@@ -118,7 +118,7 @@ class ConferenceApi:
             "dynamic": True,
             "exit_sound": True,
             "enter_sound": True,
-            "recording": False,
+            "recording": bool(conf.recordings),
             "video_bridge": False,
             "video_floor_only": False,
             "video_rfc4579": False,
@@ -126,7 +126,12 @@ class ConferenceApi:
         if conf.max_members > 0:
             obj["max_members"] = conf.max_members
         obj["variables"] = dict(conf.variables)
-        members = []
+        # Recording nodes are members without a channel (esl-protocol.md 5.x json_list).
+        members: list[dict[str, object]] = [
+            {"type": "recording_node", "record_path": rec.path,
+             "join_time": int(now - rec.started)}
+            for rec in conf.recordings
+        ]
         for m in conf.newest_first():
             members.append(
                 {
@@ -347,7 +352,7 @@ class ConferenceApi:
             "is_locked": "locked" if conf.locked else "",
             "endconference_grace_time": "0",
             "uuid": conf.uuid,
-            "wait_mod": "",
+            "wait_mod": "true" if conf.wait_mod else "",
         }
         return values.get(key, "get <parameter-name>")
 
@@ -370,6 +375,56 @@ class ConferenceApi:
             "set <max_members|sound_prefix|caller_id_name|caller_id_number|"
             "endconference_grace_time> <value>"
         )
+
+    def _api_recording(self, conf: Conference, rest: list[str]) -> str:
+        """conference_api_sub_recording: `start <path>`, `stop [<path>|all]`, `check`
+        (and `pause`/`resume`, not modelled); with one word it is the old `record <path>`.
+        Reply texts as esl-protocol.md 5.4 gives them for 1.10.12; `stop` first lists each
+        file stopped (conference_record_stop: "Stopped recording file <path>")."""
+        if len(rest) == 1 and rest[0].lower() in ("stop", "check"):
+            rest = [rest[0], "all"]
+        if not rest:
+            return "-ERR Conference command 'recording' failed.\n"
+        if len(rest) == 1:
+            return self._record(conf, rest[0])
+        verb, target = rest[0].lower(), rest[1]
+        if verb == "start":
+            return self._record(conf, target)
+        if verb == "stop":
+            return self._norecord(conf, target)
+        if verb == "check":
+            if not conf.recordings:
+                return "-ERR Conference is not being recorded.\n"
+            return "".join(f"+OK Record file {rec.path}\n" for rec in conf.recordings)
+        return "-ERR Conference command 'recording' failed.\n"
+
+    def _record(self, conf: Conference, path: str) -> str:
+        if any(rec.path == path for rec in conf.recordings):
+            return f"-ERR file [{path}] is already being used for recording.\n"
+        self.mod.start_recording(conf, path)
+        return f"+OK Record file {path}\n"
+
+    def _norecord(self, conf: Conference, target: str) -> str:
+        every = target.lower() == "all"
+        stopping = [r for r in conf.recordings if every or r.path == target]
+        out = [f"Stopped recording file {r.path}\n" for r in stopping]
+        for rec in stopping:
+            conf.recordings.remove(rec)
+        if not stopping and not every:
+            out.append(f"-ERR non-existant recording '{target}'\n")
+        else:
+            self.mod.fire(
+                conf, "stop-recording", "conference_api.c", "conference_api_sub_norecord",
+                lambda: [("Action", "stop-recording"), ("Path", "all" if every else target),
+                         ("Other-Recordings", "true" if conf.recordings else "false")],
+                action_first=True,
+            )
+        # Each record thread then leaves its loop and fires its own stop-recording.
+        for rec in stopping:
+            gevent.spawn(self.mod.end_recording, rec)
+        n = len(stopping)
+        out.append(f"+OK Stopped recording {n} file{'' if n == 1 else 's'}\n")
+        return "".join(out)
 
     def _dial(self, name: str, sub: str, rest: list[str]) -> str:
         """dial / bgdial <endpoint> [<cid_num> [<cid_name>]]: originate into the room."""
@@ -481,4 +536,5 @@ ROOM_VERBS: dict[str, RoomVerb] = {
     "say": ConferenceApi._api_say,
     "get": ConferenceApi._api_get,
     "set": ConferenceApi._api_set,
+    "recording": ConferenceApi._api_recording,
 }

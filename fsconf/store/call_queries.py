@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    exists,
     func,
     insert,
     or_,
@@ -47,6 +48,7 @@ from fsconf.store.models import (
     MeetingEnd,
     PinFailure,
     PinLockout,
+    Recording,
     Subscription,
     SubscriptionState,
     utcnow,
@@ -61,6 +63,7 @@ _subscriptions = cast(Table, Subscription.__table__)
 _meetings = cast(Table, Meeting.__table__)
 _attendances = cast(Table, Attendance.__table__)
 _lockouts = cast(Table, PinLockout.__table__)
+_recordings = cast(Table, Recording.__table__)
 
 _CONFERENCE_COLUMNS = (
     _conferences.c.id, _conferences.c.number, _conferences.c.customer_id,
@@ -68,6 +71,8 @@ _CONFERENCE_COLUMNS = (
     _conferences.c.max_participants, _conferences.c.language, _conferences.c.status,
     _conferences.c.record_names, _conferences.c.announce_count,
     _conferences.c.participants_join_muted,
+    _conferences.c.wait_for_moderator, _conferences.c.end_with_moderator,
+    _conferences.c.moderator_grace_seconds, _conferences.c.recording_allowed,
 )
 _with_subscription = _conferences.outerjoin(
     _subscriptions, _subscriptions.c.customer_id == _conferences.c.customer_id
@@ -110,6 +115,11 @@ class ConferenceInfo:
     record_names: bool
     announce_count: bool
     participants_join_muted: bool
+    # Issue 22 (defaults: a conference made before these settings existed).
+    wait_for_moderator: bool = False
+    end_with_moderator: bool = False
+    moderator_grace_seconds: int = 30
+    recording_allowed: bool = True
 
 
 @dataclass(frozen=True)
@@ -136,6 +146,10 @@ class Seat:
     present_before: int = 0
     muted_all: bool = False
     locked: bool = False
+    # A moderator has been in this meeting (mod_conference's wait-mod is cleared by the
+    # first one and never set again on a running room).
+    chair_arrived: bool = False
+    recording: bool = False  # a recording of the meeting is running: tell the newcomer
 
 
 @dataclass(frozen=True)
@@ -298,6 +312,10 @@ def _info(row: Conference | Row[Any]) -> ConferenceInfo:
         record_names=row.record_names,
         announce_count=row.announce_count,
         participants_join_muted=row.participants_join_muted,
+        wait_for_moderator=row.wait_for_moderator,
+        end_with_moderator=row.end_with_moderator,
+        moderator_grace_seconds=row.moderator_grace_seconds,
+        recording_allowed=row.recording_allowed,
     )
 
 
@@ -555,9 +573,20 @@ _SEAT_CONFERENCE = Prepared(
     .where(_conferences.c.id == bindparam("conference_id"))
     .with_for_update(of=_conferences)
 )
+# Whether a moderator has been in, and whether a recording runs, ride along with the
+# meeting row: the same statement, no extra round trip per join (both are index lookups).
+_CHAIR_ARRIVED = exists().where(
+    _attendances.c.meeting_id == _meetings.c.id,
+    _attendances.c.role == Role.MODERATOR.value,
+    _attendances.c.joined_at.is_not(None),
+).correlate(_meetings)
+_RECORDING_NOW = exists().where(
+    _recordings.c.meeting_id == _meetings.c.id, _recordings.c.ended_at.is_(None)
+).correlate(_meetings)
 _OPEN_MEETING = Prepared(
     select(
-        _meetings.c.id, _meetings.c.locked, _meetings.c.muted_all, _meetings.c.peak_size
+        _meetings.c.id, _meetings.c.locked, _meetings.c.muted_all, _meetings.c.peak_size,
+        _CHAIR_ARRIVED.label("chair_arrived"), _RECORDING_NOW.label("recording"),
     ).where(_meetings.c.conference_id == bindparam("conference_id"), _meetings.c.ended_at.is_(None))
 )
 _NEW_MEETING = Prepared(insert(_meetings), key=_meetings.c.id)
@@ -609,6 +638,8 @@ def claim_seat(
         if present.get(Role.PARTICIPANT, 0) >= conf.max_participants:
             return Seat(SeatOutcome.FULL, meeting.id)
     total_before = sum(present.values())
+    chair_arrived = bool(meeting.chair_arrived) if meeting is not None else False
+    recording = bool(meeting.recording) if meeting is not None else False
     if meeting is None:
         result = _NEW_MEETING.run(
             session,
@@ -634,6 +665,7 @@ def claim_seat(
     return Seat(
         SeatOutcome.JOINED, meeting_id, present_before=total_before,
         muted_all=bool(muted_all), locked=bool(locked),
+        chair_arrived=chair_arrived or role is Role.MODERATOR, recording=recording,
     )
 
 
@@ -701,8 +733,18 @@ def finish_attendance(
         session,
         {"meeting_id": row.meeting_id, "at": at, "reason": _meeting_end(reason)},
     )
+    # mod_conference stops its recordings when the last member leaves (the record
+    # thread runs while `conference->count`; conference_record.c).
+    _CLOSE_RECORDINGS.run(session, {"closing": row.meeting_id, "closed_at": at})
     names = _NAME_FILES.run(session, {"meeting_id": row.meeting_id}).scalars().all()
     return Departure(row.meeting_id, True, tuple(n for n in names if n))
+
+
+_CLOSE_RECORDINGS = Prepared(
+    update(_recordings)
+    .where(_recordings.c.meeting_id == bindparam("closing"), _recordings.c.ended_at.is_(None))
+    .values(ended_at=bindparam("closed_at"))
+)
 
 
 def _files(path: str | None) -> tuple[str, ...]:
@@ -710,7 +752,10 @@ def _files(path: str | None) -> tuple[str, ...]:
 
 
 def _meeting_end(reason: EndReason) -> MeetingEnd:
-    if reason in (EndReason.ENDED_BY_MODERATOR, EndReason.ENDED_BY_OPERATOR):
+    if reason in (
+        EndReason.ENDED_BY_MODERATOR, EndReason.ENDED_BY_OPERATOR,
+        EndReason.ENDED_WITH_MODERATOR,
+    ):
         return MeetingEnd(reason)
     return MeetingEnd.LAST_LEFT
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from fsconf.config import SecuritySettings
-from fsconf.store import call_queries, reconcile
+from fsconf.store import call_queries, meeting_features, reconcile
 from fsconf.store.call_queries import (
     AccessScope,
     CallStart,
@@ -168,6 +168,38 @@ class CallStore:
         self._run_durably(
             "meeting state", f"meeting-{meeting_id}",
             lambda s: call_queries.set_meeting_flags(s, meeting_id, **flags),  # type: ignore[arg-type]
+        )
+
+    # -- meeting features (issue 22) -----------------------------------------------------------
+
+    def start_recording(
+        self, *, conference_id: int, meeting_id: int, path: str, attendance_id: int | None
+    ) -> int:
+        return self._run(
+            lambda s: meeting_features.start_recording(
+                s, conference_id=conference_id, meeting_id=meeting_id, path=path,
+                attendance_id=attendance_id,
+            )
+        )
+
+    def stop_recordings(self, meeting_id: int) -> None:
+        at = utcnow()
+        self._run_durably(
+            "recording end", f"meeting-{meeting_id}",
+            lambda s: meeting_features.stop_recordings(s, meeting_id, at),
+        )
+
+    def set_hand(self, attendance_id: int, raised: bool) -> None:
+        at = utcnow() if raised else None
+        self._run_durably(
+            "raised hand", f"attendance-{attendance_id}",
+            lambda s: meeting_features.set_hand(s, attendance_id, at),
+        )
+
+    def set_waited(self, attendance_id: int, seconds: int) -> None:
+        self._run_durably(
+            "waiting time", f"attendance-{attendance_id}",
+            lambda s: meeting_features.set_waited(s, attendance_id, seconds),
         )
 
     # -- controller life -------------------------------------------------------------------

@@ -24,7 +24,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -161,6 +163,21 @@ class Conference(Base):
     record_names: Mapped[bool] = mapped_column(Boolean, default=True)
     announce_count: Mapped[bool] = mapped_column(Boolean, default=True)
     participants_join_muted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Issue 22: meeting features, per conference.
+    wait_for_moderator: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    end_with_moderator: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # A moderator who drops and calls back within this many seconds does not end it.
+    moderator_grace_seconds: Mapped[int] = mapped_column(
+        Integer, default=30, server_default=text("30")
+    )
+    recording_allowed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    recording_retention_days: Mapped[int] = mapped_column(
+        Integer, default=30, server_default=text("30")
+    )
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     deleted_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 
@@ -174,6 +191,12 @@ class Conference(Base):
         CheckConstraint("max_participants BETWEEN 1 AND 500", name="max_participants"),
         CheckConstraint("language IN ('nl', 'en')", name="language"),
         CheckConstraint("status IN ('active', 'suspended', 'deleted')", name="status"),
+        CheckConstraint(
+            "moderator_grace_seconds BETWEEN 0 AND 600", name="moderator_grace_seconds"
+        ),
+        CheckConstraint(
+            "recording_retention_days BETWEEN 1 AND 3650", name="recording_retention_days"
+        ),
     )
 
 
@@ -227,12 +250,35 @@ class Attendance(Base):
     joined_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     left_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     end_reason: Mapped[EndReason | None] = mapped_column(_stored_as(EndReason, 40))
+    # Issue 22: a raised hand (*5), in the order moderators give the floor; how long a
+    # participant waited for the moderator before the meeting started (or they left).
+    hand_raised_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    waited_seconds: Mapped[int | None] = mapped_column(Integer)
 
     __table_args__ = (
         CheckConstraint("role IS NULL OR role IN ('moderator', 'participant')", name="role"),
         CheckConstraint(
             "left_at IS NULL OR joined_at IS NULL OR left_at >= joined_at", name="order"
         ),
+    )
+
+
+class Recording(Base):
+    """One recorded stretch of a meeting (`*4` start to stop, or to the meeting's end):
+    the file FreeSWITCH wrote, kept for the conference's retention days."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id"), index=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    path: Mapped[str] = mapped_column(String(512))
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    started_by_attendance_id: Mapped[int | None] = mapped_column(ForeignKey("attendances.id"))
+
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="order"),
     )
 
 

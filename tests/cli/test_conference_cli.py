@@ -165,7 +165,9 @@ def test_form_json_lists_the_keypad_controls_per_role(ok, new_conference) -> Non
     number = new_conference("--language", "en")["number"]
     data = ok("conference", "show", number, "--form", "--json").json
     controls = data["keypad_controls"]
-    assert [c["keys"] for c in controls["participant"]] == ["#", "*1", "*2", "*3", "*7", "*9"]
+    assert [c["keys"] for c in controls["participant"]] == [
+        "#", "*1", "*2", "*3", "*7", "*9", "*5", "*6",  # issue 22: hand, count
+    ]
     assert {c["action"] for c in controls["moderator"]} >= {"invite", "lock", "end_meeting"}
     assert data["language"] == "en" and data["record_names"] is True
 

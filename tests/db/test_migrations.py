@@ -52,7 +52,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     assert _tables(empty_url) & model_tables == set()
     migrate.upgrade(empty_url)
     assert model_tables <= _tables(empty_url)
-    assert migrate.current(empty_url).startswith("0004")
+    assert migrate.current(empty_url).startswith("0006")
 
 
 def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -> None:
@@ -63,7 +63,7 @@ def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -
     assert migrate.current(empty_url).startswith("0002")
     migrate.upgrade(empty_url)
     assert "pin_lockouts" in _tables(empty_url)
-    assert migrate.current(empty_url).startswith("0004")
+    assert migrate.current(empty_url).startswith("0006")
 
 
 def test_0004_keeps_existing_invoices_and_gives_them_a_billed_party_and_due_date(
@@ -99,3 +99,27 @@ def test_0004_keeps_existing_invoices_and_gives_them_a_billed_party_and_due_date
             assert conn.execute(text("SELECT count(*) FROM invoice_lines")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_meeting_features_come_with_0006_and_go_with_its_downgrade(empty_url: str) -> None:
+    migrate.upgrade(empty_url)
+    assert "recordings" in _tables(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("conferences")}
+        assert {"wait_for_moderator", "end_with_moderator", "moderator_grace_seconds",
+                "recording_allowed", "recording_retention_days"} <= columns
+    finally:
+        engine.dispose()
+    migrate.downgrade(empty_url, "0004")
+    assert "recordings" not in _tables(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("conferences")}
+        assert "wait_for_moderator" not in columns
+        hands = {c["name"] for c in inspect(engine).get_columns("attendances")}
+        assert "hand_raised_at" not in hands
+    finally:
+        engine.dispose()
+    migrate.upgrade(empty_url)
+    assert _differences(empty_url) == []

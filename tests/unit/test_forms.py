@@ -48,15 +48,19 @@ def test_every_listed_control_does_what_the_form_says_for_that_role(language: st
         assert _runs(Role.MODERATOR, keys).value == entry["action"]
     for entry in controls["moderator"]:
         keys = entry["keys"].replace(forms.words(language).number, "0612345678")
+        if entry["action"] == "give_floor":  # *5: the same sequence, the moderator's meaning
+            assert _runs(Role.MODERATOR, keys) is ActionKind.HAND
+            continue
         assert _runs(Role.MODERATOR, keys).value == entry["action"]
         assert _runs(Role.PARTICIPANT, keys) is not ActionKind(entry["action"])
 
 
 def test_the_form_lists_every_sequence_of_the_grammar_once() -> None:
     controls = forms.keypad_controls("en")
-    listed = [e["action"] for e in controls["participant"] + controls["moderator"]]
+    moderator = [e for e in controls["moderator"] if e["action"] != "give_floor"]
+    listed = [e["action"] for e in controls["participant"] + moderator]
     assert sorted(listed) == sorted(kind.value for kind in SEQUENCES.values())
-    assert {ActionKind(e["action"]) for e in controls["moderator"]} == MODERATOR_ONLY_KINDS
+    assert {ActionKind(e["action"]) for e in moderator} == MODERATOR_ONLY_KINDS
 
 
 def test_dutch_conference_gets_a_dutch_form() -> None:
@@ -91,3 +95,23 @@ def test_html_form_has_the_language_and_both_control_tables_escaped() -> None:
 def test_a_language_without_a_form_is_refused() -> None:
     with pytest.raises(ValueError, match="'de'"):
         forms.render_text({**DATA, "language": "de"})
+
+
+def test_spoken_numbers_follow_mod_say_play_group() -> None:
+    from fsconf.domain.prompts import spoken_number_files
+
+    assert spoken_number_files(0) == ["digits/0.wav"]
+    assert spoken_number_files(7) == ["digits/7.wav"]
+    assert spoken_number_files(13) == ["digits/13.wav"]
+    assert spoken_number_files(42) == ["digits/40.wav", "digits/2.wav"]
+    assert spoken_number_files(310) == ["digits/3.wav", "digits/hundred.wav", "digits/10.wav"]
+
+
+def test_form_lists_star5_for_both_roles_with_its_own_meaning() -> None:
+    from fsconf.domain.forms import keypad_controls
+
+    controls = keypad_controls("nl")
+    assert any(e["keys"] == "*5" and e["action"] == "hand" for e in controls["participant"])
+    assert any(e["keys"] == "*5" and e["action"] == "give_floor" for e in controls["moderator"])
+    assert any(e["keys"] == "*4" for e in controls["moderator"])
+    assert not any(e["keys"] == "*4" for e in controls["participant"])

@@ -230,9 +230,20 @@ def test_flood_of_invite_digits_keeps_buffer_bounded() -> None:
 
 
 @pytest.mark.parametrize("role", [MOD, PART])
-@pytest.mark.parametrize("keys", ["*4", "*5", "*6", "*0", "*#", "*A", "*D"])
+@pytest.mark.parametrize("keys", ["*0", "*#", "*A", "*D"])
 def test_unknown_sequence_is_invalid(role: Role, keys: str) -> None:
     assert keyed(KeypadGrammar(role), keys) == [KeyAction(K.INVALID, keys)]
+
+
+@pytest.mark.parametrize("role", [MOD, PART])
+@pytest.mark.parametrize(("keys", "kind"), [("*5", K.HAND), ("*6", K.COUNT)])
+def test_hand_and_count_run_at_once_for_both_roles(role: Role, keys: str, kind) -> None:
+    assert keyed(KeypadGrammar(role), keys) == [KeyAction(kind, keys)]
+
+
+def test_star4_records_for_the_moderator_and_is_moderator_only_for_a_participant() -> None:
+    assert keyed(KeypadGrammar(MOD), "*4") == [KeyAction(K.TOGGLE_RECORDING, "*4")]
+    assert keyed(KeypadGrammar(PART), "*4") == [KeyAction(K.MODERATOR_ONLY, "*4")]
 
 
 @pytest.mark.parametrize("keys", ["*12", "*19", "*22", "*29", "*32", "*3A", "*1B"])
@@ -331,7 +342,8 @@ def test_ignored_key_still_lets_time_pass() -> None:
 
 def test_table_maps_every_control_of_the_spec() -> None:
     expected = {"#", "*1", "*2", "*3", "*7", "*9", "*8", "*30", "*31", "*21", "*20", "*11", "*10"}
-    assert set(SEQUENCES) == expected
+    issue22 = {"*4", "*5", "*6"}  # new keys only; SPEC.md's keep their meaning
+    assert set(SEQUENCES) == expected | issue22
     assert K.INVALID not in SEQUENCES.values() and K.MODERATOR_ONLY not in SEQUENCES.values()
 
 
