@@ -24,9 +24,11 @@ from fsconf.domain.states import EndReason
 from fsconf.esl.protocol import Event
 from fsconf.esl.session import RunningApp
 from fsconf.store.call_queries import ConferenceInfo, SeatOutcome
-from fsconf.store.callstore import CallStore
+from fsconf.store.callstore import CallStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
+# A recorded name is a few seconds; anything bigger is not shared through the database.
+MAX_NAME_BYTES = 1_000_000
 
 _REFUSALS = {
     SeatOutcome.SUSPENDED: ("service_suspended", EndReason.REJECTED_SUSPENDED),
@@ -62,16 +64,24 @@ class Membership:
         self.name_file: str | None = None
         self.member: Member | None = None
         self.room: Room | None = None
+        # Cluster: the caller's own leg is on another node, whose controller keeps the
+        # attendance row; this node only hosts the member (callflow/roomleg.py).
+        self.held_elsewhere = False
+        # Seated earlier (bridged here, or re-homed): mod_conference's lock must let it in.
+        self.seated_earlier = False
 
     def run(self) -> EndReason:
         if self.conference.record_names:
             self.name_file = self._record_name()
+        cluster = self.ctx.cluster
+        # Cluster: the room's owner node (placed and claimed now for a new room).
+        lease = cluster.owner(self.conference.id) if cluster is not None else None
         seat = self.ctx.store.claim_seat(
             conference=self.conference,
             attendance_id=self.attendance_id,
             role=self.role,
             fs_conference_name=self.fs_name,
-            fs_node=self.ctx.settings.controller.node,
+            fs_node=lease.node if lease is not None else self.ctx.settings.node,
             may_pass_lock=self.may_pass_lock,
             name_recording_path=self.name_file,
         )
@@ -79,10 +89,26 @@ class Membership:
             key, reason = _REFUSALS[seat.outcome]
             self.line.play(key, "goodbye")
             return reason
+        assert seat.meeting_id is not None
+        if cluster is not None and self.name_file:
+            share_name(self.ctx, self.attendance_id, self.name_file)
         if self.conference.announce_count:
             self._announce_count(seat.present_before)
+        if lease is not None and cluster is not None and lease.node != cluster.node:
+            from fsconf.callflow.bridged import BridgedMember  # it builds on this module
+
+            return BridgedMember(self, lease, seat.meeting_id).run()
+        return self.enter(
+            seat.meeting_id, locked=seat.locked, muted_all=seat.muted_all,
+            epoch=lease.epoch if lease is not None else 0,
+        )
+
+    def enter(self, meeting_id: int, *, locked: bool, muted_all: bool, epoch: int) -> EndReason:
+        """Join this node's mod_conference room (the seat is taken) and serve the keypad.
+
+        `epoch` > 0: a clustered room this node holds under that lease epoch."""
         muted = self.role is Role.PARTICIPANT and (
-            seat.muted_all or self.conference.participants_join_muted
+            muted_all or self.conference.participants_join_muted
         )
         running, member_id = self._join(muted)
         if member_id is None:
@@ -96,9 +122,12 @@ class Membership:
             conference_id=self.conference.id,
             number=self.conference.number,
             language=self.conference.language,
-            meeting_id=seat.meeting_id,
+            meeting_id=meeting_id,
         )
-        room.locked, room.muted_all = seat.locked, seat.muted_all
+        new_room = not room.members
+        room.locked, room.muted_all = locked, muted_all
+        if epoch:
+            room.epoch, room.fenced = epoch, False
         self.room = room
         self.member = Member(
             member_id=member_id,
@@ -111,6 +140,10 @@ class Membership:
         room.members[member_id] = self.member
         self.ctx.in_conference.add(self.line.uuid)
         self.line.session.add_listener(self._follow_member_events)
+        if epoch and new_room and locked:
+            # A room re-homed to this node: its lock comes back with it (the database
+            # kept it; mod_conference's lock died with the old owner).
+            ConferenceApi(self.line.session.api, self.fs_name, self.line.session.api_many).lock()
         self._announce_arrival()
         if self.on_joined is not None:
             self.on_joined()
@@ -142,7 +175,8 @@ class Membership:
         self.ctx.in_conference.discard(self.line.uuid)
         if self.room is not None and self.member is not None:
             self.room.members.pop(self.member.member_id, None)
-            self.ctx.rooms.discard_if_empty(self.room)
+            if self.ctx.rooms.discard_if_empty(self.room):
+                release_room(self.ctx, self.room)
 
     # -- steps ----------------------------------------------------------------------------------
 
@@ -187,10 +221,11 @@ class Membership:
             ):
                 added.set(int(event.get("Member-ID") or "0") or None)
 
-        # Should this controller go away, the call re-enters the dialplan's socket action
-        # when it leaves the conference; this variable tells the next controller who it is.
-        self.line.session.queue("set", f"fsconf_attendance_id={int(self.attendance_id)}")
-        if self.role is Role.MODERATOR:
+        if not self.held_elsewhere:
+            # Should this controller go away, the call re-enters the dialplan's socket
+            # action when it leaves the conference; this tells the next controller who it is.
+            self.line.session.queue("set", f"fsconf_attendance_id={int(self.attendance_id)}")
+        if self.role is Role.MODERATOR or self.seated_earlier:
             # mod_conference refuses an inbound leg while the room is locked unless the
             # channel says conference_enforce_security=false (conference_function); the
             # chair must get back into the meeting they locked (SPEC.md). It also skips the
@@ -224,6 +259,30 @@ class Membership:
     def _follow_member_events(self, event: Event) -> None:
         if event.subclass == "conference::maintenance" and self.room is not None:
             self.room.apply_event(event)
+
+
+def share_name(ctx: CallContext, attendance_id: int, path: str) -> None:
+    """Cluster: keep the recorded name in the database too, so that whichever node hosts
+    the room can play it (nodes share no disk). A few seconds of 8 kHz audio."""
+    assert ctx.cluster is not None
+    try:
+        with open(path, "rb") as f:
+            audio = f.read(MAX_NAME_BYTES + 1)
+    except OSError as exc:
+        log.warning("name %s not shared: %s", path, exc)
+        return
+    if len(audio) <= MAX_NAME_BYTES:
+        ctx.cluster.save_name(attendance_id, audio)
+
+
+def release_room(ctx: CallContext, room: Room) -> None:
+    """The last member left a clustered room this node hosted: let its lease go."""
+    if ctx.cluster is None or not room.epoch or room.fenced:
+        return
+    try:
+        ctx.cluster.release(room.conference_id, room.epoch)
+    except StoreUnavailable as exc:
+        log.warning("conference %s: lease not released (it expires): %s", room.number, exc)
 
 
 def close_attendance(

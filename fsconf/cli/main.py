@@ -33,6 +33,7 @@ GROUPS = (
     "audit",
     "lockout",
     "live",
+    "node",
     "serve",
     "sim",
     "demo",

@@ -121,6 +121,8 @@ _CATALOGUE = (
            "There is a technical problem. Please try again later."),
     Prompt("unknown_access_number", "Dit nummer is niet in gebruik.",
            "This number is not in service."),
+    # Cluster: the node hosting the meeting went away; the caller is being moved.
+    Prompt("one_moment", "Een ogenblik geduld alstublieft.", "One moment, please."),
 )
 
 CATALOGUE: dict[str, Prompt] = {p.key: p for p in _CATALOGUE}

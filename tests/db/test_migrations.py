@@ -52,7 +52,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     assert _tables(empty_url) & model_tables == set()
     migrate.upgrade(empty_url)
     assert model_tables <= _tables(empty_url)
-    assert migrate.current(empty_url).startswith("0004")
+    assert migrate.current(empty_url).startswith("0005")
 
 
 def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -> None:
@@ -63,7 +63,7 @@ def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -
     assert migrate.current(empty_url).startswith("0002")
     migrate.upgrade(empty_url)
     assert "pin_lockouts" in _tables(empty_url)
-    assert migrate.current(empty_url).startswith("0004")
+    assert migrate.current(empty_url).startswith("0005")
 
 
 def test_0004_keeps_existing_invoices_and_gives_them_a_billed_party_and_due_date(
