@@ -210,6 +210,12 @@ def claim(session: Session, conference_id: int, node: str, lease_seconds: float)
     row = session.execute(stmt).first()
     if row is None:
         return None
+    # A meeting going on follows its room (the owner's restart reconciles it).
+    session.execute(
+        update(Meeting)
+        .where(Meeting.conference_id == conference_id, Meeting.ended_at.is_(None))
+        .values(fs_node=node)
+    )
     return Lease(conference_id, row.node, row.epoch, _address(session, row.node), True)
 
 

@@ -99,3 +99,18 @@ def test_0004_keeps_existing_invoices_and_gives_them_a_billed_party_and_due_date
             assert conn.execute(text("SELECT count(*) FROM invoice_lines")).scalar() == 1
     finally:
         engine.dispose()
+
+
+def test_cluster_tables_come_with_0005_and_go_with_its_downgrade(empty_url: str) -> None:
+    migrate.upgrade(empty_url)
+    assert {"room_leases", "name_recordings"} <= _tables(empty_url)
+    migrate.downgrade(empty_url, "0004")
+    assert not {"room_leases", "name_recordings"} & _tables(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("controller_nodes")}
+        assert not {"internal_sip", "drained", "beat_at"} & columns
+    finally:
+        engine.dispose()
+    migrate.upgrade(empty_url)
+    assert _differences(empty_url) == []
