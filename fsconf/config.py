@@ -149,6 +149,9 @@ class ClusterSettings:
     node: str = ""
     # host:port of this node's internal SIP profile, published in its node row.
     internal_sip: str = ""
+    # host:port where operators' `fsconf live` reaches this node's inbound Event Socket
+    # (empty: [freeswitch] host:port); the same password on every node.
+    esl_address: str = ""
     secret: str = ""
     lease_seconds: float = 10.0
     # Members on a node above which new rooms are placed elsewhere (0: no limit).
@@ -390,6 +393,8 @@ def _check_cluster(settings: Settings) -> None:
         raise ConfigError(
             "cluster.internal_sip: must be host:port of this node's internal SIP profile"
         )
+    if c.esl_address and not _HOST_PORT.match(c.esl_address):
+        raise ConfigError("cluster.esl_address: must be host:port of this node's Event Socket")
     if c.lease_seconds < 1:
         raise ConfigError("cluster.lease_seconds: must be at least 1")
     if c.max_members < 0:

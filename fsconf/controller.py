@@ -24,7 +24,7 @@ from fsconf.callflow.roomleg import RoomLegFlow, is_internal_leg
 from fsconf.conference.commands import all_rooms
 from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
 from fsconf.conference.keypad import MemberControls
-from fsconf.conference.room import Member
+from fsconf.conference.room import Member, Room
 from fsconf.config import Settings
 from fsconf.domain.dialout_policy import policy_from_settings
 from fsconf.domain.keypad_grammar import GrammarSettings
@@ -59,7 +59,8 @@ class Controller:
         self.ctx = CallContext(
             settings=settings, store=self.store, policy=policy_from_settings(settings.dialout),
             cluster=ClusterStore(
-                self.store, cl.node, cl.internal_sip, cl.lease_seconds, cl.max_members
+                self.store, cl.node, cl.internal_sip, cl.lease_seconds, cl.max_members,
+                cl.esl_address or f"{settings.freeswitch.host}:{settings.freeswitch.port}",
             ) if cl.enabled else None,
         )
         c = settings.controller
@@ -221,6 +222,8 @@ class Controller:
         )
         if any(m.call_uuid == kept.call_uuid for m in room.members.values()):
             return False  # this controller serves it already
+        if self.ctx.cluster is not None and not room.epoch:
+            self._keep_lease(room)
         member = Member(
             member_id=int(info.get("id") or 0), call_uuid=kept.call_uuid,
             attendance_id=kept.attendance_id, role=Role(kept.role), name_file=kept.name_file,
@@ -259,6 +262,20 @@ class Controller:
             self._adopted_member_left(kept, line, reason, member.member_id)
 
         return self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout)
+
+    def _keep_lease(self, room: Room) -> None:
+        """Cluster: a room this node's FreeSWITCH still hosts after a controller restart
+        keeps (or, expired meanwhile, re-claims) its lease, so no other node takes it."""
+        cluster = self.ctx.cluster
+        assert cluster is not None
+        lease = self._safely(lambda: cluster.current(room.conference_id)) or self._safely(
+            lambda: cluster.claim(room.conference_id)
+        )
+        if lease is not None and lease.node == cluster.node:
+            room.epoch = lease.epoch
+        else:
+            log.warning("conference %s: hosted here but owned by %s", room.number,
+                        lease.node if lease else "nobody")
 
     def handle_call(self, session: OutboundSession) -> None:
         line = PhoneLine(session, self.settings.ivr)

@@ -271,14 +271,19 @@ def share_name(ctx: CallContext, attendance_id: int, path: str) -> None:
     except OSError as exc:
         log.warning("name %s not shared: %s", path, exc)
         return
-    if len(audio) <= MAX_NAME_BYTES:
+    if len(audio) > MAX_NAME_BYTES:
+        return
+    try:
         ctx.cluster.save_name(attendance_id, audio)
+    except StoreUnavailable as exc:
+        # The meeting goes on; another node would announce this caller without a name.
+        log.warning("name %s not shared: %s", path, exc)
 
 
 def release_room(ctx: CallContext, room: Room) -> None:
     """The last member left a clustered room this node hosted: let its lease go."""
-    if ctx.cluster is None or not room.epoch or room.fenced:
-        return
+    if ctx.cluster is None or not room.epoch or room.fenced or ctx.stopping:
+        return  # stopping: FreeSWITCH keeps the room, and the next controller its lease
     try:
         ctx.cluster.release(room.conference_id, room.epoch)
     except StoreUnavailable as exc:

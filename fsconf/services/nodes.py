@@ -33,3 +33,11 @@ def set_drained(session: Session, *, actor: str, node: str, drained: bool) -> di
         raise ServiceError(f"no node {node!r} (see fsconf node list)")
     record(session, actor, "node.drain" if drained else "node.undrain", f"node:{node}")
     return {"node": node, "drained": drained}
+
+
+def event_sockets(session: Session, lease_seconds: float) -> dict[str, str]:
+    return cluster.event_sockets(session, lease_seconds)
+
+
+def owner_of(session: Session, number: str) -> str | None:
+    return cluster.owner_of_number(session, number)

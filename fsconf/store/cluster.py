@@ -88,10 +88,14 @@ class Fenced(RuntimeError):
 # -- nodes -------------------------------------------------------------------------------
 
 
-def beat(session: Session, node: str, internal_sip: str | None, *, started: bool = False) -> None:
+def beat(
+    session: Session, node: str, internal_sip: str | None, *, started: bool = False,
+    esl_address: str | None = None,
+) -> None:
     """The node's heartbeat on the database clock, with the address others bridge to."""
     values: dict[str, Any] = {
         "beat_at": now_plus(0), "internal_sip": internal_sip, "last_seen_at": utcnow(),
+        "esl_address": esl_address,
     }
     if started:
         values.update(started_at=utcnow(), stopped_at=None)
@@ -180,6 +184,24 @@ def list_nodes(session: Session, lease_seconds: float) -> list[NodeRow]:
                 int(r[5]), int(r[6]))
         for r in rows
     ]
+
+
+def event_sockets(session: Session, lease_seconds: float) -> dict[str, str]:
+    """Live nodes' inbound Event Socket addresses (for `fsconf live`)."""
+    rows = session.execute(
+        select(ControllerNode.node, ControllerNode.esl_address)
+        .where(_alive(lease_seconds), ControllerNode.esl_address.is_not(None))
+    ).all()
+    return {r[0]: r[1] for r in rows if r[1]}
+
+
+def owner_of_number(session: Session, number: str) -> str | None:
+    """The node holding a live lease on conference `number`'s room."""
+    return session.scalar(
+        select(RoomLease.node)
+        .join(Conference, Conference.id == RoomLease.conference_id)
+        .where(Conference.number == number, RoomLease.expires_at > now_plus(0))
+    )
 
 
 # -- leases ------------------------------------------------------------------------------

@@ -13,15 +13,19 @@ from fsconf.store.cluster import Lease, NodeRow
 
 class ClusterStore:
     def __init__(self, calls: CallStore, node: str, internal_sip: str | None,
-                 lease_seconds: float, max_members: int = 0) -> None:
+                 lease_seconds: float, max_members: int = 0,
+                 esl_address: str | None = None) -> None:
         self.calls = calls
+        self.esl_address = esl_address
         self.node = node
         self.internal_sip = internal_sip
         self.lease_seconds = lease_seconds
         self.max_members = max_members
 
     def beat(self, *, started: bool = False) -> None:
-        self.calls._run(lambda s: cluster.beat(s, self.node, self.internal_sip, started=started))
+        self.calls._run(lambda s: cluster.beat(
+            s, self.node, self.internal_sip, started=started, esl_address=self.esl_address
+        ))
 
     def owner(self, conference_id: int) -> Lease:
         """The room's live owner; without one, place the room and claim it (one statement).

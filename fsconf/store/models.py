@@ -416,6 +416,8 @@ class ControllerNode(Base):
     # Cluster: where other nodes bridge callers to (host:port of the internal profile),
     # whether new rooms avoid it, and its last heartbeat on the database's clock.
     internal_sip: Mapped[str | None] = mapped_column(String(128))
+    # host:port of the node's inbound Event Socket, for `fsconf live` on another machine.
+    esl_address: Mapped[str | None] = mapped_column(String(128))
     drained: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     beat_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
 

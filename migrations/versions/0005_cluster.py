@@ -19,6 +19,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("controller_nodes") as batch:
         batch.add_column(sa.Column("internal_sip", sa.String(length=128), nullable=True))
+        batch.add_column(sa.Column("esl_address", sa.String(length=128), nullable=True))
         batch.add_column(
             sa.Column("drained", sa.Boolean(), nullable=False, server_default=sa.false())
         )
@@ -63,4 +64,5 @@ def downgrade() -> None:
     with op.batch_alter_table("controller_nodes") as batch:
         batch.drop_column("beat_at")
         batch.drop_column("drained")
+        batch.drop_column("esl_address")
         batch.drop_column("internal_sip")

@@ -435,3 +435,65 @@ def test_owner_death_rehomes_remote_callers_and_fences_the_stale_owner(
     b.driver.wait_for(lambda: cluster.meeting(p).ended_at is not None, 10, "meeting closed")
     for caller in ("0615000002", "0615000003"):
         assert cluster.attendance(caller, p).end_reason == "hung_up"
+
+
+# -- operators: fsconf live acts wherever the room lives; fsconf node list / drain -------
+
+
+@pytest.fixture
+def cli_on(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """`fsconf` as run on one node's machine (its own Event Socket, the shared database)."""
+    from fsconf.cli.main import main
+
+    def run(node: Node, *argv: str) -> tuple[int, str, str]:
+        s = node.controller.settings
+        monkeypatch.setenv("FSCONF_DATABASE_URL", s.database_url)
+        monkeypatch.setenv("FSCONF_FREESWITCH_PORT", str(node.sim.port))
+        monkeypatch.setenv("FSCONF_CLUSTER_NODE", s.cluster.node)
+        monkeypatch.setenv("FSCONF_CLUSTER_INTERNAL_SIP", s.cluster.internal_sip)
+        monkeypatch.setenv("FSCONF_CLUSTER_LEASE_SECONDS", str(LEASE))
+        monkeypatch.setenv("FSCONF_OPERATOR", "ops-test")
+        capsys.readouterr()
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_operators_see_and_act_on_a_room_from_another_node(cluster: Cluster, cli_on) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    local = a.dial_in(p, p.participant_pin, "0616000001")
+    local.wait_member()
+    b.dial_in(p, p.participant_pin, "0616000002")
+    _wait(a, lambda: len(a.members(p)) == 2, "B's caller in A's room")
+
+    code, out, err = cli_on(b, "live", "--json", "--conference", p.conference_number)
+    assert code == 0, err
+    [meeting] = json.loads(out)
+    assert {m["caller_id_number"] for m in meeting["members"]} == {"0616000001", "0616000002"}
+    code, out, err = cli_on(b, "live", "mute", p.conference_number, str(local.member_id))
+    assert code == 0, err
+    _wait(a, lambda: a.member(p, "0616000001")["flags"]["can_speak"] is False, "muted on A")  # type: ignore[index]
+
+    code, out, err = cli_on(b, "node", "list", "--json")
+    assert code == 0, err
+    rows = {r["node"]: r for r in json.loads(out)}
+    assert rows[a.name]["rooms"] == 1 and rows[a.name]["members"] == 2
+    assert rows[a.name]["internal_sip"] == "127.0.0.1:5090" and rows[a.name]["alive"]
+    assert rows[b.name]["rooms"] == 0 and not rows[b.name]["drained"]
+    code, out, err = cli_on(b, "node", "drain", b.name, "--json")
+    assert code == 0 and json.loads(out) == {"node": b.name, "drained": True}
+    code, out, err = cli_on(b, "node", "list")
+    assert code == 0 and b.name in out
+    code, out, err = cli_on(b, "node", "drain", "no such node")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and out == ""
+    code, out, err = cli_on(b, "node", "undrain", f"nobody-{cluster.tag}")
+    assert code == 2 and "no node" in err and out == ""
