@@ -57,6 +57,7 @@ INTERNAL_DIALPLAN = """<include>
     <extension name="fsconf_room">
       <condition field="destination_number" expression="^fsconf-room-(\\d+)$">
         <action application="socket" data="$${fsconf_controller} async full"/>
+        <action application="socket" data="$${fsconf_controller_backup} async full"/>
       </condition>
     </extension>
   </context>
@@ -80,6 +81,7 @@ class Node:
     driver: CallDriver
     db: Database
     proxy: FaultProxy | None = None
+    backup: Controller | None = None
 
     def call(self, p: Provisioned, caller: str, name: str = "Tester") -> DriverCall:
         return self.driver.place_call(p.access_number, caller_id_number=caller,
@@ -132,13 +134,14 @@ class Cluster:
         (root / "dialplan" / "fsconf_internal.xml").write_text(INTERNAL_DIALPLAN)
         return root
 
-    def sim(self, name: str, ip: str, controller_port: int, conf: Path | None = None) -> Simulator:
+    def sim(self, name: str, ip: str, controller_port: int, conf: Path | None = None,
+            backup_port: int = 9) -> Simulator:
         sim = Simulator(
             SimSettings(
                 port=0, speed=SPEED, sounds_dir=Path(self.sounds), conf_dir=conf or self.conf(name),
                 global_vars={
                     "fsconf_controller": f"127.0.0.1:{controller_port}",
-                    "fsconf_controller_backup": "127.0.0.1:9",
+                    "fsconf_controller_backup": f"127.0.0.1:{backup_port}",
                     "local_ip_v4": ip,
                     # Loopback callers in PCMU like real SIP callers (G README 2; finding 1).
                     "loopback_initial_codec": "PCMU@8000h@20i",
@@ -150,9 +153,10 @@ class Cluster:
         return sim
 
     def node(self, name: str, ip: str, *, own_db_link: bool = False,
-             max_members: int = 0) -> Node:
+             max_members: int = 0, backup: bool = False) -> Node:
         port = free_port()
-        sim = self.sim(name, ip, port)
+        backup_port = free_port() if backup else 9
+        sim = self.sim(name, ip, port, backup_port=backup_port)
         name = f"{name}-{self.tag}"
         db, proxy = self.db, None
         if own_db_link:
@@ -178,6 +182,11 @@ class Cluster:
         controller.start()
         node = Node(name, ip, sim, controller, CallDriver("127.0.0.1", sim.port, timeout=10.0),
                     db, proxy)
+        if backup:
+            # The node's second controller (dialplan: the backup socket), same node name.
+            node.backup = Controller(replace(settings, controller=replace(
+                settings.controller, port=backup_port)), db=db)
+            node.backup.start()
         self.nodes.append(node)
         return node
 
@@ -221,6 +230,8 @@ def cluster(pg_url: str, settings: Settings, db: Database, tmp_path: Path,
         if n.proxy is not None:
             n.proxy.close()
         n.controller.stop(timeout=1.0)
+        if n.backup is not None:
+            n.backup.stop(timeout=1.0)
         if n.db is not db:
             n.db.dispose()
 
@@ -497,3 +508,24 @@ def test_operators_see_and_act_on_a_room_from_another_node(cluster: Cluster, cli
     assert code == 2 and len(err.strip().splitlines()) == 1 and out == ""
     code, out, err = cli_on(b, "node", "undrain", f"nobody-{cluster.tag}")
     assert code == 2 and "no node" in err and out == ""
+
+
+# -- (e) a controller killed: the backup socket takes new calls, room legs too ----------
+
+
+def test_a_killed_controller_leaves_new_calls_and_room_legs_to_the_backup(
+    cluster: Cluster,
+) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1", backup=True)
+    b = cluster.node("b", "127.0.0.2")
+    a.dial_in(p, p.moderator_pin, "0617000001").wait_member()
+    # A's first controller dies: its port refuses, the dialplan goes on to the backup.
+    a.controller.server.stop_accepting()
+    assert a.backup is not None
+    a.dial_in(p, p.participant_pin, "0617000002").wait_member()
+    b.dial_in(p, p.participant_pin, "0617000003")
+    _wait(a, lambda: len(a.members(p)) == 3, "the new callers in A's room")
+    assert a.backup.server.sessions  # the backup serves them
+    lease = cluster.lease(p)
+    assert lease is not None and (lease.node, lease.epoch) == (a.name, 1)
