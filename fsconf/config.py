@@ -387,13 +387,13 @@ def _check_cluster(settings: Settings) -> None:
     c = settings.cluster
     if not c.enabled:
         return
-    if not _NODE_NAME.match(c.node):
+    if not _NODE_NAME.fullmatch(c.node):
         raise ConfigError("cluster.node: letters, digits, '.', '_', '-' only, at most 64")
-    if not _HOST_PORT.match(c.internal_sip):
+    if not _HOST_PORT.fullmatch(c.internal_sip):
         raise ConfigError(
             "cluster.internal_sip: must be host:port of this node's internal SIP profile"
         )
-    if c.esl_address and not _HOST_PORT.match(c.esl_address):
+    if c.esl_address and not _HOST_PORT.fullmatch(c.esl_address):
         raise ConfigError("cluster.esl_address: must be host:port of this node's Event Socket")
     if c.lease_seconds < 1:
         raise ConfigError("cluster.lease_seconds: must be at least 1")

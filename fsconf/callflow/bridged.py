@@ -99,7 +99,7 @@ class BridgedMember:
 
     def dial_string(self, lease: Lease, now: float) -> str:
         address = lease.internal_sip or ""
-        if not _HOST_PORT.match(address):
+        if not _HOST_PORT.fullmatch(address):
             raise ValueError(f"node {lease.node} has no usable internal_sip {address!r}")
         ticket = RoomTicket(
             room=self.m.conference.number, role=self.m.role,

@@ -63,7 +63,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _drain(args: argparse.Namespace) -> int:
-    if not _NODE.match(args.name):
+    if not _NODE.fullmatch(args.name):
         raise CliError(f"not a node name: {args.name!r}")
     actor = actor_of(args)
     with service_session(args) as session:

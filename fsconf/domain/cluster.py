@@ -90,7 +90,7 @@ def sign(ticket: RoomTicket, secret: str) -> dict[str, str]:
         raise ValueError("no cluster secret")
     values = ticket.values()
     for name in ("Room", "Attendance", "Epoch", "Expires"):
-        if not _DIGITS.match(values[name]):
+        if not _DIGITS.fullmatch(values[name]):
             raise ValueError(f"{name} must be digits")
     return {**values, SIGNATURE: _mac(secret, values)}
 
@@ -105,11 +105,11 @@ def verify(headers: Mapping[str, str], secret: str, now: float) -> RoomTicket:
     except KeyError as exc:
         raise BadTicket(f"missing header {exc.args[0]}") from None
     for name in ("Room", "Attendance", "Epoch", "Expires"):
-        if not _DIGITS.match(values[name]):
+        if not _DIGITS.fullmatch(values[name]):
             raise BadTicket(f"malformed {name}")
     if values["Role"] not in (Role.MODERATOR.value, Role.PARTICIPANT.value):
         raise BadTicket("malformed Role")
-    if not _HEX.match(signature):
+    if not _HEX.fullmatch(signature):
         raise BadTicket("malformed signature")
     # Constant time: the time taken says nothing about how close a forgery came.
     if not hmac.compare_digest(signature.encode(), _mac(secret, values).encode()):
@@ -124,6 +124,6 @@ def verify(headers: Mapping[str, str], secret: str, now: float) -> RoomTicket:
 
 def room_user(number: str) -> str:
     """The SIP user a room leg is sent to (the internal context routes fsconf-room-<digits>)."""
-    if not _DIGITS.match(number):
+    if not _DIGITS.fullmatch(number):
         raise ValueError("conference number must be digits")
     return f"{ROOM_USER_PREFIX}{number}"
