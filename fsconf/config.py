@@ -139,6 +139,37 @@ class BillingSettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """Scale-out over several FreeSWITCH nodes sharing one PostgreSQL (README "Scaling out").
+
+    `node` unset: single-node, exactly as before. `secret` signs the X-Fsconf headers of
+    the legs bridged between nodes; it comes only from FSCONF_CLUSTER_SECRET.
+    """
+
+    node: str = ""
+    # host:port of this node's internal SIP profile, published in its node row.
+    internal_sip: str = ""
+    # host:port where operators' `fsconf live` reaches this node's inbound Event Socket
+    # (empty: [freeswitch] host:port); the same password on every node.
+    esl_address: str = ""
+    secret: str = ""
+    lease_seconds: float = 10.0
+    # Members on a node above which new rooms are placed elsewhere (0: no limit).
+    max_members: int = 0
+    # The internal profile and its dialplan context (freeswitch/conf, deploy helper).
+    internal_profile: str = "internal"
+    internal_context: str = "fsconf_internal"
+    # How long a bridged leg lives without media once its far node died (FINDINGS 21).
+    media_timeout_ms: int = 3000
+    # Seconds an X-Fsconf signature stays valid (the bridge is set up within it).
+    signature_seconds: int = 30
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.node)
+
+
+@dataclass(frozen=True)
 class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     controller: ControllerSettings = field(default_factory=ControllerSettings)
@@ -147,6 +178,12 @@ class Settings:
     security: SecuritySettings = field(default_factory=SecuritySettings)
     dialout: DialOutSettings = field(default_factory=DialOutSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
+
+    @property
+    def node(self) -> str:
+        """This controller's name in the node table: the cluster node, else controller.node."""
+        return self.cluster.node or self.controller.node
 
     @property
     def database_url(self) -> str:
@@ -160,6 +197,7 @@ class Settings:
             out[section.name] = values
         out["database"]["url"] = redact_url(self.database_url)
         out["freeswitch"]["password"] = "***"
+        out["cluster"]["secret"] = "***" if self.cluster.secret else ""
         return out
 
 
@@ -329,7 +367,42 @@ def validate(settings: Settings) -> Settings:
         raise ConfigError("billing.payment_terms_days: must be between 0 and 365")
     if "{number}" not in settings.freeswitch.dialout_string:
         raise ConfigError("freeswitch.dialout_string: must contain {number}")
+    _check_cluster(settings)
     return settings
+
+
+_NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
+
+
+def cluster_secret_problem(settings: Settings) -> str | None:
+    """What keeps this node from signing room legs (`fsconf serve`, `fsconf doctor`);
+    operator commands on the database do not need the secret."""
+    if settings.cluster.enabled and len(settings.cluster.secret) < 16:
+        return "cluster.secret: set FSCONF_CLUSTER_SECRET (at least 16 characters)"
+    return None
+
+
+def _check_cluster(settings: Settings) -> None:
+    c = settings.cluster
+    if not c.enabled:
+        return
+    if not _NODE_NAME.fullmatch(c.node):
+        raise ConfigError("cluster.node: letters, digits, '.', '_', '-' only, at most 64")
+    if not _HOST_PORT.fullmatch(c.internal_sip):
+        raise ConfigError(
+            "cluster.internal_sip: must be host:port of this node's internal SIP profile"
+        )
+    if c.esl_address and not _HOST_PORT.fullmatch(c.esl_address):
+        raise ConfigError("cluster.esl_address: must be host:port of this node's Event Socket")
+    if c.lease_seconds < 1:
+        raise ConfigError("cluster.lease_seconds: must be at least 1")
+    if c.max_members < 0:
+        raise ConfigError("cluster.max_members: must be 0 (no limit) or more")
+    if not settings.database_url.startswith("postgresql"):
+        raise ConfigError(
+            "cluster: a cluster needs PostgreSQL (database.url); SQLite serves one node only"
+        )
 
 
 def load_settings(
@@ -347,6 +420,10 @@ def load_settings(
             raise ConfigError(f"config file not found: {p}") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {p} is not valid TOML: {exc}") from None
+        if isinstance(data.get("cluster"), dict) and "secret" in data["cluster"]:
+            raise ConfigError(
+                f"{p}: cluster.secret must not be in the file; set FSCONF_CLUSTER_SECRET"
+            )
         settings = _apply(settings, data, str(p))
     settings = _apply(settings, _env_overrides(env, settings), "environment")
     if not settings.database.url:

@@ -20,10 +20,11 @@ from fsconf.callflow.invite import InviteFlow, make_inviter
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
 from fsconf.callflow.member import close_attendance
+from fsconf.callflow.roomleg import RoomLegFlow, is_internal_leg
 from fsconf.conference.commands import all_rooms
 from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
 from fsconf.conference.keypad import MemberControls
-from fsconf.conference.room import Member
+from fsconf.conference.room import Member, Room
 from fsconf.config import Settings
 from fsconf.domain.dialout_policy import policy_from_settings
 from fsconf.domain.keypad_grammar import GrammarSettings
@@ -34,6 +35,7 @@ from fsconf.esl.inbound import InboundClient
 from fsconf.esl.server import ControllerStopping, OutboundServer
 from fsconf.esl.session import CallGone, OutboundSession
 from fsconf.store.callstore import CallStore, StoreUnavailable
+from fsconf.store.clusterstore import ClusterStore
 from fsconf.store.reconcile import KeptMember, ReconcileReport
 from fsconf.store.session import Database
 
@@ -52,9 +54,14 @@ class Controller:
             settings.database_url, busy_timeout=settings.database.sqlite_busy_timeout,
             synchronous=settings.database.sqlite_synchronous, background_checkpoint=True,
         )
-        self.store = CallStore(self.db, settings.security)
+        self.store = CallStore(self.db, settings.security, node=settings.node)
+        cl = settings.cluster
         self.ctx = CallContext(
-            settings=settings, store=self.store, policy=policy_from_settings(settings.dialout)
+            settings=settings, store=self.store, policy=policy_from_settings(settings.dialout),
+            cluster=ClusterStore(
+                self.store, cl.node, cl.internal_sip, cl.lease_seconds, cl.max_members,
+                cl.esl_address or f"{settings.freeswitch.host}:{settings.freeswitch.port}",
+            ) if cl.enabled else None,
         )
         c = settings.controller
         self.server = OutboundServer(
@@ -65,6 +72,7 @@ class Controller:
         self.follower = Follower()
         self.inbound: InboundClient | None = None
         self._heartbeat: gevent.Greenlet | None = None
+        self._cluster_loop: gevent.Greenlet | None = None
         self.last_reconcile: ReconcileReport | None = None
 
     @property
@@ -72,7 +80,7 @@ class Controller:
         return self.server.address
 
     def start(self) -> None:
-        node = self.settings.controller.node
+        node = self.settings.node
         if self.settings.controller.reconcile_on_start:
             self._since = self._safely(lambda: self.store.last_known_alive(node))
             fs = self.settings.freeswitch
@@ -86,6 +94,10 @@ class Controller:
             self.resync()
         self._safely(lambda: self.store.heartbeat(node, started=True))
         self._heartbeat = gevent.spawn(self._beat)
+        if self.ctx.cluster is not None:
+            cluster = self.ctx.cluster
+            self._safely(lambda: cluster.beat(started=True))
+            self._cluster_loop = gevent.spawn(self._cluster_duties)
         self.server.start()
 
     def stop(self, timeout: float | None = None) -> None:
@@ -110,7 +122,9 @@ class Controller:
             self.server.detach(list(self.server.active))
         if self._heartbeat is not None:
             self._heartbeat.kill()
-        self._safely(lambda: self.store.mark_stopped(self.settings.controller.node))
+        if self._cluster_loop is not None:
+            self._cluster_loop.kill()
+        self._safely(lambda: self.store.mark_stopped(self.settings.node))
         if self.inbound is not None:
             self.inbound.close()
 
@@ -121,7 +135,36 @@ class Controller:
     def _beat(self) -> None:
         while True:
             gevent.sleep(self.settings.controller.heartbeat_seconds)
-            self._safely(lambda: self.store.heartbeat(self.settings.controller.node))
+            self._safely(lambda: self.store.heartbeat(self.settings.node))
+
+    def _cluster_duties(self) -> None:
+        """Cluster: heartbeat on the database clock, renew the leases of the rooms this
+        node hosts (a refused renewal means another node took the room over: fenced),
+        and close the calls of nodes that died. A few times per lease."""
+        cluster = self.ctx.cluster
+        assert cluster is not None
+        while True:
+            self.cluster_tick()
+            gevent.sleep(max(0.1, self.settings.cluster.lease_seconds / 3))
+
+    def cluster_tick(self) -> None:
+        cluster = self.ctx.cluster
+        if cluster is None:
+            return
+        self._safely(cluster.beat)
+        for room in self.ctx.rooms:
+            if not room.epoch or room.fenced:
+                continue
+            renewed = self._safely(
+                lambda r=room: cluster.renew(r.conference_id, r.epoch)  # type: ignore[misc]
+            )
+            if renewed is False:
+                room.fenced = True
+                log.warning("conference %s: lease epoch %d lost to another node; fenced",
+                            room.number, room.epoch)
+        closed = self._safely(cluster.close_dead_nodes_calls) or []
+        if closed:
+            log.warning("closed %d calls of dead nodes as lost", len(closed))
 
     @staticmethod
     def _safely(work: Callable[[], T]) -> T | None:
@@ -158,7 +201,7 @@ class Controller:
         alive = {row.get("uuid") for row in channels.get("rows", []) or []}
         try:
             report = self.store.reconcile(
-                node=self.settings.controller.node, present=present,
+                node=self.settings.node, present=present,
                 channel_exists=alive.__contains__, since=getattr(self, "_since", None),
             )
         except StoreUnavailable as exc:
@@ -179,6 +222,8 @@ class Controller:
         )
         if any(m.call_uuid == kept.call_uuid for m in room.members.values()):
             return False  # this controller serves it already
+        if self.ctx.cluster is not None and not room.epoch:
+            self._keep_lease(room)
         member = Member(
             member_id=int(info.get("id") or 0), call_uuid=kept.call_uuid,
             attendance_id=kept.attendance_id, role=Role(kept.role), name_file=kept.name_file,
@@ -224,11 +269,28 @@ class Controller:
 
         return self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout)
 
+    def _keep_lease(self, room: Room) -> None:
+        """Cluster: a room this node's FreeSWITCH still hosts after a controller restart
+        keeps (or, expired meanwhile, re-claims) its lease, so no other node takes it."""
+        cluster = self.ctx.cluster
+        assert cluster is not None
+        lease = self._safely(lambda: cluster.current(room.conference_id)) or self._safely(
+            lambda: cluster.claim(room.conference_id)
+        )
+        if lease is not None and lease.node == cluster.node:
+            room.epoch = lease.epoch
+        else:
+            log.warning("conference %s: hosted here but owned by %s", room.number,
+                        lease.node if lease else "nobody")
+
     def handle_call(self, session: OutboundSession) -> None:
         line = PhoneLine(session, self.settings.ivr)
         returning = session.var("fsconf_attendance_id") or ""
         if returning:
             self._returning_member(session, returning)
+            return
+        if is_internal_leg(self.ctx, session):
+            RoomLegFlow(self.ctx, line).run()
             return
         invite_id = session.var("fsconf_invite_id") or ""
         if invite_id:

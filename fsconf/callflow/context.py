@@ -11,6 +11,7 @@ from fsconf.config import Settings
 from fsconf.domain.dialout_policy import DialOutPolicy
 from fsconf.domain.rooms import room_name
 from fsconf.store.callstore import CallStore
+from fsconf.store.clusterstore import ClusterStore
 
 
 @dataclass
@@ -25,6 +26,8 @@ class CallContext:
     in_conference: set[str] = field(default_factory=set)
     # Set by a graceful stop: member loops let go of their calls at the next safe point.
     stopping: bool = False
+    # Cluster mode (settings [cluster] node set): leases, placement, node rows.
+    cluster: ClusterStore | None = None
 
     @property
     def profile(self) -> str:

@@ -22,10 +22,14 @@ EVENTS_USED = (*SESSION_EVENTS, "DTMF", "CUSTOM", "BACKGROUND_JOB")
 MEMBER_ACTIONS_USED = ("add-member", "mute-member", "unmute-member", "volume-out-member")
 # The dialplan and the controller's own originate set these (fsconf_attendance_id, ...).
 VARIABLE_PREFIX = "fsconf_"
+# A leg another node bridged here: the profile it came in on and the signed X-Fsconf
+# headers (G_two_nodes_bridge FINDINGS 6: `variable_sip_h_X-Fsconf-Room`, ...).
+CLUSTER_VARIABLES = ("sofia_profile_name", "sip_h_X-Fsconf-")
 
 CALL_SUBSCRIPTION = Subscription(
     extra_events=EXTRA_EVENTS,
     event_names=tuple(n for n in EVENTS_USED if n not in ("DTMF", "CUSTOM")),
     actions=MEMBER_ACTIONS_USED,
     variable_prefix=VARIABLE_PREFIX,
+    more_variable_prefixes=CLUSTER_VARIABLES,
 )

@@ -163,6 +163,7 @@ class InviteFlow:
                 call_uuid=self.line.uuid, access_number=None,
                 caller_id_number=attempt.number, caller_id_name=None,
                 invited_by_dialout_id=self.attempt_id, conference_id=conference.id,
+                node=self.ctx.store.node,
             )
             self.ctx.store.update_dialout(
                 self.attempt_id, answered_at=utcnow(), callee_call_uuid=self.line.uuid,

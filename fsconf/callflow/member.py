@@ -26,9 +26,11 @@ from fsconf.domain.states import EndReason
 from fsconf.esl.protocol import Event
 from fsconf.esl.session import RunningApp
 from fsconf.store.call_queries import ConferenceInfo, SeatOutcome
-from fsconf.store.callstore import CallStore
+from fsconf.store.callstore import CallStore, StoreUnavailable
 
 log = logging.getLogger(__name__)
+# A recorded name is a few seconds; anything bigger is not shared through the database.
+MAX_NAME_BYTES = 1_000_000
 
 _REFUSALS = {
     SeatOutcome.SUSPENDED: ("service_suspended", EndReason.REJECTED_SUSPENDED),
@@ -64,16 +66,24 @@ class Membership:
         self.name_file: str | None = None
         self.member: Member | None = None
         self.room: Room | None = None
+        # Cluster: the caller's own leg is on another node, whose controller keeps the
+        # attendance row; this node only hosts the member (callflow/roomleg.py).
+        self.held_elsewhere = False
+        # Seated earlier (bridged here, or re-homed): mod_conference's lock must let it in.
+        self.seated_earlier = False
 
     def run(self) -> EndReason:
         if self.conference.record_names:
             self.name_file = self._record_name()
+        cluster = self.ctx.cluster
+        # Cluster: the room's owner node (placed and claimed now for a new room).
+        lease = cluster.owner(self.conference.id) if cluster is not None else None
         seat = self.ctx.store.claim_seat(
             conference=self.conference,
             attendance_id=self.attendance_id,
             role=self.role,
             fs_conference_name=self.fs_name,
-            fs_node=self.ctx.settings.controller.node,
+            fs_node=lease.node if lease is not None else self.ctx.settings.node,
             may_pass_lock=self.may_pass_lock,
             name_recording_path=self.name_file,
         )
@@ -81,11 +91,32 @@ class Membership:
             key, reason = _REFUSALS[seat.outcome]
             self.line.play(key, "goodbye")
             return reason
+        assert seat.meeting_id is not None
         if seat.recording:
             # Told before entering, so they can still hang up (issue 22).
             self.line.play("meeting_recorded", wait=False)
+        if cluster is not None and self.name_file:
+            share_name(self.ctx, self.attendance_id, self.name_file)
         if self.conference.announce_count:
             self._announce_count(seat.present_before)
+        if lease is not None and cluster is not None and lease.node != cluster.node:
+            from fsconf.callflow.bridged import BridgedMember  # it builds on this module
+
+            return BridgedMember(self, lease, seat.meeting_id).run()
+        return self.enter(
+            seat.meeting_id, locked=seat.locked, muted_all=seat.muted_all,
+            epoch=lease.epoch if lease is not None else 0,
+            recording=seat.recording, chair_arrived=seat.chair_arrived,
+        )
+
+    def enter(
+        self, meeting_id: int, *, locked: bool, muted_all: bool, epoch: int,
+        recording: bool = False, chair_arrived: bool = True,
+    ) -> EndReason:
+        """Join this node's mod_conference room (the seat is taken) and serve the keypad.
+
+        `epoch` > 0: a clustered room this node holds under that lease epoch. A leg
+        bridged in from another node is not held for the chair (`chair_arrived`)."""
         # Wait for the chair: mod_conference's own `wait-mod` conference flag (set by the
         # member whose join creates the room; cleared by the first `moderator` member to
         # join, which also stops the music: conference_member_add) plays the profile's
@@ -93,12 +124,12 @@ class Membership:
         # callers from being heard.
         waiting = (
             self.role is Role.PARTICIPANT and self.conference.wait_for_moderator
-            and not seat.chair_arrived
+            and not chair_arrived
         )
         if waiting:
             self.line.play("waiting_for_moderator")
         muted = self.role is Role.PARTICIPANT and (
-            seat.muted_all or self.conference.participants_join_muted or waiting
+            muted_all or self.conference.participants_join_muted or waiting
         )
         running, member_id = self._join(muted, waiting)
         if member_id is None:
@@ -112,15 +143,18 @@ class Membership:
             conference_id=self.conference.id,
             number=self.conference.number,
             language=self.conference.language,
-            meeting_id=seat.meeting_id,
+            meeting_id=meeting_id,
         )
-        room.locked, room.muted_all = seat.locked, seat.muted_all
+        new_room = not room.members
+        room.locked, room.muted_all = locked, muted_all
+        if epoch:
+            room.epoch, room.fenced = epoch, False
         room.wait_for_moderator = self.conference.wait_for_moderator
         room.end_with_moderator = self.conference.end_with_moderator
         room.moderator_grace_seconds = self.conference.moderator_grace_seconds
         room.recording_allowed = self.conference.recording_allowed
         room.participants_join_muted = self.conference.participants_join_muted
-        room.recording = room.recording or seat.recording
+        room.recording = room.recording or recording
         self.room = room
         self.member = Member(
             member_id=member_id,
@@ -136,6 +170,10 @@ class Membership:
         room.members[member_id] = self.member
         self.ctx.in_conference.add(self.line.uuid)
         self.line.session.add_listener(self._follow_member_events)
+        if epoch and new_room and locked:
+            # A room re-homed to this node: its lock comes back with it (the database
+            # kept it; mod_conference's lock died with the old owner).
+            ConferenceApi(self.line.session.api, self.fs_name, self.line.session.api_many).lock()
         self._announce_arrival()
         if self.role is Role.MODERATOR:
             chairs.moderator_arrived(self.ctx.store, room, self._api())
@@ -177,7 +215,8 @@ class Membership:
             self.room.members.pop(self.member.member_id, None)
             if self.role is Role.MODERATOR:
                 chairs.moderator_left(self.ctx.store, self.room)
-            self.ctx.rooms.discard_if_empty(self.room)
+            if self.ctx.rooms.discard_if_empty(self.room):
+                release_room(self.ctx, self.room)
 
     def _api(self) -> ConferenceApi:
         session = self.line.session
@@ -226,10 +265,11 @@ class Membership:
             ):
                 added.set(int(event.get("Member-ID") or "0") or None)
 
-        # Should this controller go away, the call re-enters the dialplan's socket action
-        # when it leaves the conference; this variable tells the next controller who it is.
-        self.line.session.queue("set", f"fsconf_attendance_id={int(self.attendance_id)}")
-        if self.role is Role.MODERATOR:
+        if not self.held_elsewhere:
+            # Should this controller go away, the call re-enters the dialplan's socket
+            # action when it leaves the conference; this tells the next controller who it is.
+            self.line.session.queue("set", f"fsconf_attendance_id={int(self.attendance_id)}")
+        if self.role is Role.MODERATOR or self.seated_earlier:
             # mod_conference refuses an inbound leg while the room is locked unless the
             # channel says conference_enforce_security=false (conference_function); the
             # chair must get back into the meeting they locked (SPEC.md). It also skips the
@@ -263,6 +303,35 @@ class Membership:
     def _follow_member_events(self, event: Event) -> None:
         if event.subclass == "conference::maintenance" and self.room is not None:
             self.room.apply_event(event)
+
+
+def share_name(ctx: CallContext, attendance_id: int, path: str) -> None:
+    """Cluster: keep the recorded name in the database too, so that whichever node hosts
+    the room can play it (nodes share no disk). A few seconds of 8 kHz audio."""
+    assert ctx.cluster is not None
+    try:
+        with open(path, "rb") as f:
+            audio = f.read(MAX_NAME_BYTES + 1)
+    except OSError as exc:
+        log.warning("name %s not shared: %s", path, exc)
+        return
+    if len(audio) > MAX_NAME_BYTES:
+        return
+    try:
+        ctx.cluster.save_name(attendance_id, audio)
+    except StoreUnavailable as exc:
+        # The meeting goes on; another node would announce this caller without a name.
+        log.warning("name %s not shared: %s", path, exc)
+
+
+def release_room(ctx: CallContext, room: Room) -> None:
+    """The last member left a clustered room this node hosted: let its lease go."""
+    if ctx.cluster is None or not room.epoch or room.fenced or ctx.stopping:
+        return  # stopping: FreeSWITCH keeps the room, and the next controller its lease
+    try:
+        ctx.cluster.release(room.conference_id, room.epoch)
+    except StoreUnavailable as exc:
+        log.warning("conference %s: lease not released (it expires): %s", room.number, exc)
 
 
 def close_attendance(

@@ -100,7 +100,25 @@ def run_checks(settings: Settings, *, fs_conf: Path | None, timeout: float) -> l
     checks.append(check_controller_address(settings, fs_conf))
     checks.append(check_acl(settings))
     checks.append(check_dialout_caller_id(settings))
+    if settings.cluster.enabled:
+        checks.append(check_cluster(settings))
     return checks
+
+
+def check_cluster(settings: Settings) -> Check:
+    """Cluster mode (the node's name set): the secret that signs room legs is there.
+    (A cluster on SQLite never gets here: the settings refuse it with one line.)"""
+    from fsconf.config import cluster_secret_problem
+
+    c = settings.cluster
+    problem = cluster_secret_problem(settings)
+    if problem:
+        return Check("cluster", False, problem,
+                     "give every node the same FSCONF_CLUSTER_SECRET (e.g. openssl rand -hex 32)")
+    return Check(
+        "cluster", True,
+        f"node {c.node}, internal SIP {c.internal_sip}, lease {c.lease_seconds:g} s",
+    )
 
 
 # -- (1) database ---------------------------------------------------------------------------

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import sys
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
 
 from fsconf.cli.common import (
     CliError,
@@ -18,8 +22,10 @@ from fsconf.cli.common import (
     wants_json,
 )
 from fsconf.conference import live
+from fsconf.conference.cluster_api import ClusterApi
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
+from fsconf.services import nodes
 
 ACTIONS = ("mute", "unmute", "kick", "lock", "unlock", "end")
 
@@ -47,17 +53,45 @@ def _client(args: argparse.Namespace) -> InboundClient:
         raise CliError(str(exc)) from None
 
 
+def _cluster_api(
+    args: argparse.Namespace, session: Session, local: InboundClient,
+    others: list[InboundClient],
+) -> Callable[[str], str]:
+    """Single node: this node's Event Socket. Cluster: every live node's (addresses from
+    the node table, this node's password), each room's commands to its owner."""
+    settings = settings_from(args)
+    if not settings.cluster.enabled:
+        return local.api
+    fs = settings.freeswitch
+    senders: dict[str, Callable[[str], str]] = {}
+    for node, address in nodes.event_sockets(session, settings.cluster.lease_seconds).items():
+        host, _, port = address.rpartition(":")
+        if node == settings.cluster.node or (host, port) == (fs.host, str(fs.port)):
+            senders[node] = local.api
+            continue
+        try:
+            other = InboundClient(host, int(port), fs.password, timeout=5.0).connect()
+        except (OSError, EslError, ValueError) as exc:
+            print(f"fsconf: node {node} ({address}) not reachable: {exc}", file=sys.stderr)
+            continue
+        others.append(other)
+        senders[node] = other.api
+    return ClusterApi(senders, lambda number: nodes.owner_of(session, number), local.api)
+
+
 def _run(args: argparse.Namespace) -> int:
     if args.action and not args.conference:
         raise CliError(f"live {args.action} needs a conference number")
     if args.action and args.only:
         raise CliError(f"--conference filters the list; live {args.action} names its conference")
     client = _client(args)
+    others: list[InboundClient] = []
     try:
         with service_session(args) as session:
+            api = _cluster_api(args, session, client, others)
             if args.action:
                 reply = live.operator_action(
-                    session, client.api, actor=actor_of(args), action=args.action,
+                    session, api, actor=actor_of(args), action=args.action,
                     number=args.conference, member=args.member,
                 )
                 if wants_json(args):
@@ -66,11 +100,13 @@ def _run(args: argparse.Namespace) -> int:
                 else:
                     print(printable(reply, 200))
                 return 0
-            meetings = live.live_meetings(session, client.api, conference_number=args.only)
+            meetings = live.live_meetings(session, api, conference_number=args.only)
     except EslError as exc:
         raise CliError(f"FreeSWITCH: {exc}") from None
     finally:
         client.close()
+        for other in others:
+            other.close()
     if wants_json(args):
         print_json([dataclasses.asdict(m) for m in meetings])
         return 0

@@ -34,6 +34,7 @@ GROUPS = (
     "audit",
     "lockout",
     "live",
+    "node",
     "serve",
     "sim",
     "demo",

@@ -10,6 +10,7 @@ from dataclasses import replace
 
 from fsconf.acl import exposure
 from fsconf.cli.common import CliError, settings_from
+from fsconf.config import cluster_secret_problem
 from fsconf.esl.connection import EslError
 from fsconf.runtime import freeze_start_up
 
@@ -36,6 +37,9 @@ def run(args: argparse.Namespace) -> int:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     settings = settings_from(args)
+    problem = cluster_secret_problem(settings)
+    if problem:
+        raise CliError(problem)
     controller_settings = settings.controller
     if args.host:
         controller_settings = replace(controller_settings, host=args.host)

@@ -138,6 +138,11 @@ class MemberControls(FeatureKeys):
         self.api.play_each([(prompt(key).file, me) for key in keys])
 
     def perform(self, action: KeyAction) -> None:
+        if self.room.fenced:
+            # Cluster: another node took this room over; a stale owner acts on nothing.
+            log.warning("call %s: conference %s fenced, %s ignored",
+                        self.member.call_uuid, self.room.number, action.kind.name)
+            return
         handler = getattr(self, f"_do_{action.kind.name.lower()}")
         try:
             handler(action)
@@ -259,4 +264,9 @@ class MemberControls(FeatureKeys):
         gevent.spawn(self.inviter, self, action.number)
 
     def _save(self, **flags: object) -> None:
+        if self.room.epoch:
+            # Cluster: only the lease holder at its epoch may write (a stale owner fails).
+            self.store.set_room_flags(self.room.conference_id, self.room.epoch,
+                                      self.room.meeting_id, **flags)
+            return
         self.store.set_meeting_flags(self.room.meeting_id, **flags)

@@ -88,6 +88,10 @@ class Room:
                 return member
             self.hands.remove(member_id)  # left meanwhile
         return None
+    # Cluster: the lease epoch under which this node hosts the room (0: single node).
+    # Writes for the room carry it; a takeover elsewhere makes them fail (fencing).
+    epoch: int = 0
+    fenced: bool = False
 
     def others(self, member_id: int) -> Iterator[Member]:
         return (m for m in self.members.values() if m.member_id != member_id and not m.removed)

@@ -164,6 +164,8 @@ _CATALOGUE = (
            "The moderator has arrived. The meeting begins."),
     Prompt("still_waiting", "De vergadering is nog niet begonnen.",
            "The meeting has not started yet."),
+    # Cluster: the node hosting the meeting went away; the caller is being moved.
+    Prompt("one_moment", "Een ogenblik geduld alstublieft.", "One moment, please."),
 )
 
 CATALOGUE: dict[str, Prompt] = {p.key: p for p in _CATALOGUE}

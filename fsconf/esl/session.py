@@ -54,14 +54,17 @@ class Subscription:
     actions: tuple[str, ...] = ()
     # Channel variables `connect` keeps, by name prefix (without `variable_`).
     variable_prefix: str = ""
+    # More prefixes kept the same way (e.g. headers a far node set on a SIP leg).
+    more_variable_prefixes: tuple[str, ...] = ()
     lines: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in (*self.extra_events, *self.event_names, *self.actions):
             if not _NAME.match(name):
                 raise ValueError(f"not an event or action name: {name!r}")
-        if self.variable_prefix and not _NAME.match(self.variable_prefix):
-            raise ValueError(f"not a variable prefix: {self.variable_prefix!r}")
+        for prefix in (self.variable_prefix, *self.more_variable_prefixes):
+            if prefix and not _NAME.match(prefix):
+                raise ValueError(f"not a variable prefix: {prefix!r}")
         names = SESSION_EVENTS + tuple(n for n in self.event_names if n not in SESSION_EVENTS)
         lines = ["myevents json", "linger"]
         if self.extra_events:
@@ -77,7 +80,7 @@ class Subscription:
 # What `connect` keeps of the channel's data (see OutboundSession.connect).
 CHANNEL_FIELDS = frozenset({
     "Unique-ID", "Channel-Name", "Caller-Caller-ID-Number", "Caller-Caller-ID-Name",
-    "Caller-Destination-Number", "Caller-Network-Addr",
+    "Caller-Destination-Number", "Caller-Network-Addr", "Caller-Context",
 })
 # A caller can press keys faster than anybody should act on them; keep the newest.
 DTMF_BUFFER = 64
@@ -184,8 +187,11 @@ class OutboundSession:
     ) -> None:
         self.timeout = timeout
         self.subscription = subscription
-        prefix = subscription.variable_prefix
-        self._own_variables = f"variable_{prefix}" if prefix else None
+        prefixes = tuple(
+            f"variable_{p}"
+            for p in (subscription.variable_prefix, *subscription.more_variable_prefixes) if p
+        )
+        self._own_variables = prefixes or None
         self.conn = EslConnection(
             sock,
             on_event=self._on_event,

@@ -237,12 +237,13 @@ def start_call(
     caller_id_number: str | None,
     caller_id_name: str | None,
     lockout_caller: str | None,
+    node: str | None = None,
 ) -> CallStart:
     """Open the call's row, resolve the dialled access number and check the caller's
     lockout, in one transaction (the first three questions of every call)."""
     attendance_id = open_attendance(
         session, call_uuid=call_uuid, access_number=dialled or None,
-        caller_id_number=caller_id_number, caller_id_name=caller_id_name,
+        caller_id_number=caller_id_number, caller_id_name=caller_id_name, node=node,
     )
     scope = resolve_access_number(session, dialled)
     blocked = None
@@ -341,6 +342,7 @@ def open_attendance(
     caller_id_name: str | None,
     invited_by_dialout_id: int | None = None,
     conference_id: int | None = None,
+    node: str | None = None,
 ) -> int:
     result = _NEW_ATTENDANCE.run(
         session,
@@ -352,6 +354,7 @@ def open_attendance(
             "invited_by_dialout_id": invited_by_dialout_id,
             "conference_id": conference_id,
             "arrived_at": utcnow(),
+            "node": node,
         },
     )
     return int(result.inserted_key)  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from fsconf.config import SecuritySettings
-from fsconf.store import call_queries, meeting_features, reconcile
+from fsconf.store import call_queries, cluster, meeting_features, reconcile
 from fsconf.store.call_queries import (
     AccessScope,
     CallStart,
@@ -40,9 +40,17 @@ class StoreUnavailable(RuntimeError):
     """The database did not answer; the caller hears the technical-problem prompt."""
 
 
+class RoomFenced(StoreUnavailable):
+    """This node no longer holds the room's lease at its epoch: the write is refused."""
+
+
 class CallStore:
-    def __init__(self, db: Database, security: SecuritySettings, retry_for: float = 300.0) -> None:
+    def __init__(
+        self, db: Database, security: SecuritySettings, retry_for: float = 300.0,
+        node: str | None = None,
+    ) -> None:
         self.db = db
+        self.node = node  # the node whose controller holds the calls this store opens
         self.limits = LockoutLimits(
             max_per_conference=security.max_failures_per_conference,
             max_per_caller=security.max_failures_per_caller,
@@ -106,7 +114,7 @@ class CallStore:
             lambda s: call_queries.start_call(
                 s, limits=self.limits, call_uuid=call_uuid, dialled=dialled,
                 caller_id_number=caller_id_number, caller_id_name=caller_id_name,
-                lockout_caller=lockout_caller,
+                lockout_caller=lockout_caller, node=self.node,
             )
         )
 
@@ -163,6 +171,22 @@ class CallStore:
         return self._run(
             lambda s: s.scalar(select(Meeting.end_reason).where(Meeting.id == meeting_id))
         )
+
+    def set_room_flags(
+        self, conference_id: int, epoch: int, meeting_id: int, **flags: object
+    ) -> None:
+        """A clustered room's flags, written only while this node holds the lease at
+        `epoch`; a stale owner's write raises RoomFenced (see store.cluster)."""
+        values = {k: v for k, v in flags.items() if v is not None}
+        node = self.node or ""
+        try:
+            self._run(
+                lambda s: cluster.set_meeting_flags_fenced(
+                    s, meeting_id, conference_id, node, epoch, values
+                )
+            )
+        except cluster.Fenced as exc:
+            raise RoomFenced(str(exc)) from exc
 
     def set_meeting_flags(self, meeting_id: int, **flags: object) -> None:
         self._run_durably(

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -254,6 +255,9 @@ class Attendance(Base):
     # participant waited for the moderator before the meeting started (or they left).
     hand_raised_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     waited_seconds: Mapped[int | None] = mapped_column(Integer)
+    # The node whose controller holds the caller's own leg (it closes the row; when that
+    # node dies a surviving controller closes it as lost). NULL: before the cluster.
+    node: Mapped[str | None] = mapped_column(String(64), index=True)
 
     __table_args__ = (
         CheckConstraint("role IS NULL OR role IN ('moderator', 'participant')", name="role"),
@@ -454,3 +458,40 @@ class ControllerNode(Base):
     started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     stopped_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    # Cluster: where other nodes bridge callers to (host:port of the internal profile),
+    # whether new rooms avoid it, and its last heartbeat on the database's clock.
+    internal_sip: Mapped[str | None] = mapped_column(String(128))
+    # host:port of the node's inbound Event Socket, for `fsconf live` on another machine.
+    esl_address: Mapped[str | None] = mapped_column(String(128))
+    drained: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    beat_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+
+
+class RoomLease(Base):
+    """Which node owns a conference's room: a lease judged by the database's clock.
+
+    Claimed in one statement; a takeover after expiry bumps `epoch`, and every write and
+    command for the room carries the epoch, so a stale owner that comes back is refused.
+    """
+
+    __tablename__ = "room_leases"
+
+    conference_id: Mapped[int] = mapped_column(ForeignKey("conferences.id"), primary_key=True)
+    node: Mapped[str] = mapped_column(String(64))
+    epoch: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    claimed_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+
+    __table_args__ = (
+        CheckConstraint("epoch >= 1", name="epoch_positive"),
+        Index("ix_room_leases_node", "node"),
+    )
+
+
+class NameRecording(Base):
+    """A caller's short recorded name, so the owner node (another disk) can play it."""
+
+    __tablename__ = "name_recordings"
+
+    attendance_id: Mapped[int] = mapped_column(ForeignKey("attendances.id"), primary_key=True)
+    audio: Mapped[bytes] = mapped_column(LargeBinary)

@@ -15,8 +15,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from fsconf.store.models import (
@@ -92,12 +93,12 @@ def reconcile(
     ).all()
     for meeting in meetings:
         _reconcile_meeting(session, meeting, present.get(meeting.fs_conference_name, set()),
-                           since, now, report)
+                           since, now, report, node)
     # Calls that were still in the join flow when the controller went away.
     orphans = session.scalars(
         select(Attendance).where(
             Attendance.meeting_id.is_(None), Attendance.left_at.is_(None),
-            Attendance.arrived_at <= now,
+            Attendance.arrived_at <= now, _held_here(node),
         )
     ).all()
     for row in orphans:
@@ -107,9 +108,16 @@ def reconcile(
     return report
 
 
+def _held_here(node: str) -> Any:
+    """Rows whose caller's leg this node holds (NULL: written before the cluster).
+    In a cluster other nodes' callers are theirs to close (or, when their node died,
+    a surviving controller's: store.cluster)."""
+    return or_(Attendance.node == node, Attendance.node.is_(None))
+
+
 def _reconcile_meeting(
     session: Session, meeting: Meeting, here: set[str], since: dt.datetime | None,
-    now: dt.datetime, report: ReconcileReport,
+    now: dt.datetime, report: ReconcileReport, node: str,
 ) -> None:
     conference = session.get(Conference, meeting.conference_id)
     assert conference is not None
@@ -119,6 +127,9 @@ def _reconcile_meeting(
     ).all()
     kept = 0
     for row in rows:
+        if row.node is not None and row.node != node:
+            kept += 1  # bridged in from another node: that node's controller closes it
+            continue
         if row.joined_at is not None and row.call_uuid in here:
             kept += 1
             report.kept.append(KeptMember(

@@ -111,7 +111,7 @@ def test_meeting_features_come_with_0006_and_go_with_its_downgrade(empty_url: st
                 "recording_allowed", "recording_retention_days"} <= columns
     finally:
         engine.dispose()
-    migrate.downgrade(empty_url, "0004")
+    migrate.downgrade(empty_url, "0005")
     assert "recordings" not in _tables(empty_url)
     engine = make_engine(empty_url)
     try:
@@ -119,6 +119,21 @@ def test_meeting_features_come_with_0006_and_go_with_its_downgrade(empty_url: st
         assert "wait_for_moderator" not in columns
         hands = {c["name"] for c in inspect(engine).get_columns("attendances")}
         assert "hand_raised_at" not in hands
+    finally:
+        engine.dispose()
+    migrate.upgrade(empty_url)
+    assert _differences(empty_url) == []
+
+
+def test_cluster_tables_come_with_0005_and_go_with_its_downgrade(empty_url: str) -> None:
+    migrate.upgrade(empty_url)
+    assert {"room_leases", "name_recordings"} <= _tables(empty_url)
+    migrate.downgrade(empty_url, "0004")
+    assert not {"room_leases", "name_recordings"} & _tables(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        columns = {c["name"] for c in inspect(engine).get_columns("controller_nodes")}
+        assert not {"internal_sip", "drained", "beat_at"} & columns
     finally:
         engine.dispose()
     migrate.upgrade(empty_url)

@@ -237,6 +237,22 @@ def test_connect_keeps_the_caller_fields_and_our_own_variables_only() -> None:
     theirs.close()
 
 
+def test_connect_also_keeps_the_variables_named_by_further_prefixes() -> None:
+    ours, theirs = socket.socketpair()
+    session = OutboundSession(ours, timeout=2, subscription=Subscription(
+        variable_prefix="fsconf_", more_variable_prefixes=("sip_h_X-Fsconf-", "sofia_profile")))
+    reply = [("Content-Type", "command/reply"), ("Reply-Text", "+OK"), ("Unique-ID", "u-2"),
+             ("Caller-Context", "fsconf_internal"), ("variable_sofia_profile_name", "internal"),
+             ("variable_sip_h_X-Fsconf-Room", "123456"), ("variable_sip_h_X-Other", "x")]
+    theirs.sendall(b"".join(f"{k}: {v}\n".encode() for k, v in reply) + b"\n")
+    session.connect()
+    assert session.var("sip_h_X-Fsconf-Room") == "123456"
+    assert session.var("sofia_profile_name") == "internal"
+    assert session.channel["Caller-Context"] == "fsconf_internal"
+    assert session.var("sip_h_X-Other") is None
+    theirs.close()
+
+
 def _fake_switch(theirs: socket.socket, answer) -> gevent.Greenlet:  # type: ignore[no-untyped-def]
     """Reads commands off the socket and writes whatever `answer(command)` returns."""
     from fsconf.esl.protocol import CommandParser

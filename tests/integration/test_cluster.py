@@ -1,0 +1,533 @@
+"""Scale-out (issue 21): several simulated FreeSWITCH nodes, one controller each, one
+PostgreSQL. A room lives on one owner node; callers who ring another node are bridged
+there over the internal SIP profile with signed X-Fsconf headers.
+
+Each node loads the project's freeswitch/conf plus an internal profile (port 5090,
+context fsconf_internal, whose only route hands fsconf-room-<digits> legs to the node's
+controller) on its own address, as a real deployment would. Clustering on SQLite is
+refused by design, so these tests skip there.
+"""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from fsconf.config import ClusterSettings, Settings
+from fsconf.controller import Controller
+from fsconf.sim import SimSettings, Simulator
+from fsconf.sim.core import free_port
+from fsconf.sim.settings import REPO_CONF_DIR
+from fsconf.sim.sip import SipFabric
+from fsconf.store.callstore import RoomFenced
+from fsconf.store.models import Attendance, Meeting, RoomLease
+from fsconf.store.session import Database
+from fsconf.testing.driver import CallDriver, DriverCall
+from tests.faults import FaultProxy
+
+from .conftest import SPEED, Provisioned, provision
+
+SECRET = "test-cluster-secret-0123456789"
+LEASE = 1.0  # seconds on the database clock: short, so take-overs are quick
+
+# The internal profile and context as deploy ships them (profile `internal`, port 5090,
+# context fsconf_internal): only room legs reach the controller from there.
+INTERNAL_PROFILE = """<profile name="internal">
+  <gateways/><domains/>
+  <settings>
+    <param name="context" value="fsconf_internal"/>
+    <param name="dialplan" value="XML"/>
+    <param name="sip-ip" value="$${local_ip_v4}"/>
+    <param name="rtp-ip" value="$${local_ip_v4}"/>
+    <param name="sip-port" value="5090"/>
+    <param name="auth-calls" value="false"/>
+    <param name="inbound-late-negotiation" value="true"/>
+  </settings>
+</profile>
+"""
+INTERNAL_DIALPLAN = """<include>
+  <context name="fsconf_internal">
+    <extension name="fsconf_room">
+      <condition field="destination_number" expression="^fsconf-room-(\\d+)$">
+        <action application="socket" data="$${fsconf_controller} async full"/>
+        <action application="socket" data="$${fsconf_controller_backup} async full"/>
+      </condition>
+    </extension>
+  </context>
+</include>
+"""
+
+
+@pytest.fixture
+def pg_url(database_url: str) -> str:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("clustering needs PostgreSQL (refused on SQLite by design)")
+    return database_url
+
+
+@dataclass
+class Node:
+    name: str
+    ip: str
+    sim: Simulator
+    controller: Controller
+    driver: CallDriver
+    db: Database
+    proxy: FaultProxy | None = None
+    backup: Controller | None = None
+
+    def call(self, p: Provisioned, caller: str, name: str = "Tester") -> DriverCall:
+        return self.driver.place_call(p.access_number, caller_id_number=caller,
+                                      caller_id_name=name)
+
+    def dial_pin(self, p: Provisioned, pin: str, caller: str) -> DriverCall:
+        """Number and PIN on this node."""
+        call = self.call(p, caller)
+        call.wait_prompt("enter-conference-number")
+        call.send_dtmf(p.conference_number + "#")
+        call.wait_prompt("enter-pin")
+        call.send_dtmf(pin + "#")
+        return call
+
+    def dial_in(self, p: Provisioned, pin: str, caller: str) -> DriverCall:
+        """Number, PIN, name: the join flow on this node up to the seat."""
+        call = self.dial_pin(p, pin, caller)
+        call.wait_prompt("tone")
+        call.send_dtmf("#")
+        return call
+
+    def members(self, p: Provisioned) -> list[dict]:
+        rooms = self.driver.conference_json(f"fsconf-{p.conference_number}")
+        return list(rooms[0]["members"]) if rooms else []  # type: ignore[arg-type]
+
+    def member(self, p: Provisioned, caller: str) -> dict | None:
+        return next((m for m in self.members(p) if m["caller_id_number"] == caller), None)
+
+    def room(self, p: Provisioned) -> dict | None:
+        rooms = self.driver.conference_json(f"fsconf-{p.conference_number}")
+        return rooms[0] if rooms else None
+
+
+@dataclass
+class Cluster:
+    settings: Settings
+    db: Database
+    url: str
+    tmp: Path
+    sounds: str
+    fabric: SipFabric = field(default_factory=SipFabric)
+    # Node names unique to the test: the node table outlives it (one database per run).
+    tag: str = field(default_factory=lambda: secrets.token_hex(3))
+    nodes: list[Node] = field(default_factory=list)
+
+    def conf(self, name: str) -> Path:
+        root = self.tmp / f"conf-{name}"
+        shutil.copytree(REPO_CONF_DIR, root)
+        (root / "sip_profiles" / "internal.xml").write_text(INTERNAL_PROFILE)
+        (root / "dialplan" / "fsconf_internal.xml").write_text(INTERNAL_DIALPLAN)
+        return root
+
+    def sim(self, name: str, ip: str, controller_port: int, conf: Path | None = None,
+            backup_port: int = 9) -> Simulator:
+        sim = Simulator(
+            SimSettings(
+                port=0, speed=SPEED, sounds_dir=Path(self.sounds), conf_dir=conf or self.conf(name),
+                global_vars={
+                    "fsconf_controller": f"127.0.0.1:{controller_port}",
+                    "fsconf_controller_backup": f"127.0.0.1:{backup_port}",
+                    "local_ip_v4": ip,
+                    # Loopback callers in PCMU like real SIP callers (G README 2; finding 1).
+                    "loopback_initial_codec": "PCMU@8000h@20i",
+                },
+            ),
+            fabric=self.fabric,
+        )
+        sim.start()
+        return sim
+
+    def node(self, name: str, ip: str, *, own_db_link: bool = False,
+             max_members: int = 0, backup: bool = False) -> Node:
+        port = free_port()
+        backup_port = free_port() if backup else 9
+        sim = self.sim(name, ip, port, backup_port=backup_port)
+        name = f"{name}-{self.tag}"
+        db, proxy = self.db, None
+        if own_db_link:
+            # This node reaches PostgreSQL through a proxy the test can cut, as when the
+            # whole machine dies (its controller can then write nothing more).
+            u = make_url(self.url)
+            proxy = FaultProxy((u.host or "127.0.0.1", u.port or 5432))
+            db = Database(u.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
+        s = self.settings
+        settings = replace(
+            s,
+            controller=replace(s.controller, port=port, node=name),
+            freeswitch=replace(s.freeswitch, port=sim.port,
+                               recordings_dir=str(self.tmp / f"recordings-{name}")),
+            cluster=ClusterSettings(
+                node=name, internal_sip=f"{ip}:5090", secret=SECRET, lease_seconds=LEASE,
+                max_members=max_members,
+            ),
+        )
+        controller = Controller(settings, db=db)
+        if own_db_link:
+            controller.store.retry_for = 1.0  # a dead node's writes are not retried long
+        controller.start()
+        node = Node(name, ip, sim, controller, CallDriver("127.0.0.1", sim.port, timeout=10.0),
+                    db, proxy)
+        if backup:
+            # The node's second controller (dialplan: the backup socket), same node name.
+            node.backup = Controller(replace(settings, controller=replace(
+                settings.controller, port=backup_port)), db=db)
+            node.backup.start()
+        self.nodes.append(node)
+        return node
+
+    def lease(self, p: Provisioned) -> RoomLease | None:
+        with self.db.unit_of_work() as s:
+            row = s.get(RoomLease, p.conference_id)
+            if row is not None:
+                s.expunge(row)
+            return row
+
+    def attendance(self, caller: str, p: Provisioned) -> Attendance:
+        with self.db.unit_of_work() as s:
+            row = s.scalars(
+                select(Attendance).where(Attendance.caller_id_number == caller,
+                                         Attendance.conference_id == p.conference_id)
+                .order_by(Attendance.id.desc())
+            ).first()
+            assert row is not None
+            s.expunge(row)
+            return row
+
+    def meeting(self, p: Provisioned) -> Meeting:
+        with self.db.unit_of_work() as s:
+            row = s.scalars(select(Meeting).where(Meeting.conference_id == p.conference_id)
+                            .order_by(Meeting.id.desc())).first()
+            assert row is not None
+            s.expunge(row)
+            return row
+
+
+@pytest.fixture
+def cluster(pg_url: str, settings: Settings, db: Database, tmp_path: Path,
+            sounds_dir: Path) -> Iterator[Cluster]:
+    c = Cluster(settings, db, pg_url, tmp_path, str(sounds_dir))
+    yield c
+    for n in c.nodes:
+        n.driver.close()
+    for n in c.nodes:
+        n.sim.stop()
+    for n in c.nodes:
+        if n.proxy is not None:
+            n.proxy.close()
+        n.controller.stop(timeout=1.0)
+        if n.backup is not None:
+            n.backup.stop(timeout=1.0)
+        if n.db is not db:
+            n.db.dispose()
+
+
+def _wait(node: Node, predicate, what: str, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    node.driver.wait_for(predicate, timeout, what)
+
+
+# -- (a) callers arriving on A and B meet in one mod_conference on the owner ------------
+
+
+def test_callers_on_two_nodes_meet_in_one_room_on_the_owner(cluster: Cluster) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    chair = a.dial_in(p, p.moderator_pin, "0611000001")
+    chair.wait_member()
+    lease = cluster.lease(p)
+    assert lease is not None and (lease.node, lease.epoch) == (a.name, 1)
+
+    guest = b.dial_in(p, p.participant_pin, "0611000002")
+    guest.wait_prompt("one-participant-present")  # the head count is played on B
+    _wait(a, lambda: a.member(p, "0611000002") is not None, "B's caller in A's room")
+    assert len(a.members(p)) == 2
+    assert b.room(p) is None  # B hosts nothing: one room, on its owner
+    # The arrival is announced to the room on A (the name itself: see the report; in
+    # this rig the simulator's `record` leaves no name on B, so "unnamed caller").
+    chair.wait_prompt("has-joined")
+    # B keeps the caller's own leg and attendance row.
+    row = cluster.attendance("0611000002", p)
+    assert row.node == b.name and row.joined_at is not None and row.left_at is None
+    assert cluster.attendance("0611000001", p).node == a.name
+
+    # Keys cross the bridge and the owner's controller serves them: *1 mutes on A.
+    guest.send_dtmf("*1")
+    _wait(a, lambda: a.member(p, "0611000002")["flags"]["can_speak"] is False, "muted on A")  # type: ignore[index]
+
+    guest.hangup()
+    _wait(a, lambda: a.member(p, "0611000002") is None, "the leg on A ends with B's caller")
+    b.driver.wait_for(lambda: cluster.attendance("0611000002", p).left_at is not None, 10,
+                      "B closes its caller's row")
+    assert cluster.attendance("0611000002", p).end_reason == "hung_up"
+
+
+def test_a_moderator_on_b_ends_the_meeting_on_the_owner(cluster: Cluster) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    a.dial_in(p, p.participant_pin, "0612000001").wait_member()
+    chair = b.dial_in(p, p.moderator_pin, "0612000002")
+    _wait(a, lambda: len(a.members(p)) == 2, "B's moderator in A's room")
+    chair.send_dtmf("*30")
+    _wait(a, lambda: a.room(p) is None, "the meeting ended on A")
+    chair.wait_hangup()
+    b.driver.wait_for(lambda: cluster.attendance("0612000002", p).left_at is not None, 10,
+                      "B closes its moderator's row")
+    assert cluster.attendance("0612000002", p).end_reason == "ended_by_moderator"
+    assert cluster.meeting(p).ended_at is not None
+
+
+# -- (c) mute-all and lock from B hold on the owner, for a late joiner on C too ------------
+
+
+def test_mute_all_and_lock_from_b_hold_on_the_owner_and_for_a_late_joiner_on_c(
+    cluster: Cluster,
+) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    c = cluster.node("c", "127.0.0.3")
+    a.dial_in(p, p.participant_pin, "0613000001").wait_member()
+    chair = b.dial_in(p, p.moderator_pin, "0613000002")
+    _wait(a, lambda: len(a.members(p)) == 2, "B's moderator in A's room")
+
+    chair.send_dtmf("*11")
+    _wait(a, lambda: a.member(p, "0613000001")["flags"]["can_speak"] is False,  # type: ignore[index]
+          "participants muted on A")
+    assert a.member(p, "0613000002")["flags"]["can_speak"] is True  # type: ignore[index]
+    late = c.dial_in(p, p.participant_pin, "0613000003")
+    _wait(a, lambda: a.member(p, "0613000003") is not None, "C's late joiner on A")
+    assert a.member(p, "0613000003")["flags"]["can_speak"] is False  # type: ignore[index]
+    assert c.room(p) is None
+
+    chair.send_dtmf("*21")
+    b.driver.wait_for(lambda: cluster.meeting(p).locked, 10, "lock saved")
+    a.driver.wait_for(lambda: a.room(p)["locked"] is True, 10, "A's room locked")  # type: ignore[index]
+    refused = c.dial_pin(p, p.participant_pin, "0613000004")
+    refused.wait_prompt("conference-locked")
+    refused.wait_hangup()
+    c.driver.wait_for(lambda: cluster.attendance("0613000004", p).left_at is not None, 10,
+                      "C closes the refused caller's row")
+    assert cluster.attendance("0613000004", p).end_reason == "rejected_locked"
+    assert late.hangup_cause is None
+
+
+# -- (g) forged X-Fsconf headers on a trunk call: the normal IVR ---------------------------
+
+
+def test_forged_room_headers_from_the_trunk_get_the_normal_ivr(cluster: Cluster) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1")
+    # A "trunk" that sends SIP to A's public profile (external, port 5080, context fsconf)
+    # with X-Fsconf headers copied from a real room leg, and one that sends the same to
+    # A's internal profile with a signature made without the secret.
+    forged = (
+        f"sip_h_X-Fsconf-Room={p.conference_number},sip_h_X-Fsconf-Role=moderator,"
+        "sip_h_X-Fsconf-Attendance=1,sip_h_X-Fsconf-Epoch=1,"
+        "sip_h_X-Fsconf-Expires=9999999999,sip_h_X-Fsconf-Signature=" + "ab" * 32
+    )
+    via_trunk = f"{{{forged}}}sofia/external/{p.access_number}@127.0.0.1:5080"
+    via_internal = f"{{{forged}}}sofia/internal/fsconf-room-{p.conference_number}@127.0.0.1:5090"
+    conf = cluster.conf("trunk")
+    (conf / "dialplan" / "forge.xml").write_text(f"""<include>
+  <context name="forge">
+    <extension name="via_trunk">
+      <condition field="destination_number" expression="^trunk$">
+        <action application="bridge" data="{via_trunk}"/>
+      </condition>
+    </extension>
+    <extension name="via_internal">
+      <condition field="destination_number" expression="^internal$">
+        <action application="bridge" data="{via_internal}"/>
+      </condition>
+    </extension>
+  </context>
+</include>
+""")
+    trunk = cluster.sim("trunk", "127.0.0.9", 9, conf=conf)
+    d_t = CallDriver("127.0.0.1", trunk.port, timeout=10.0)
+    try:
+        d_t.place_call("trunk", "0614000001", "Mallory", context="forge")
+
+        def ivr_on_a() -> bool:
+            return any(
+                e.name == "PLAYBACK_START"
+                and "enter-conference-number" in (e.get("Playback-File-Path") or "")
+                and (e.get("Channel-Name") or "").startswith("sofia/external/")
+                for e in a.driver.events
+            )
+
+        _wait(a, ivr_on_a, "the number prompt on the forged trunk call")
+        assert a.room(p) is None
+
+        call = d_t.place_call("internal", "0614000002", "Mallory", context="forge")
+        call.wait_hangup()  # the owner refuses the leg (CALL_REJECTED), the bridge fails
+        assert a.room(p) is None
+    finally:
+        d_t.close()
+        trunk.stop()
+
+
+# -- (d) the owner node dies: callers re-homed, epoch + 1, state restored, fencing ---------
+
+
+def test_owner_death_rehomes_remote_callers_and_fences_the_stale_owner(
+    cluster: Cluster,
+) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1", own_db_link=True)
+    b = cluster.node("b", "127.0.0.2")
+    local = a.dial_in(p, p.participant_pin, "0615000001")
+    local.wait_member()
+    chair = b.dial_in(p, p.moderator_pin, "0615000002")
+    _wait(a, lambda: a.member(p, "0615000002") is not None, "B's moderator on A")
+    guest = b.dial_in(p, p.participant_pin, "0615000003")
+    _wait(a, lambda: a.member(p, "0615000003") is not None, "B's participant on A")
+    chair.send_dtmf("*11")
+    _wait(a, lambda: a.member(p, "0615000003")["flags"]["can_speak"] is False, "muted all")  # type: ignore[index]
+    chair.send_dtmf("*21")
+    b.driver.wait_for(lambda: cluster.meeting(p).locked, 10, "lock saved")
+    assert cluster.lease(p).epoch == 1  # type: ignore[union-attr]
+
+    # Node A dies whole: FreeSWITCH (SIGKILL: no BYE) and its controller's database link.
+    assert a.proxy is not None
+    a.proxy.refusing = True
+    a.proxy.cut()
+    a.sim.kill()
+
+    # B's bridges end by media timeout; B's controller says "one moment", takes the room
+    # over once A's lease expired (epoch 2) and hosts it itself.
+    chair.wait_prompt("one-moment")
+    _wait(b, lambda: len(b.members(p)) == 2, "both B callers re-homed on B", timeout=20)
+    lease = cluster.lease(p)
+    assert lease is not None and (lease.node, lease.epoch) == (b.name, 2)
+    room = b.room(p)
+    assert room is not None and room["locked"] is True
+    assert b.member(p, "0615000003")["flags"]["can_speak"] is False  # type: ignore[index]
+    assert b.member(p, "0615000002")["flags"]["can_speak"] is True  # type: ignore[index]
+    refused = b.dial_pin(p, p.participant_pin, "0615000004")
+    refused.wait_prompt("conference-locked")  # the lock came back with the room
+
+    # A's own caller is closed as lost by B once A's heartbeat expired; nothing left open.
+    b.driver.wait_for(lambda: cluster.attendance("0615000001", p).left_at is not None, 10,
+                      "A's caller closed")
+    assert cluster.attendance("0615000001", p).end_reason == "lost"
+    for caller in ("0615000002", "0615000003"):
+        row = cluster.attendance(caller, p)
+        assert row.left_at is None and row.node == b.name
+    assert cluster.meeting(p).ended_at is None
+
+    # A comes back (its database link first): as a stale owner it can do nothing.
+    a.proxy.refusing = False
+    stale = a.controller
+    assert stale.ctx.cluster is not None
+    assert stale.ctx.cluster.renew(p.conference_id, 1) is False
+    with pytest.raises(RoomFenced):
+        stale.store.set_room_flags(p.conference_id, 1, cluster.meeting(p).id, locked=False)
+    assert stale.ctx.cluster.admission(cluster.attendance("0615000003", p).id,
+                                       p.conference_number, 1) is None
+    assert cluster.meeting(p).locked
+
+    guest.hangup()
+    chair.hangup()
+    b.driver.wait_for(lambda: cluster.meeting(p).ended_at is not None, 10, "meeting closed")
+    for caller in ("0615000002", "0615000003"):
+        assert cluster.attendance(caller, p).end_reason == "hung_up"
+
+
+# -- operators: fsconf live acts wherever the room lives; fsconf node list / drain -------
+
+
+@pytest.fixture
+def cli_on(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """`fsconf` as run on one node's machine (its own Event Socket, the shared database)."""
+    from fsconf.cli.main import main
+
+    def run(node: Node, *argv: str) -> tuple[int, str, str]:
+        s = node.controller.settings
+        monkeypatch.setenv("FSCONF_DATABASE_URL", s.database_url)
+        monkeypatch.setenv("FSCONF_FREESWITCH_PORT", str(node.sim.port))
+        monkeypatch.setenv("FSCONF_CLUSTER_NODE", s.cluster.node)
+        monkeypatch.setenv("FSCONF_CLUSTER_INTERNAL_SIP", s.cluster.internal_sip)
+        monkeypatch.setenv("FSCONF_CLUSTER_LEASE_SECONDS", str(LEASE))
+        monkeypatch.setenv("FSCONF_OPERATOR", "ops-test")
+        capsys.readouterr()
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def test_operators_see_and_act_on_a_room_from_another_node(cluster: Cluster, cli_on) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    local = a.dial_in(p, p.participant_pin, "0616000001")
+    local.wait_member()
+    b.dial_in(p, p.participant_pin, "0616000002")
+    _wait(a, lambda: len(a.members(p)) == 2, "B's caller in A's room")
+
+    code, out, err = cli_on(b, "live", "--json", "--conference", p.conference_number)
+    assert code == 0, err
+    [meeting] = json.loads(out)
+    assert {m["caller_id_number"] for m in meeting["members"]} == {"0616000001", "0616000002"}
+    code, out, err = cli_on(b, "live", "mute", p.conference_number, str(local.member_id))
+    assert code == 0, err
+    _wait(a, lambda: a.member(p, "0616000001")["flags"]["can_speak"] is False, "muted on A")  # type: ignore[index]
+
+    code, out, err = cli_on(b, "node", "list", "--json")
+    assert code == 0, err
+    rows = {r["node"]: r for r in json.loads(out)}
+    assert rows[a.name]["rooms"] == 1 and rows[a.name]["members"] == 2
+    assert rows[a.name]["internal_sip"] == "127.0.0.1:5090" and rows[a.name]["alive"]
+    assert rows[b.name]["rooms"] == 0 and not rows[b.name]["drained"]
+    code, out, err = cli_on(b, "node", "drain", b.name, "--json")
+    assert code == 0 and json.loads(out) == {"node": b.name, "drained": True}
+    code, out, err = cli_on(b, "node", "list")
+    assert code == 0 and b.name in out
+    code, out, err = cli_on(b, "node", "drain", "no such node")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and out == ""
+    code, out, err = cli_on(b, "node", "undrain", f"nobody-{cluster.tag}")
+    assert code == 2 and "no node" in err and out == ""
+
+
+# -- (e) a controller killed: the backup socket takes new calls, room legs too ----------
+
+
+def test_a_killed_controller_leaves_new_calls_and_room_legs_to_the_backup(
+    cluster: Cluster,
+) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1", backup=True)
+    b = cluster.node("b", "127.0.0.2")
+    a.dial_in(p, p.moderator_pin, "0617000001").wait_member()
+    # A's first controller dies: its port refuses, the dialplan goes on to the backup.
+    a.controller.server.stop_accepting()
+    assert a.backup is not None
+    a.dial_in(p, p.participant_pin, "0617000002").wait_member()
+    b.dial_in(p, p.participant_pin, "0617000003")
+    _wait(a, lambda: len(a.members(p)) == 3, "the new callers in A's room")
+    assert a.backup.server.sessions  # the backup serves them
+    lease = cluster.lease(p)
+    assert lease is not None and (lease.node, lease.epoch) == (a.name, 1)
