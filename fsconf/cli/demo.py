@@ -54,6 +54,9 @@ def run(args: argparse.Namespace) -> int:
     base = settings_from(args)
     if args.nodes > 1 and args.interactive:
         raise CliError("fsconf demo: --interactive runs on one node; leave out --nodes")
+    cluster_url = args.database_url or base.database_url
+    if args.nodes > 1 and not cluster_url.startswith("postgresql+psycopg://"):
+        raise CliError(NEEDS_POSTGRES.format(n=args.nodes))
     language = args.language or base.ivr.default_language
     if args.sounds is not None and not (args.sounds / language / "fsconf").is_dir():
         raise CliError(f"--sounds {args.sounds}: no {language}/fsconf/ folder of prompts"
@@ -67,10 +70,7 @@ def run(args: argparse.Namespace) -> int:
     settings = demo_settings(base, workdir, args.sounds, args.language)
     out = sys.stdout
     if args.nodes > 1:
-        url = args.database_url or base.database_url
-        if not url.startswith("postgresql"):
-            raise CliError(NEEDS_POSTGRES.format(n=args.nodes))
-        return _run_cluster(args, settings, workdir, url)
+        return _run_cluster(args, settings, workdir, cluster_url)
     out.write(f"fsconf demo: database {settings.database_url}\n")
     # A person at the phone needs real time (7 s to start typing a PIN, not 7/8);
     # the scripted meeting may run faster.
