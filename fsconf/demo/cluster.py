@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from fsconf.config import ClusterSettings
 from fsconf.controller import Controller
-from fsconf.demo.script import WAIT, _name_sound
+from fsconf.demo.script import WAIT, say_name
 from fsconf.demo.stage import DemoConference, DemoDriver, Stage, _CommandLog
 from fsconf.sim import SimSettings, Simulator
 from fsconf.sim.core import free_port
@@ -145,18 +145,13 @@ def join_on(stage: ClusterStage, node: str, who: str, caller: str, pin: str,
             conf: DemoConference) -> DriverCall:
     """Number, PIN and a spoken name on `node`; back once the caller is in the room,
     wherever it lives."""
-    import gevent
 
     call = stage.dial(who, caller, stage.node(node).driver)
     call.wait_prompt("enter-conference-number", WAIT)
     stage.press(call, conf.number + "#")
     call.wait_prompt("enter-pin", WAIT)
     stage.press(call, pin + "#")
-    call.wait_prompt("tone", WAIT)
-    stage.transcript.line(who.split(" ")[0], "says their name")
-    call.speak(_name_sound(stage, call))
-    gevent.sleep(1.6 / stage.speed)
-    stage.press(call, "#")
+    say_name(stage, call, who)
     call.driver.wait_for(lambda: stage.in_room(conf, caller) is not None, WAIT,
                          f"{who} in the meeting")
     where = stage.in_room(conf, caller)
