@@ -9,7 +9,9 @@ STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: install test test-sqlite test-postgres lint demo bench bench-quick sounds clean
+PG_DEMO_URL ?= $(PG_TEST_URL)
+
+.PHONY: install test test-sqlite test-postgres lint demo demo-cluster bench bench-quick sounds clean
 
 install: $(STAMP)
 
@@ -44,6 +46,10 @@ test-postgres: $(STAMP)
 
 demo: $(STAMP)
 	$(FSCONF) demo
+
+# Two simulated nodes, one meeting; PostgreSQL (a throwaway schema in PG_DEMO_URL).
+demo-cluster: $(STAMP)
+	$(FSCONF) demo --nodes 2 --database-url "$(PG_DEMO_URL)"
 
 # Stand-in prompts (espeak-ng + sox from Debian's packages) in FreeSWITCH's sound layout.
 sounds: $(STAMP)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from fsconf.cli.common import CliError, money, settings_from
 
 if TYPE_CHECKING:  # the demo's modules load only when it runs
+    from fsconf.config import Settings
     from fsconf.demo.stage import Stage
 
 
@@ -28,7 +29,20 @@ def register(sub: argparse._SubParsersAction, parent: argparse.ArgumentParser) -
     p.add_argument("--sounds", type=Path, default=None,
                    help="prompt sounds (e.g. build/sounds from `make sounds`); "
                         "default: silent stand-ins")
+    p.add_argument("--nodes", type=int, default=1, choices=range(1, 5), metavar="N",
+                   help="callers on N simulated FreeSWITCH nodes in one meeting (2-4; needs "
+                        "PostgreSQL: --database-url or FSCONF_DATABASE_URL)")
+    p.add_argument("--database-url", default=None,
+                   help="with --nodes: the PostgreSQL to use (a throwaway schema in it, "
+                        "dropped afterwards)")
     p.set_defaults(func=run)
+
+
+NEEDS_POSTGRES = (
+    "fsconf demo --nodes {n}: clustering needs PostgreSQL (refused on SQLite); give "
+    "--database-url postgresql+psycopg://USER@HOST/DB or set FSCONF_DATABASE_URL "
+    "(the demo uses a throwaway schema there and drops it)"
+)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +52,11 @@ def run(args: argparse.Namespace) -> int:
     from fsconf.sim import CalleeBehaviour
 
     base = settings_from(args)
+    if args.nodes > 1 and args.interactive:
+        raise CliError("fsconf demo: --interactive runs on one node; leave out --nodes")
+    cluster_url = args.database_url or base.database_url
+    if args.nodes > 1 and not cluster_url.startswith("postgresql+psycopg://"):
+        raise CliError(NEEDS_POSTGRES.format(n=args.nodes))
     language = args.language or base.ivr.default_language
     if args.sounds is not None and not (args.sounds / language / "fsconf").is_dir():
         raise CliError(f"--sounds {args.sounds}: no {language}/fsconf/ folder of prompts"
@@ -50,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--dir {args.dir}: {exc.strerror}") from None
     settings = demo_settings(base, workdir, args.sounds, args.language)
     out = sys.stdout
+    if args.nodes > 1:
+        return _run_cluster(args, settings, workdir, cluster_url)
     out.write(f"fsconf demo: database {settings.database_url}\n")
     # A person at the phone needs real time (7 s to start typing a PIN, not 7/8);
     # the scripted meeting may run faster.
@@ -76,6 +97,56 @@ def run(args: argparse.Namespace) -> int:
     finally:
         stage.close()
     return 0
+
+
+def _run_cluster(args: argparse.Namespace, settings: Settings, workdir: Path, url: str) -> int:
+    from dataclasses import replace
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from fsconf.demo.cluster import ClusterStage, cluster_summary, run_cluster_meeting
+    from fsconf.demo.stage import SPEED
+    from fsconf.store.scratch import throwaway_schema
+
+    out = sys.stdout
+    try:
+        with throwaway_schema(url) as (schema, scratch_url):
+            settings = replace(settings, database=replace(settings.database, url=scratch_url))
+            out.write(f"fsconf demo: {args.nodes} nodes, database {_safe_url(url)} "
+                      f"(throwaway schema {schema}, dropped at the end)\n")
+            stage = ClusterStage(settings, workdir, out, speed=SPEED,
+                                 language=settings.ivr.default_language, count=args.nodes)
+            try:
+                conf = stage.open()
+                out.write(
+                    f"provisioned customer {conf.customer_id}, access number 0201234567 on "
+                    f"every node, conference {conf.number} ({conf.language}), "
+                    f"time {SPEED:g}x faster\n"
+                    + "".join(f"node {n.name}: simulator on 127.0.0.1:{n.sim.port} (SIP "
+                              f"{n.ip}:5090), controller on "
+                              f"127.0.0.1:{n.controller.address[1]}\n" for n in stage.nodes)
+                    + "\n"
+                )
+                run_cluster_meeting(stage, conf)
+                cluster_summary(stage, conf)
+            finally:
+                stage.close()
+    except SQLAlchemyError as exc:
+        # PostgreSQL away, or refusing us: one line, as for any bad input.
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        raise CliError(f"fsconf demo --nodes {args.nodes}: PostgreSQL: "
+                       f"{first[0] if first else type(exc).__name__}") from None
+    return 0
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a URL we cannot parse is shown as nothing
+        return "(PostgreSQL)"
 
 
 def _summary(stage: Stage, customer_id: int) -> None:

@@ -20,13 +20,22 @@ def join(stage: Stage, who: str, caller: str, pin: str, conf: DemoConference) ->
     stage.press(call, conf.number + "#")
     call.wait_prompt("enter-pin", WAIT)
     stage.press(call, pin + "#")
+    say_name(stage, call, who)
+    call.wait_member(WAIT)
+    return call
+
+
+def say_name(stage: Stage, call: DriverCall, who: str) -> None:
+    """At the tone: once `record` runs (the prompt before it is seconds long with real
+    or stand-in sounds, and speech during it is not recorded), speak, then press #."""
     call.wait_prompt("tone", WAIT)
+    call.driver.wait_for(lambda: any(
+        e.name == "CHANNEL_EXECUTE" and e.uuid == call.b_uuid
+        and e.get("Application") == "record" for e in call.events), WAIT, "the recording")
     stage.transcript.line(who.split(" ")[0], "says their name")
     call.speak(_name_sound(stage, call))  # the caller's audio, as uuid_broadcast sends it
     gevent.sleep(1.6 / stage.speed)
     stage.press(call, "#")
-    call.wait_member(WAIT)
-    return call
 
 
 def _name_sound(stage: Stage, call: DriverCall) -> str:

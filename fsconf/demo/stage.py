@@ -41,6 +41,7 @@ class DemoConference:
     moderator_pin: str
     participant_pin: str
     language: str = "nl"
+    conference_id: int = 0
 
 
 def stand_in_sounds(root: Path) -> Path:
@@ -59,6 +60,9 @@ class Transcript:
         self.speed = speed
         self.start = time.monotonic()
         self.names: dict[str, str] = {}  # b-leg uuid -> "Anna (moderator)"
+        # Two-node demo: caller ID -> who, to name the leg a caller's node bridges to the
+        # room's owner (it arrives there on the internal SIP profile with that caller ID).
+        self.callers: dict[str, str] = {}
         self.language = language  # until a played file shows a call's language
         self.languages: dict[str, str] = {}  # uuid -> language of what it last heard
         # The interactive phone's "keys> ": shown again after each line while it waits,
@@ -101,10 +105,14 @@ class Transcript:
         language = self.languages[uuid] = language_of(file, language)
         self.line(f"{who} {conjugate(who, 'hears')}", _words(file, language))
 
-    def on_event(self, ev: Event) -> None:
+    def on_event(self, ev: Event, where: str = "") -> None:
         uuid = ev.uuid or ""
-        if uuid and uuid not in self.names and INVITEE in (ev.get("Channel-Name") or ""):
+        channel = ev.get("Channel-Name") or ""
+        if uuid and uuid not in self.names and INVITEE in channel:
             self.names[uuid] = "Daan (invited)"
+        caller = self.callers.get(ev.get("Caller-Caller-ID-Number") or "")
+        if uuid and uuid not in self.names and caller and channel.startswith("sofia/internal/"):
+            self.names[uuid] = f"{caller.split(' ')[0]} (bridged to {where or 'owner'})"
         if ev.name == "PLAYBACK_START":
             self.heard(ev.uuid or "", ev.get("Playback-File-Path") or "")
         elif ev.subclass == "conference::maintenance":
@@ -114,7 +122,8 @@ class Transcript:
             elif action in ("add-member", "del-member", "lock", "unlock", "mute-member",
                             "unmute-member", "kick-member", "conference-destroy"):
                 who = self.names.get(ev.uuid or "", "")
-                self.line("  FreeSWITCH event", f"{action} {who}".rstrip())
+                source = f"  FreeSWITCH {where}".rstrip()
+                self.line(f"{source} event", f"{action} {who}".rstrip())
 
 
 class _CommandLog(logging.Handler):
@@ -178,11 +187,12 @@ class DemoDriver(CallDriver):
     """The call driver, telling the transcript about every event it sees."""
 
     transcript: Transcript | None = None
+    where = ""  # the node's name in a two-node demo
 
     def _dispatch(self, ev: Event) -> None:
         super()._dispatch(ev)
         if self.transcript is not None:
-            self.transcript.on_event(ev)
+            self.transcript.on_event(ev, self.where)
 
 
 @dataclass
@@ -258,20 +268,24 @@ class Stage:
                 security=self.settings.security, actor="demo",
             )
         return DemoConference(customer["id"], conf["number"], conf["moderator_pin"],
-                              conf["participant_pin"], conf["language"])
+                              conf["participant_pin"], conf["language"], conf["id"])
 
-    def dial(self, who: str, caller: str) -> DriverCall:
-        assert self.driver is not None
+    def dial(self, who: str, caller: str, driver: DemoDriver | None = None) -> DriverCall:
+        """Place the call (on `driver`'s node in the two-node demo, else the one node)."""
+        driver = driver or self.driver
+        assert driver is not None
+        node = f" on node {driver.where}" if driver.where else ""
         self.transcript.line(who.split(" ")[0], f"{conjugate(who, 'dials')} {ACCESS_NUMBER}"
-                                                f" (caller ID {caller})")
-        seen = len(self.driver.events)
-        call = self.driver.place_call(ACCESS_NUMBER, caller_id_number=caller,
-                                      caller_id_name=who.split(" ")[0])
+                                                f" (caller ID {caller}){node}")
+        seen = len(driver.events)
+        call = driver.place_call(ACCESS_NUMBER, caller_id_number=caller,
+                                 caller_id_name=who.split(" ")[0])
         self.transcript.names[call.b_uuid] = who
+        self.transcript.callers[caller] = who
         # What this call heard before we knew its uuid (the welcome prompt may be that fast).
-        for event in self.driver.events[seen:]:
+        for event in driver.events[seen:]:
             if event.uuid == call.b_uuid:
-                self.transcript.on_event(event)
+                self.transcript.on_event(event, driver.where)
         return call
 
     def press(self, call: DriverCall, keys: str) -> None:

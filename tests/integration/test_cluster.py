@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import gevent
 import pytest
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
@@ -257,8 +258,9 @@ def test_callers_on_two_nodes_meet_in_one_room_on_the_owner(cluster: Cluster) ->
     _wait(a, lambda: a.member(p, "0611000002") is not None, "B's caller in A's room")
     assert len(a.members(p)) == 2
     assert b.room(p) is None  # B hosts nothing: one room, on its owner
-    # The arrival is announced to the room on A (the name itself: see the report; in
-    # this rig the simulator's `record` leaves no name on B, so "unnamed caller").
+    # The arrival is announced to the room on A. This caller pressed # without saying
+    # anything, so "unnamed caller" (a spoken name: the test after this one).
+    chair.wait_prompt("unnamed-caller")
     chair.wait_prompt("has-joined")
     # B keeps the caller's own leg and attendance row.
     row = cluster.attendance("0611000002", p)
@@ -274,6 +276,58 @@ def test_callers_on_two_nodes_meet_in_one_room_on_the_owner(cluster: Cluster) ->
     b.driver.wait_for(lambda: cluster.attendance("0611000002", p).left_at is not None, 10,
                       "B closes its caller's row")
     assert cluster.attendance("0611000002", p).end_reason == "hung_up"
+
+
+def _voice(cluster: Cluster) -> str:
+    """A second and a half of "voice": a tone loud enough for `record`'s silence detector."""
+    import math
+    import struct
+    import wave
+
+    path = cluster.tmp / "voice.wav"
+    if not path.exists():
+        with wave.open(str(path), "wb") as w:
+            w.setnchannels(1)
+            w.setsampwidth(2)
+            w.setframerate(8000)
+            w.writeframes(b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / 8000)))
+                for i in range(12000)))
+    return str(path)
+
+
+def test_a_name_recorded_on_b_is_announced_and_in_the_roll_call_on_the_owner(
+    cluster: Cluster,
+) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    chair = a.dial_in(p, p.moderator_pin, "0618000001")
+    chair.wait_member()
+
+    # The caller on B says their name at the tone; `record` on B ends by silence.
+    guest = b.dial_pin(p, p.participant_pin, "0618000002")
+    guest.wait_prompt("tone")
+    guest.speak(_voice(cluster))
+    _wait(a, lambda: a.member(p, "0618000002") is not None, "B's caller in A's room")
+    on_b = cluster.attendance("0618000002", p)
+    assert on_b.node == b.name and on_b.name_recording_path is not None
+    recorded = Path(on_b.name_recording_path).read_bytes()  # B's disk
+    assert len(recorded) > 44 + 8000  # over half a second of audio, not an empty WAV
+
+    # A announces the name B recorded: a file on A's own disk, the same audio.
+    announced = chair.wait_prompt(f"recordings-{a.name}/")
+    chair.wait_prompt("has-joined")
+    assert Path(announced).read_bytes() == recorded
+
+    # The roll call on A (*3, at once with #) names the chair, then B's caller by name.
+    chair.send_dtmf("*3#")
+    chair.wait_prompt("roll-call")
+    assert chair.wait_prompt(f"recordings-{a.name}/") == announced
+
+    guest.hangup()
+    _wait(a, lambda: a.member(p, "0618000002") is None, "the leg on A ends")
+    _wait(a, lambda: not Path(announced).exists(), "A removes its copy of the name")
 
 
 def test_a_moderator_on_b_ends_the_meeting_on_the_owner(cluster: Cluster) -> None:
@@ -531,3 +585,84 @@ def test_a_killed_controller_leaves_new_calls_and_room_legs_to_the_backup(
     assert a.backup.server.sessions  # the backup serves them
     lease = cluster.lease(p)
     assert lease is not None and (lease.node, lease.epoch) == (a.name, 1)
+
+
+# -- the participant limit holds exactly when callers race in on two nodes --------------
+
+
+def test_callers_racing_for_the_last_seats_on_two_nodes_get_exactly_the_limit(
+    cluster: Cluster,
+) -> None:
+    p = provision(cluster.db, max_participants=2)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    a.dial_in(p, p.moderator_pin, "0619000001").wait_member()  # the moderator is not counted
+    b.dial_in(p, p.participant_pin, "0619000002")
+    _wait(a, lambda: len(a.members(p)) == 2, "the first participant in A's room")
+
+    # Four callers, two on each node, dial in at the same moment for the one seat left
+    # (each node's controller checks the limit under the conference's row lock).
+    plan = (("0619000011", a), ("0619000012", b), ("0619000013", a), ("0619000014", b))
+    dialling = [gevent.spawn(node.dial_in, p, p.participant_pin, caller)
+                for caller, node in plan]
+    gevent.joinall(dialling, timeout=15, raise_error=True)
+    racers = {caller: g.value for (caller, _), g in zip(plan, dialling, strict=True)}
+
+    def settled() -> bool:
+        rows = [cluster.attendance(c, p) for c in racers]
+        return all(r.joined_at is not None or r.left_at is not None for r in rows)
+
+    a.driver.wait_for(settled, 15, "every racer seated or refused")
+    rows = {c: cluster.attendance(c, p) for c in racers}
+    seated = [c for c, r in rows.items() if r.end_reason is None]
+    refused = [c for c, r in rows.items() if r.end_reason == "rejected_full"]
+    assert len(seated) == 1 and len(refused) == 3, {c: r.end_reason for c, r in rows.items()}
+    for caller in refused:
+        racers[caller].wait_prompt("conference-full")
+        racers[caller].wait_hangup()
+    [winner] = seated
+    _wait(a, lambda: a.member(p, winner) is not None, "the one who got the seat, on A")
+    assert len(a.members(p)) == 3  # moderator + the limit of two participants
+    assert racers[winner].hangup_cause is None
+
+
+# -- (f) placement over running nodes: load, then drain -------------------------------
+
+
+def _only_nodes_alive(cluster: Cluster, names: set[str]) -> bool:
+    """Nodes of earlier tests (one database per run) have stopped or their heartbeat
+    aged out, so placement here chooses among this test's nodes only."""
+    from fsconf.store import cluster as cluster_rows
+
+    with cluster.db.unit_of_work() as s:
+        alive = {n.name for n in cluster_rows.node_loads(s, LEASE) if n.alive}
+    return alive == names
+
+
+def test_new_rooms_spread_by_load_and_skip_a_drained_node(cluster: Cluster) -> None:
+    from fsconf.services.nodes import set_drained
+
+    first, second, third = (provision(cluster.db) for _ in range(3))
+    a = cluster.node("a", "127.0.0.1", max_members=1)
+    b = cluster.node("b", "127.0.0.2", max_members=1)
+    a.driver.wait_for(lambda: _only_nodes_alive(cluster, {a.name, b.name}), 10,
+                      "only this test's nodes alive")
+
+    # The first room stays where its first caller landed: A, now at its load limit.
+    a.dial_in(first, first.participant_pin, "0620000001").wait_member()
+    assert cluster.lease(first).node == a.name  # type: ignore[union-attr]
+    # The next room's first caller also lands on A: the room goes to B, the caller with it.
+    a.dial_in(second, second.participant_pin, "0620000002")
+    _wait(b, lambda: b.member(second, "0620000002") is not None, "the second room on B")
+    assert cluster.lease(second).node == b.name  # type: ignore[union-attr]
+    assert a.room(second) is None
+
+    # B drained: a caller landing on B for a new room is bridged to A (B hosts no new
+    # room, even with A at its limit); B's meeting goes on.
+    with cluster.db.unit_of_work() as s:
+        set_drained(s, actor="test", node=b.name, drained=True)
+    b.dial_in(third, third.participant_pin, "0620000003")
+    _wait(a, lambda: a.member(third, "0620000003") is not None, "the third room on A")
+    assert cluster.lease(third).node == a.name  # type: ignore[union-attr]
+    assert b.room(third) is None
+    assert b.member(second, "0620000002") is not None

@@ -170,3 +170,53 @@ def test_an_english_demo_shows_english_words(
     out = _run_phone(monkeypatch, tmp_path, person, "--language", "en").getvalue()
     assert re.search("You hear +\u201cWelcome to the conference service.\u201d", out)
     assert "Welkom" not in out and "Toets" not in out
+
+
+def test_two_node_demo_shows_callers_on_both_nodes_in_one_meeting(
+    database_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the two-node demo needs PostgreSQL (clustering is refused on SQLite)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    # The server, not this run's schema: the demo makes (and drops) its own.
+    server = make_url(database_url).set(query={}).render_as_string(hide_password=False)
+    monkeypatch.setenv("FSCONF_DATABASE_URL", server)
+    assert main(["demo", "--nodes", "2", "--dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for expected in (
+        f"{'Anna':<22} dials 0201234567 (caller ID 0201111111) on node a",
+        "room lease: owner node a, epoch 1",
+        f"{'Bram':<22} dials 0201234567 (caller ID 0302222222) on node b",
+        "Bram rang node b; the meeting is on node a",
+        "Carla rang node b; the meeting is on node a",
+        "bridge",  # what node b's controller told its FreeSWITCH
+        f"{'  FreeSWITCH a event':<22} add-member Bram (bridged to a)",
+        "Anna (moderator) hears (a recorded name)",  # Bram's, recorded on b, played on a
+        "Bram (bridged to a) hears \u201cAanwezig zijn:\u201d",  # the roll call, on a
+        f"  {'0302222222':<12} {'participant':<12} {'b':<10} ended_by_moderator",
+        f"  {'0201111111':<12} {'moderator':<12} {'a':<10} ended_by_moderator",
+    ):
+        assert expected in out, expected
+    [schema] = re.findall(r"throwaway schema (fsconf_demo_[0-9a-f]+)", out)
+    with create_engine(server).connect() as conn:  # the demo dropped its schema
+        left = conn.execute(text(
+            "SELECT count(*) FROM information_schema.schemata WHERE schema_name = :s"),
+            {"s": schema}).scalar()
+    assert left == 0
+
+
+def test_two_node_demo_without_postgresql_says_what_it_needs(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FSCONF_DATABASE_URL", raising=False)
+    try:
+        code = main(["demo", "--nodes", "2", "--dir", str(tmp_path)])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    assert code == 2 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "needs PostgreSQL" in err and "FSCONF_DATABASE_URL" in err
