@@ -108,7 +108,8 @@ class Node:
         return list(rooms[0]["members"]) if rooms else []  # type: ignore[arg-type]
 
     def member(self, p: Provisioned, caller: str) -> dict | None:
-        return next((m for m in self.members(p) if m["caller_id_number"] == caller), None)
+        # .get: a recording node (*4) is listed among the members without a caller id
+        return next((m for m in self.members(p) if m.get("caller_id_number") == caller), None)
 
     def room(self, p: Provisioned) -> dict | None:
         rooms = self.driver.conference_json(f"fsconf-{p.conference_number}")
