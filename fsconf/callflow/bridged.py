@@ -33,6 +33,12 @@ log = logging.getLogger(__name__)
 _HOST_PORT = re.compile(r"^[A-Za-z0-9.-]+:[0-9]{1,5}$")
 
 
+# Meeting end reasons that end every member: a bridged caller's row says the same.
+_ENDED_FOR_ALL = (
+    EndReason.ENDED_BY_MODERATOR, EndReason.ENDED_BY_OPERATOR, EndReason.ENDED_WITH_MODERATOR,
+)
+
+
 class Outcome(Enum):
     ENDED = "ended"  # the owner ended the member (kick, end of meeting, its hang-up)
     OWNER_LOST = "owner lost"  # the owner died under the bridge (media timeout)
@@ -93,9 +99,12 @@ class BridgedMember:
 
     def _host_here(self, lease: Lease) -> EndReason:
         locked, muted_all = self.cluster.meeting_flags(self.meeting_id)
+        # A participant re-homed here before any chair came is held again: the new
+        # room starts without wait-mod unless this join's flags set it.
+        chair_arrived = self.cluster.chair_arrived(self.meeting_id)
         self.m.seated_earlier = True
         return self.m.enter(self.meeting_id, locked=locked, muted_all=muted_all,
-                            epoch=lease.epoch)
+                            epoch=lease.epoch, chair_arrived=chair_arrived)
 
     def dial_string(self, lease: Lease, now: float) -> str:
         address = lease.internal_sip or ""
@@ -143,9 +152,11 @@ class BridgedMember:
         raise NoOwner()
 
     def _ended_reason(self) -> EndReason:
-        """The owner let the member go: ended for all, or this member removed."""
+        """The owner let the member go: ended for all, or this member removed. The owner
+        writes the meeting's end reason before its `kick all` (keypad *30, chairs.py),
+        so it is there when the bridge returns."""
         _, meeting_end = self.m.ctx.store.attendance_state(self.m.attendance_id)
-        if meeting_end in (EndReason.ENDED_BY_MODERATOR, EndReason.ENDED_BY_OPERATOR):
+        if meeting_end in _ENDED_FOR_ALL:
             return EndReason(meeting_end)
         return EndReason.KICKED
 

@@ -20,7 +20,7 @@ from fsconf.conference.room import Room
 from fsconf.domain.prompts import prompt
 from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
-from fsconf.store.callstore import CallStore, StoreUnavailable
+from fsconf.store.callstore import CallStore, RoomFenced, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +73,19 @@ def _end_without_chair(store: CallStore, room: Room) -> None:
     room.ending = True
     room.end_reason = EndReason.ENDED_WITH_MODERATOR
     try:
-        store.set_meeting_flags(room.meeting_id, end_reason=EndReason.ENDED_WITH_MODERATOR)
+        # Written before the kick: a caller bridged here from another node learns from
+        # it, when the bridge returns, why they were let go (callflow/bridged.py).
+        if room.epoch:
+            # Cluster: as the lock and *30, only the lease holder at its epoch may end it.
+            store.set_room_flags(room.conference_id, room.epoch, room.meeting_id,
+                                 end_reason=EndReason.ENDED_WITH_MODERATOR)
+        else:
+            store.set_meeting_flags(room.meeting_id, end_reason=EndReason.ENDED_WITH_MODERATOR)
+    except RoomFenced as exc:
+        room.ending, room.end_reason = False, None
+        log.warning("conference %s: not ended, this node no longer owns it: %s",
+                    room.number, exc)
+        return
     except StoreUnavailable as exc:
         log.warning("conference %s: end reason not saved: %s", room.number, exc)
     try:

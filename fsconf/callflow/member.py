@@ -116,7 +116,8 @@ class Membership:
         """Join this node's mod_conference room (the seat is taken) and serve the keypad.
 
         `epoch` > 0: a clustered room this node holds under that lease epoch. A leg
-        bridged in from another node is not held for the chair (`chair_arrived`)."""
+        bridged in from another node is held for the chair like a local caller; the
+        owner judges `chair_arrived` when it admits the leg (roomleg.py)."""
         # Wait for the chair: mod_conference's own `wait-mod` conference flag (set by the
         # member whose join creates the room; cleared by the first `moderator` member to
         # join, which also stops the music: conference_member_add) plays the profile's

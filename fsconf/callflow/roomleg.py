@@ -83,9 +83,12 @@ class RoomLegFlow:
             if conference.language != self.line.language:
                 self.line.set_language(conference.language)
             membership.name_file = self._name_here(ticket.attendance_id, conference.number)
+            # Held for the chair like a local caller, as the owner judges it now (the
+            # answering node's seat may predate a moderator's arrival). The recording
+            # notice was played on the answering node, before the bridge.
             reason = membership.enter(
                 admitted.meeting_id, locked=admitted.locked, muted_all=admitted.muted_all,
-                epoch=ticket.epoch,
+                epoch=ticket.epoch, chair_arrived=admitted.chair_arrived,
             )
         except CallGone:
             reason = EndReason.HUNG_UP

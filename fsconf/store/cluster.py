@@ -27,10 +27,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.expression import FunctionElement
 
 from fsconf.domain.cluster import NodeLoad
+from fsconf.domain.roles import Role
 from fsconf.store.models import (
     Attendance,
     Conference,
@@ -305,6 +306,20 @@ def meeting_flags(session: Session, meeting_id: int) -> tuple[bool, bool]:
     return (bool(row[0]), bool(row[1])) if row else (False, False)
 
 
+def _chair_arrived(meeting_id: Any) -> Any:
+    """SQL: a moderator has taken a seat in the meeting (on any node), as the join's
+    claim_seat judges it: who arrives before that waits for the chair (issue 22)."""
+    chair = aliased(Attendance)
+    return exists().where(
+        chair.meeting_id == meeting_id, chair.role == Role.MODERATOR,
+        chair.joined_at.is_not(None),
+    )
+
+
+def chair_arrived(session: Session, meeting_id: int) -> bool:
+    return bool(session.scalar(select(_chair_arrived(meeting_id))))
+
+
 # -- nodes that died ---------------------------------------------------------------------
 
 
@@ -350,6 +365,9 @@ class Admission:
     meeting_id: int
     locked: bool
     muted_all: bool
+    # Judged by the owner when the leg arrives, not by the answering node's earlier seat:
+    # a moderator may have come in meanwhile (wait for the chair, issue 22).
+    chair_arrived: bool = True
 
 
 def admission(
@@ -359,7 +377,7 @@ def admission(
     holds that room's lease at `epoch` (a stale owner admits nobody)."""
     row = session.execute(
         select(Attendance.conference_id, Attendance.meeting_id, Meeting.locked,
-               Meeting.muted_all)
+               Meeting.muted_all, _chair_arrived(Attendance.meeting_id))
         .join(Meeting, Meeting.id == Attendance.meeting_id)
         .join(Conference, Conference.id == Attendance.conference_id)
         .where(
@@ -371,4 +389,5 @@ def admission(
     ).first()
     if row is None:
         return None
-    return Admission(int(row[0] or 0), int(row[1] or 0), bool(row[2]), bool(row[3]))
+    return Admission(int(row[0] or 0), int(row[1] or 0), bool(row[2]), bool(row[3]),
+                     chair_arrived=bool(row[4]))

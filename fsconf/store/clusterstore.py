@@ -83,6 +83,9 @@ class ClusterStore:
     def meeting_flags(self, meeting_id: int) -> tuple[bool, bool]:
         return self.calls._run(lambda s: cluster.meeting_flags(s, meeting_id))
 
+    def chair_arrived(self, meeting_id: int) -> bool:
+        return self.calls._run(lambda s: cluster.chair_arrived(s, meeting_id))
+
     def nodes(self) -> list[NodeRow]:
         return self.calls._run(lambda s: cluster.list_nodes(s, self.lease_seconds))
 

@@ -242,14 +242,22 @@ class CallDriver:
         b_uuid = self.api(f"uuid_getvar {a_uuid} other_loopback_leg_uuid").strip()
         if b_uuid.startswith("-ERR") or b_uuid == "_undef_":
             raise RuntimeError(f"no b-leg for {a_uuid}: {b_uuid}")
-        call = DriverCall(self, a_uuid, b_uuid)
-        for uuid in (a_uuid, b_uuid):  # events that arrived before we knew the uuids
+        return self._track(DriverCall(self, a_uuid, b_uuid))
+
+    def follow(self, uuid: str) -> DriverCall:
+        """Watch a channel this driver did not place, e.g. the leg another node bridged
+        to this one: what it hears is what its caller there hears through the bridge.
+        Keys and hang-ups act on that leg itself (it has no loopback partner)."""
+        return self._track(DriverCall(self, uuid, uuid))
+
+    def _track(self, call: DriverCall) -> DriverCall:
+        for uuid in dict.fromkeys((call.a_uuid, call.b_uuid)):  # events before we knew it
             for ev in self._history.get(uuid, []):
                 call.on_event(ev)
         for ev in self.events:  # room-wide events after it joined
             if ev.uuid is None and call.member_id is not None:
                 call.on_event(ev)
-        self.calls[b_uuid] = call
+        self.calls[call.b_uuid] = call
         return call
 
     def conference_json(self, name: str) -> list[dict[str, object]] | None:

@@ -196,3 +196,44 @@ def test_a_recorded_name_travels_through_the_database(calls: CallStore, tag: str
     assert store.load_name(attendance_id) is None
     store.save_name(attendance_id, b"RIFF....WAVE")
     assert store.load_name(attendance_id) == b"RIFF....WAVE"
+
+
+def test_admission_tells_the_owner_whether_a_chair_has_been_seated(
+    calls: CallStore, tag: str
+) -> None:
+    """Wait for the chair across nodes: the owner judges it when a bridged leg arrives."""
+    p = provision(calls.db)
+    owner = _store(calls, f"{tag}-own")
+    lease = owner.claim(p.conference_id)
+    assert lease is not None
+    now = utcnow()
+
+    def seat(suffix: str, role: Role, joined: bool) -> int:
+        with calls.db.unit_of_work() as s:
+            row = Attendance(call_uuid=f"{tag}-{suffix}", node=f"{tag}-b", arrived_at=now,
+                             conference_id=p.conference_id, meeting_id=meeting_id,
+                             role=role, joined_at=now if joined else None)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    with calls.db.unit_of_work() as s:
+        meeting = Meeting(conference_id=p.conference_id, fs_conference_name="x", fs_node=owner.node)
+        s.add(meeting)
+        s.flush()
+        meeting_id = meeting.id
+    guest = seat("guest", Role.PARTICIPANT, joined=True)
+    seat("chair-at-pin", Role.MODERATOR, joined=False)  # not seated yet: not arrived
+    admitted = owner.admission(guest, p.conference_number, lease.epoch)
+    assert admitted is not None and admitted.chair_arrived is False
+    assert owner.chair_arrived(meeting_id) is False
+
+    seat("chair", Role.MODERATOR, joined=True)  # seated on any node
+    admitted = owner.admission(guest, p.conference_number, lease.epoch)
+    assert admitted is not None and admitted.chair_arrived is True
+    assert owner.chair_arrived(meeting_id) is True
+    with calls.db.unit_of_work() as s:  # leave nothing open for other tests
+        s.execute(update(Attendance).where(Attendance.meeting_id == meeting_id)
+                  .values(left_at=utcnow()))
+        s.execute(update(Meeting).where(Meeting.id == meeting_id).values(ended_at=utcnow()))
+    owner.release(p.conference_id, lease.epoch)

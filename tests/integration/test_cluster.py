@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gevent
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
 from fsconf.config import ClusterSettings, Settings
@@ -28,7 +28,7 @@ from fsconf.sim.core import free_port
 from fsconf.sim.settings import REPO_CONF_DIR
 from fsconf.sim.sip import SipFabric
 from fsconf.store.callstore import RoomFenced
-from fsconf.store.models import Attendance, Meeting, RoomLease
+from fsconf.store.models import Attendance, Conference, Meeting, Recording, RoomLease
 from fsconf.store.session import Database
 from fsconf.testing.driver import CallDriver, DriverCall
 from tests.faults import FaultProxy
@@ -109,7 +109,8 @@ class Node:
         return list(rooms[0]["members"]) if rooms else []  # type: ignore[arg-type]
 
     def member(self, p: Provisioned, caller: str) -> dict | None:
-        return next((m for m in self.members(p) if m["caller_id_number"] == caller), None)
+        # .get: a recording node (*4) is listed among the members without a caller id
+        return next((m for m in self.members(p) if m.get("caller_id_number") == caller), None)
 
     def room(self, p: Provisioned) -> dict | None:
         rooms = self.driver.conference_json(f"fsconf-{p.conference_number}")
@@ -241,6 +242,18 @@ def _wait(node: Node, predicate, what: str, timeout: float = 10.0) -> None:  # t
     node.driver.wait_for(predicate, timeout, what)
 
 
+def _configure(cluster: Cluster, p: Provisioned, **values: object) -> None:
+    with cluster.db.unit_of_work() as s:
+        s.execute(update(Conference).where(Conference.id == p.conference_id).values(**values))
+
+
+def _leg_on(owner: Node, p: Provisioned, caller: str) -> DriverCall:
+    """The leg another node bridged to the owner for `caller`: what it hears on the owner
+    is what the caller hears through the bridge (their own node plays none of it)."""
+    _wait(owner, lambda: owner.member(p, caller) is not None, f"{caller}'s leg on the owner")
+    return owner.driver.follow(owner.member(p, caller)["uuid"])  # type: ignore[index]
+
+
 # -- (a) callers arriving on A and B meet in one mod_conference on the owner ------------
 
 
@@ -336,14 +349,121 @@ def test_a_moderator_on_b_ends_the_meeting_on_the_owner(cluster: Cluster) -> Non
     b = cluster.node("b", "127.0.0.2")
     a.dial_in(p, p.participant_pin, "0612000001").wait_member()
     chair = b.dial_in(p, p.moderator_pin, "0612000002")
-    _wait(a, lambda: len(a.members(p)) == 2, "B's moderator in A's room")
+    guest = b.dial_in(p, p.participant_pin, "0612000003")  # a participant on B too
+    leg = _leg_on(a, p, "0612000003")
+    _wait(a, lambda: len(a.members(p)) == 3, "B's callers in A's room")
     chair.send_dtmf("*30")
+    leg.wait_prompt("meeting-ended")  # B's participant hears it through the bridge
     _wait(a, lambda: a.room(p) is None, "the meeting ended on A")
     chair.wait_hangup()
-    b.driver.wait_for(lambda: cluster.attendance("0612000002", p).left_at is not None, 10,
-                      "B closes its moderator's row")
-    assert cluster.attendance("0612000002", p).end_reason == "ended_by_moderator"
+    guest.wait_hangup()
+    for caller in ("0612000002", "0612000003"):
+        b.driver.wait_for(lambda c=caller: cluster.attendance(c, p).left_at is not None,
+                          10, "B closes its callers' rows")
+        row = cluster.attendance(caller, p)
+        assert (row.end_reason, row.node) == ("ended_by_moderator", b.name)
     assert cluster.meeting(p).ended_at is not None
+
+
+# -- issue 22's features for a room whose callers are on several nodes -------------------
+
+
+def test_a_participant_on_b_waits_for_the_chair_who_arrives_on_b(cluster: Cluster) -> None:
+    p = provision(cluster.db)
+    _configure(cluster, p, wait_for_moderator=True)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    anna = a.dial_in(p, p.participant_pin, "0618000001")  # first: A owns the room
+    anna.wait_prompt("waiting-for-moderator")
+    anna.wait_member()
+    bram = b.dial_in(p, p.participant_pin, "0618000002")
+    leg = _leg_on(a, p, "0618000002")
+    leg.wait_prompt("waiting-for-moderator")  # held like a local caller, by the owner
+    assert a.member(p, "0618000002")["flags"]["can_speak"] is False  # type: ignore[index]
+    assert a.room(p)["wait_mod"] is True  # type: ignore[index]
+    bram.send_dtmf("*1")  # keys cross the bridge; the owner says the meeting has not begun
+    leg.wait_prompt("still-waiting")
+
+    b.dial_in(p, p.moderator_pin, "0618000003")  # the chair, bridged from B as well
+    leg.wait_prompt("moderator-arrived")
+    anna.wait_prompt("moderator-arrived")
+    _wait(a, lambda: a.room(p)["wait_mod"] is False, "wait_mod cleared on A")  # type: ignore[index]
+    _wait(a, lambda: a.member(p, "0618000002")["flags"]["can_speak"], "bram heard")  # type: ignore[index]
+    # The wait lands on the row B keeps for its caller.
+    b.driver.wait_for(lambda: cluster.attendance("0618000002", p).waited_seconds is not None,
+                      10, "bram's wait recorded")
+    assert cluster.attendance("0618000002", p).node == b.name
+    assert bram.hangup_cause is None
+
+
+def test_the_meeting_ends_with_its_chair_for_callers_on_other_nodes(cluster: Cluster) -> None:
+    p = provision(cluster.db)
+    _configure(cluster, p, end_with_moderator=True, moderator_grace_seconds=0)
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    chair = a.dial_in(p, p.moderator_pin, "0619000001")
+    chair.wait_member()
+    bram = b.dial_in(p, p.participant_pin, "0619000002")
+    leg = _leg_on(a, p, "0619000002")
+    chair.hangup()
+    leg.wait_prompt("meeting-ended")  # heard through the bridge before it ends
+    bram.wait_hangup()
+    b.driver.wait_for(lambda: cluster.attendance("0619000002", p).left_at is not None, 10,
+                      "B closes its caller's row")
+    row = cluster.attendance("0619000002", p)
+    assert (row.end_reason, row.node) == ("ended_with_moderator", b.name)
+    b.driver.wait_for(lambda: cluster.meeting(p).ended_at is not None, 10, "meeting closed")
+    assert cluster.meeting(p).end_reason == "ended_with_moderator"
+
+
+def test_recording_hands_and_count_for_callers_on_two_nodes(cluster: Cluster) -> None:
+    p = provision(cluster.db, language="en")
+    a = cluster.node("a", "127.0.0.1")
+    b = cluster.node("b", "127.0.0.2")
+    anna = a.dial_in(p, p.participant_pin, "0620000001")  # first: A owns the room
+    anna.wait_member()
+    chair = b.dial_in(p, p.moderator_pin, "0620000002")
+    chair_leg = _leg_on(a, p, "0620000002")
+    bram = b.dial_in(p, p.participant_pin, "0620000003")
+    bram_leg = _leg_on(a, p, "0620000003")
+
+    # *4 from the moderator on B records on the owner; everyone hears it.
+    chair.send_dtmf("*4")
+    chair_leg.wait_prompt("meeting-recorded")
+    anna.wait_prompt("meeting-recorded")
+    bram_leg.wait_prompt("meeting-recorded")
+    _wait(a, lambda: a.room(p)["recording"] is True, "A records the room")  # type: ignore[index]
+    # A late joiner on B hears the notice on B, before the bridge (they may hang up).
+    carl = b.dial_in(p, p.participant_pin, "0620000004")
+    carl.wait_prompt("meeting-recorded")
+    _leg_on(a, p, "0620000004")
+    with cluster.db.unit_of_work() as s:
+        rec = s.scalars(select(Recording).where(Recording.conference_id == p.conference_id)).one()
+        assert rec.started_by_attendance_id == cluster.attendance("0620000002", p).id
+
+    # *5 hands across nodes, floor given in order while mute-all is on.
+    chair.send_dtmf("*11")
+    _wait(a, lambda: a.member(p, "0620000003")["flags"]["can_speak"] is False, "muted all")  # type: ignore[index]
+    bram.send_dtmf("*5")  # on B, first
+    bram_leg.wait_prompt("hand-raised")
+    chair_leg.wait_prompt("/raised-hand.wav")
+    anna.send_dtmf("*5")  # on A, second
+    anna.wait_prompt("hand-raised")
+    chair_leg.wait_prompt("/raised-hand.wav")
+    chair.send_dtmf("*5")
+    bram_leg.wait_prompt("you-have-the-floor")
+    chair_leg.wait_prompt("floor-given")
+    _wait(a, lambda: a.member(p, "0620000003")["flags"]["can_speak"], "bram unmuted")  # type: ignore[index]
+    assert a.member(p, "0620000001")["flags"]["can_speak"] is False  # type: ignore[index]
+    chair.send_dtmf("*5")
+    anna.wait_prompt("you-have-the-floor")
+
+    # *6 on B counts the members of both nodes: anna (A), bram and carl (B), a moderator.
+    bram.send_dtmf("*6")
+    bram_leg.wait_prompt("participants-present-before")
+    bram_leg.wait_prompt("digits/3.wav")
+    bram_leg.wait_prompt("participants-present-after")
+    bram_leg.wait_prompt("/moderator-present")
 
 
 # -- (c) mute-all and lock from B hold on the owner, for a late joiner on C too ------------
