@@ -489,6 +489,7 @@ def test_far_node_killed_ends_bridge_by_media_timeout_only(make_node, driver_for
     node_a2 = make_node(A_IP, a2_ctl)
     b_timed.execute("bridge", without.replace("Epoch=7", "Epoch=8"), lock=False)
     conn = a2_ctl.wait_conn()
+    conn.wait(lambda: bool(conn.replies), 5, "the connect reply")  # accepted is not yet read
     assert unquote(conn.replies[0].get("variable_sip_h_X-Fsconf-Epoch", "")) == "8"
     conn.wait(lambda: any(e.get("Application") == "conference" for e in conn.events), 10, "conf")
     d_a2 = driver_for(node_a2)
