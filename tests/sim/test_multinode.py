@@ -817,6 +817,7 @@ def test_originate_to_another_node(make_node, driver_for) -> None:
     assert reply.startswith("+OK ")
     leg = reply[4:].strip()
     conn = a_ctl.wait_conn()
+    conn.wait(lambda: bool(conn.replies), 5, "the connect reply")
     connect = {k: unquote(v) for k, v in conn.replies[0].items()}
     assert connect["Caller-Caller-ID-Number"] == "0612345007"
     assert connect["variable_sip_h_X-Fsconf-Room"] == "123456"
