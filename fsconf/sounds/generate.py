@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from fsconf.domain.prompts import CATALOGUE, LANGUAGES
+from fsconf.domain.prompts import CATALOGUE, LANGUAGES, spoken_number_files
 
 RATES = (8000, 16000)
 VOICES = {"nl": "nl", "en": "en"}  # espeak-ng voice per catalogue language
@@ -72,22 +72,7 @@ class SoundsError(RuntimeError):
 
 def say_number_files(n: int) -> list[str]:
     """The files mod_say_en / mod_say_nl play for NUMBER pronounced n (0..999)."""
-    if not 0 <= n <= 999:
-        raise ValueError("only 0..999 is generated")
-    if n == 0:
-        return ["digits/0.wav"]
-    hundreds, tens, units = n // 100, n // 10 % 10, n % 10
-    files = []
-    if hundreds:
-        files += [f"digits/{hundreds}.wav", "digits/hundred.wav"]
-    if tens > 1:
-        files.append(f"digits/{tens}0.wav")
-    elif tens == 1:
-        files.append(f"digits/1{units}.wav")
-        units = 0
-    if units:
-        files.append(f"digits/{units}.wav")
-    return files
+    return spoken_number_files(n)
 
 
 def number_files() -> list[str]:
