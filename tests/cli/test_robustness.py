@@ -55,14 +55,18 @@ def test_customer_add_before_db_upgrade_says_to_run_it(
     assert "run `fsconf db upgrade`" in result.err and "no such table" in result.err
 
 
+ROWS = 2000  # audit lines are ~120 bytes: 2000 of them are ~240 KB
+
+
 def _big_database(tmp_path: Path) -> str:
-    """Enough customers and audit entries that the output overflows a pipe's buffer, so
-    the command is still writing when the reader goes away."""
+    """Enough customers and audit entries that either listing is several times a pipe's
+    buffer (64 KiB on Linux), so the command is still writing when the reader goes away,
+    however slowly the reader gets to close its end."""
     url = f"sqlite:///{tmp_path / 'big.sqlite3'}"
     migrate.upgrade(url)
     db = Database(url)
     with Session(db.engine) as s:
-        for n in range(400):
+        for n in range(ROWS):
             customer = Customer(name=f"Customer {n:03d} " + "x" * 150)
             customer.subscription = Subscription(activated_on=dt.date(2024, 1, 1))
             s.add(customer)
@@ -73,7 +77,7 @@ def _big_database(tmp_path: Path) -> str:
     return url
 
 
-@pytest.mark.parametrize("argv", [("audit", "--limit", "400"), ("customer", "list", "--json")])
+@pytest.mark.parametrize("argv", [("audit", "--limit", str(ROWS)), ("customer", "list", "--json")])
 def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path, argv: tuple[str, ...]) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FSCONF_")}
     env["FSCONF_DATABASE_URL"] = _big_database(tmp_path)
