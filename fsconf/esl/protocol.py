@@ -29,6 +29,7 @@ __all__ = [
     "decode_reply_headers",
     "encode_api_response",
     "encode_command",
+    "encode_commands",
     "encode_command_reply",
     "encode_disconnect_notice",
     "encode_event_json",
@@ -56,6 +57,12 @@ _FRAME_HEAD = re.compile(
     rb"Content-Length: ([0-9]{1,12})\nContent-Type: ([!-~]+)\n\n"
     rb"|Content-Type: ([!-~]+)\nContent-Length: ([0-9]{1,12})\n\n"
 )
+
+
+# Decoded frame heads by their bytes; the limit is checked at each parse, so one stays
+# valid for every parser (they all have the same maximum unless a test says otherwise).
+_HEAD_CACHE: dict[bytes, tuple[dict[str, str], int]] = {}
+_HEAD_CACHE_SIZE = 1024
 
 
 class ProtocolError(ValueError):
@@ -194,6 +201,18 @@ class _BlockParser:
         return out
 
     def _read_frame_head(self, head: re.Match[bytes]) -> tuple[str, dict[str, str], int]:
+        # Most heads repeat byte for byte (a thousand `+OK` replies of one length): decode
+        # each once. A copy of the headers per frame: consumers keep them.
+        known = _HEAD_CACHE.get(head.group())
+        if known is not None and known[1] <= self._max_body:
+            return "", dict(known[0]), known[1]
+        decoded = self._decode_frame_head(head)
+        if len(_HEAD_CACHE) >= _HEAD_CACHE_SIZE:
+            _HEAD_CACHE.clear()
+        _HEAD_CACHE[head.group()] = (decoded[1], decoded[2])
+        return decoded
+
+    def _decode_frame_head(self, head: re.Match[bytes]) -> tuple[str, dict[str, str], int]:
         length_first, type_second, type_first, length_second = head.groups()
         if length_first is not None:
             raw = length_first
@@ -406,6 +425,20 @@ def encode_command(
         return "".join(parts).encode("utf-8")
     parts += ["Content-Length: ", str(len(body)), "\n\n"]
     return "".join(parts).encode("utf-8") + body
+
+
+def encode_commands(lines: Sequence[str]) -> bytes:
+    """Several header-less commands as one write: what `encode_command` gives for each,
+    joined, with the same refusals (checked on the whole, then line by line only to
+    name the culprit): a join into a room of 500 sends a thousand of them."""
+    text = "\n\n".join(lines)
+    if (
+        "\r" in text or "\0" in text or text.count("\n") != 2 * (len(lines) - 1)
+        or not all(line.strip() for line in lines)
+    ):
+        for line in lines:
+            encode_command(line)  # raises, naming the line
+    return (text + "\n\n").encode("utf-8")
 
 
 @functools.lru_cache(maxsize=32768)

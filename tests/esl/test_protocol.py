@@ -18,6 +18,7 @@ from fsconf.esl.protocol import (
     encode_api_response,
     encode_command,
     encode_command_reply,
+    encode_commands,
     encode_disconnect_notice,
     encode_event_json,
     encode_event_plain,
@@ -228,6 +229,34 @@ def test_encode_command_rejects_injection() -> None:
     assert (
         encode_command("sendmsg", [("a", "b")], b"xy") == b"sendmsg\na: b\nContent-Length: 2\n\nxy"
     )
+
+
+@given(st.lists(st.text(min_size=1, max_size=30), min_size=1, max_size=5))
+def test_commands_in_one_write_are_the_single_encodings_or_the_same_refusal(
+    lines: list[str],
+) -> None:
+    try:
+        single = b"".join(encode_command(line) for line in lines)
+    except ValueError:
+        with pytest.raises(ValueError):
+            encode_commands(lines)
+        return
+    assert encode_commands(lines) == single
+
+
+def test_a_repeated_frame_head_is_still_held_to_each_parsers_body_limit() -> None:
+    frame = b"Content-Type: api/response\nContent-Length: 100\n\n" + b"x" * 100
+    assert FrameParser().feed(frame)[0].body == b"x" * 100
+    with pytest.raises(ProtocolError, match="exceeds limit"):
+        FrameParser(max_body=50).feed(frame)
+
+
+def test_frames_with_the_same_head_get_headers_of_their_own() -> None:
+    frame = b"Content-Type: api/response\nContent-Length: 3\n\n+OK"
+    first, second = FrameParser().feed(frame * 2)
+    first.headers["X-Mine"] = "1"
+    assert "X-Mine" not in second.headers
+    assert second.headers == {"Content-Type": "api/response", "Content-Length": "3"}
 
 
 def test_command_parser_reads_line_headers_and_body() -> None:
