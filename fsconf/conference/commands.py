@@ -61,10 +61,11 @@ class ConferenceApi:
         """(file, member) plays in one write rather than a round trip each: a join
         announced to a room of fifty is a hundred commands. Each member hears its files
         in the order given. Every argument is checked before anything is sent."""
-        commands = [
-            f"conference {self.name} play {safe_arg(file)} {_target(member)}"
-            for file, member in plays
-        ]
+        files: dict[str, str] = {}  # each distinct file checked once, not once per member
+        for file, _ in plays:
+            if file not in files:
+                files[file] = f"conference {self.name} play {safe_arg(file)} "
+        commands = [files[file] + _target(member) for file, member in plays]
         if self._send_many is None:
             replies = [self._send(c) for c in commands]
         else:
