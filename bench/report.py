@@ -382,6 +382,30 @@ def build(*, mode: str, params: dict[str, Any], results: dict[str, Any],
     return doc
 
 
+def build_rooms(*, results: dict[str, Any], params: dict[str, Any], machine: dict[str, Any],
+                wall_s: float) -> dict[str, Any]:
+    """`--mode rooms`: the large-room phase alone, for each target."""
+    return {
+        "schema": 1,
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "mode": "rooms",
+        "machine": machine,
+        "params": params,
+        "wall_s": round(wall_s, 1),
+        "headline": {name: large_room_figures(r) for name, r in results.items()},
+        "raw": results,
+    }
+
+
+def rooms_summary(doc: dict[str, Any]) -> str:
+    lines = ["controller CPU per join (ms) by room size; growth = largest / smallest"]
+    for name, fig in doc["headline"].items():
+        sizes = ", ".join(f"{r['size']}: {_fmt(r['cpu_ms_per_join'])} "
+                          f"(join p99 {_fmt(r['join_p99_ms'])} ms)" for r in fig["large_rooms"])
+        lines.append(f"  {name}: {sizes}; growth {_fmt(fig['large_room_cpu_growth'])}x")
+    return "\n".join(lines)
+
+
 def write(doc: dict[str, Any], out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now()

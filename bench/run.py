@@ -7,7 +7,7 @@ then run against two plain peers, the same flow on greenswitch
 loopback TCP probe (bench/echo.py) gives the floor. Results: bench/results/<date>.json
 and a short summary on stdout. bench/results/README.md explains every field.
 
-    python -m bench.run --mode quick|full [--targets fsconf,greenswitch,genesis] [--out DIR]
+    python -m bench.run --mode quick|full|rooms [--targets fsconf,greenswitch,genesis] [--out DIR]
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ MODES: dict[str, dict[str, Any]] = {
         "echo_round_trips": 2000, "echo_bulk_mb": 50,
         "cpu_passes": 1, "cpu_pass_calls": 100,
         "large_room_sizes": [10, 50, 100], "large_room_joins": 10, "large_room_fill_rate": 25,
+        "large_room_window_s": 1.0,
     },
     "full": {
         "warmup_calls": 100, "warmup_rate": 25,
@@ -96,8 +97,16 @@ MODES: dict[str, dict[str, Any]] = {
         # one room filled to each size, then callers join and leave it one at a time. The
         # fill is slow: each of its joins is announced to everyone already in the room.
         "large_room_sizes": [10, 100, 500], "large_room_joins": 50, "large_room_fill_rate": 25,
+        "large_room_window_s": 5.0,
     },
 }
+
+# The large-room phase alone (a join's cost in rooms of 10, 100, 500), as in full.
+MODES["rooms"] = {
+    key: MODES["full"][key]
+    for key in ("large_room_sizes", "large_room_joins", "large_room_fill_rate",
+                "large_room_window_s", "call_timeout_s", "held_join_rate")
+} | {"rooms_only": True, "warmup_calls": 50, "warmup_rate": 25, "held_levels": [1]}
 
 TARGETS = ("fsconf", "greenswitch", "genesis")
 # The peers: the same flow written plainly on another ESL library, each its own module.
@@ -381,6 +390,14 @@ def run_cpu_passes(
                 results[target].setdefault("cpu_passes", []).append(out["cpu_pass"])
 
 
+def machine_facts(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
+        "platform": platform.platform(), "speed": SPEED,
+        "database": "postgresql" if args.database else "sqlite",
+    }
+
+
 def _follow(log: Path, proc: subprocess.Popen[bytes]) -> str:
     """Echo the load generator's progress lines while it runs."""
     pos = 0
@@ -457,17 +474,20 @@ def main(argv: list[str] | None = None) -> int:
                 target, args.mode, work, fsconf_env if target == "fsconf" else env, config,
                 sounds, confs, profile=args.profile,
             )
+        if m.get("rooms_only"):
+            doc = report.build_rooms(results=results, params=m, machine=machine_facts(args),
+                                     wall_s=time.monotonic() - started)
+            path = report.write(doc, args.out)
+            print(report.rooms_summary(doc))
+            print(f"results: {path}")
+            return 0
         run_cpu_passes(results, targets, args.mode, work, env, fsconf_env, config, sounds, confs)
         print("== loopback TCP floor", file=sys.stderr, flush=True)
         floor = echo.measure(cores(), m["echo_round_trips"], m["echo_bulk_mb"])
 
         doc = report.build(
             mode=args.mode, params=m, results=results, floor=floor,
-            machine={
-                "cores": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version(),
-                "platform": platform.platform(), "speed": SPEED,
-                "database": "postgresql" if args.database else "sqlite",
-            },
+            machine=machine_facts(args),
             wall_s=time.monotonic() - started,
         )
         path = report.write(doc, args.out)
