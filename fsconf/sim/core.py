@@ -187,7 +187,18 @@ class Simulator:
         self.commands.background(line, job, owner)
 
 
+# Ports handed out by free_port, held for the life of the process.
+_RESERVED_PORTS: list[socket.socket] = []
+
+
 def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return int(s.getsockname()[1])
+    """A port for a listener started later. It stays bound here (SO_REUSEADDR, never
+    listening) for the life of the process: the kernel's search for a port-0 bind skips
+    it, so a simulator started meanwhile cannot take it (a probe socket closed at once
+    let one do so under load), while our listeners, gevent's StreamServer, which sets
+    SO_REUSEADDR too, can still bind and listen on it."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((host, 0))
+    _RESERVED_PORTS.append(s)
+    return int(s.getsockname()[1])
