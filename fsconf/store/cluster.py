@@ -38,6 +38,7 @@ from fsconf.store.models import (
     ControllerNode,
     Meeting,
     NameRecording,
+    Recording,
     RoomLease,
     utcnow,
 )
@@ -368,6 +369,10 @@ class Admission:
     # Judged by the owner when the leg arrives, not by the answering node's earlier seat:
     # a moderator may have come in meanwhile (wait for the chair, issue 22).
     chair_arrived: bool = True
+    # What a room taken over restores (a caller re-homed or moved here): the caller's
+    # raised hand, and a recording row still open from the previous owner.
+    hand_raised_at: dt.datetime | None = None
+    recording: bool = False
 
 
 def admission(
@@ -375,9 +380,13 @@ def admission(
 ) -> Admission | None:
     """The seated, still open call `attendance_id` of conference `number`, if `node`
     holds that room's lease at `epoch` (a stale owner admits nobody)."""
+    recording = exists().where(
+        Recording.meeting_id == Attendance.meeting_id, Recording.ended_at.is_(None)
+    )
     row = session.execute(
         select(Attendance.conference_id, Attendance.meeting_id, Meeting.locked,
-               Meeting.muted_all, _chair_arrived(Attendance.meeting_id))
+               Meeting.muted_all, _chair_arrived(Attendance.meeting_id),
+               Attendance.hand_raised_at, recording)
         .join(Meeting, Meeting.id == Attendance.meeting_id)
         .join(Conference, Conference.id == Attendance.conference_id)
         .where(
@@ -390,4 +399,4 @@ def admission(
     if row is None:
         return None
     return Admission(int(row[0] or 0), int(row[1] or 0), bool(row[2]), bool(row[3]),
-                     chair_arrived=bool(row[4]))
+                     chair_arrived=bool(row[4]), hand_raised_at=row[5], recording=bool(row[6]))
