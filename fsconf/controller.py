@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -14,18 +15,21 @@ from typing import TypeVar
 import gevent
 
 from fsconf.acl import parse_networks
+from fsconf.callflow import chairs
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.events import CALL_SUBSCRIPTION
 from fsconf.callflow.invite import InviteFlow, make_inviter
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
-from fsconf.callflow.member import close_attendance
-from fsconf.callflow.roomleg import RoomLegFlow, is_internal_leg
-from fsconf.conference.commands import all_rooms
+from fsconf.callflow.member import close_attendance, release_room, remove_quietly
+from fsconf.callflow.roomleg import RoomLegFlow, is_internal_leg, name_here
+from fsconf.conference import takeover
+from fsconf.conference.commands import ConferenceApi, all_rooms
 from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
 from fsconf.conference.keypad import MemberControls
 from fsconf.conference.room import Member, Room
 from fsconf.config import Settings
+from fsconf.domain.cluster import HEADER_PREFIX
 from fsconf.domain.dialout_policy import policy_from_settings
 from fsconf.domain.keypad_grammar import GrammarSettings
 from fsconf.domain.roles import Role
@@ -41,6 +45,8 @@ from fsconf.store.session import Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# A channel uuid as FreeSWITCH lists it, before it goes into a command.
+_CALL_UUID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 class Controller:
@@ -56,12 +62,16 @@ class Controller:
         )
         self.store = CallStore(self.db, settings.security, node=settings.node)
         cl = settings.cluster
+        # Cluster: the heartbeat and lease renewals get connections of their own (the
+        # same database), so a busy node keeps its rooms (ClusterStore).
+        self.duty_db = Database(self.db.url) if cl.enabled else None
         self.ctx = CallContext(
             settings=settings, store=self.store, policy=policy_from_settings(settings.dialout),
             cluster=ClusterStore(
                 self.store, cl.node, cl.internal_sip, cl.lease_seconds, cl.max_members,
                 cl.esl_address or f"{settings.freeswitch.host}:{settings.freeswitch.port}",
-            ) if cl.enabled else None,
+                duties=CallStore(self.duty_db, settings.security, node=settings.node),
+            ) if self.duty_db is not None else None,
         )
         c = settings.controller
         self.server = OutboundServer(
@@ -127,6 +137,8 @@ class Controller:
         self._safely(lambda: self.store.mark_stopped(self.settings.node))
         if self.inbound is not None:
             self.inbound.close()
+        if self.duty_db is not None:
+            self.duty_db.dispose()
 
     def _calls_in_join_flow(self) -> int:
         in_conf = self.ctx.in_conference
@@ -159,9 +171,10 @@ class Controller:
                 lambda r=room: cluster.renew(r.conference_id, r.epoch)  # type: ignore[misc]
             )
             if renewed is False:
-                room.fenced = True
                 log.warning("conference %s: lease epoch %d lost to another node; fenced",
                             room.number, room.epoch)
+                room.fenced = True
+                self._step_down(room)
         closed = self._safely(cluster.close_dead_nodes_calls) or []
         if closed:
             log.warning("closed %d calls of dead nodes as lost", len(closed))
@@ -200,10 +213,15 @@ class Controller:
         }
         alive = {row.get("uuid") for row in channels.get("rows", []) or []}
         try:
+            legs = self._room_legs(inbound, list(members)) if self.ctx.cluster else None
             report = self.store.reconcile(
                 node=self.settings.node, present=present,
                 channel_exists=alive.__contains__, since=getattr(self, "_since", None),
+                room_legs=legs,
             )
+        except EslError as exc:
+            log.warning("reconciliation skipped: %s", exc)
+            return
         except StoreUnavailable as exc:
             log.warning("reconciliation postponed, database unavailable: %s", exc)
             return
@@ -214,6 +232,27 @@ class Controller:
             "%d members kept (%d keypads taken back)",
             len(report.closed_calls), len(report.closed_meetings), len(report.kept), adopted,
         )
+        for room in self.ctx.rooms:
+            if room.fenced and not room.stepped_down:
+                # Taken over while this controller was away: the meeting lives elsewhere.
+                self._step_down(room)
+
+    @staticmethod
+    def _room_legs(inbound: InboundClient, uuids: list[object]) -> dict[int, str]:
+        """Cluster: the members that are legs other nodes bridged here, by the attendance
+        their X-Fsconf-Attendance header names (checked with its signature when the leg
+        was admitted: only admitted legs get into our rooms). Attendance id -> leg."""
+        calls = [u for u in uuids if isinstance(u, str) and _CALL_UUID.fullmatch(u)]
+        if not calls:
+            return {}
+        header = f"sip_h_{HEADER_PREFIX}Attendance"
+        replies = inbound.api_many([f"uuid_getvar {u} {header}" for u in calls])
+        legs: dict[int, str] = {}
+        for uuid, reply in zip(calls, replies, strict=True):
+            value = reply.strip()
+            if value.isdigit() and len(value) <= 18:
+                legs[int(value)] = uuid
+        return legs
 
     def _adopt(self, kept: KeptMember, info: dict) -> bool:
         room = self.ctx.rooms.ensure(
@@ -222,19 +261,25 @@ class Controller:
         )
         if any(m.call_uuid == kept.call_uuid for m in room.members.values()):
             return False  # this controller serves it already
-        if self.ctx.cluster is not None and not room.epoch:
+        if self.ctx.cluster is not None and not room.epoch and not room.fenced:
             self._keep_lease(room)
         member = Member(
             member_id=int(info.get("id") or 0), call_uuid=kept.call_uuid,
             attendance_id=kept.attendance_id, role=Role(kept.role), name_file=kept.name_file,
             muted=not info.get("flags", {}).get("can_speak", True),
             volume_out=int(info.get("volume_out") or 0),
+            held_elsewhere=kept.held_elsewhere,
         )
         if member.member_id <= 0:
             return False
+        # In the room at once (a step-down right after reconciling must see it), with
+        # the hand its row kept, in the order the hands went up.
+        room.members[member.member_id] = member
+        if kept.hand_raised_at is not None and member.role is Role.PARTICIPANT:
+            room.raise_hand(member, kept.hand_raised_at)
 
         def serve(line: AdoptedLine) -> None:
-            room.members[member.member_id] = member
+            member.send = line.api
             line.add_listener(lambda ev: room.apply_event(ev)
                               if ev.subclass == "conference::maintenance" else None)
             reason = EndReason.HUNG_UP
@@ -245,6 +290,10 @@ class Controller:
                     room.end_with_moderator = conference.end_with_moderator
                     room.moderator_grace_seconds = conference.moderator_grace_seconds
                     room.participants_join_muted = conference.participants_join_muted
+                if member.held_elsewhere:
+                    member.name_file = name_here(
+                        self.ctx, kept.attendance_id, kept.conference_number, kept.call_uuid
+                    )
                 controls = MemberControls(
                     room=room, member=member, session=line,
                     grammar_settings=GrammarSettings(
@@ -263,15 +312,30 @@ class Controller:
                 log.warning("call %s: lost track of an adopted member: %s", line.uuid, exc)
                 reason = EndReason.LOST
             finally:
-                room.members.pop(member.member_id, None)
-                self.ctx.rooms.discard_if_empty(room)
-            self._adopted_member_left(kept, line, reason, member.member_id)
+                self._forget(room, member)
+            self._adopted_member_left(kept, line, reason, member, room)
 
-        return self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout)
+        if self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout):
+            return True
+        room.lower_hand(member)
+        room.members.pop(member.member_id, None)
+        self.ctx.rooms.discard_if_empty(room)
+        return False
+
+    def _forget(self, room: Room, member: Member) -> None:
+        """An adopted member left the room (or the controller stops)."""
+        room.lower_hand(member)
+        room.members.pop(member.member_id, None)
+        room.departed.add(member.attendance_id)
+        if member.role is Role.MODERATOR and not self.ctx.stopping:
+            chairs.moderator_left(self.store, room)
+        if self.ctx.rooms.discard_if_empty(room):
+            release_room(self.ctx, room)
 
     def _keep_lease(self, room: Room) -> None:
         """Cluster: a room this node's FreeSWITCH still hosts after a controller restart
-        keeps (or, expired meanwhile, re-claims) its lease, so no other node takes it."""
+        keeps (or, expired meanwhile, re-claims) its lease, so no other node takes it. One
+        another node took meanwhile is fenced: its copy here is emptied (_step_down)."""
         cluster = self.ctx.cluster
         assert cluster is not None
         lease = self._safely(lambda: cluster.current(room.conference_id)) or self._safely(
@@ -279,9 +343,27 @@ class Controller:
         )
         if lease is not None and lease.node == cluster.node:
             room.epoch = lease.epoch
+        elif lease is not None:
+            room.fenced = True
+            log.warning("conference %s: hosted here but owned by %s (epoch %d)", room.number,
+                        lease.node, lease.epoch)
         else:
-            log.warning("conference %s: hosted here but owned by %s", room.number,
-                        lease.node if lease else "nobody")
+            log.warning("conference %s: hosted here, lease unknown (database away)",
+                        room.number)
+
+    def _step_down(self, room: Room) -> None:
+        api = self._room_api(room)
+        if api is not None:
+            takeover.step_down(room, api)
+
+    def _room_api(self, room: Room) -> ConferenceApi | None:
+        """Commands for a room on behalf of the node: over the inbound socket, else over
+        any member's own socket."""
+        inbound = self.inbound
+        if inbound is not None and inbound.connected:
+            return ConferenceApi(inbound.api, room.fs_name, inbound.api_many)
+        send = next((m.send for m in room.present() if m.send is not None), None)
+        return ConferenceApi(send, room.fs_name) if send is not None else None
 
     def handle_call(self, session: OutboundSession) -> None:
         line = PhoneLine(session, self.settings.ivr)
@@ -303,12 +385,22 @@ class Controller:
             JoinFlow(self.ctx, line).run()
 
     def _adopted_member_left(
-        self, kept: KeptMember, line: AdoptedLine, reason: EndReason, member_id: int
+        self, kept: KeptMember, line: AdoptedLine, reason: EndReason, member: Member,
+        room: Room,
     ) -> None:
-        close_attendance(
-            self.store, kept.attendance_id, kept.call_uuid, reason, member_id=member_id
-        )
-        if reason is not EndReason.HUNG_UP and not line.gone.is_set():
+        if member.held_elsewhere:
+            # A leg another node bridged here: that node keeps the row. Ending the leg
+            # ends its bridge there (FINDINGS 15, 33), and its controller records why
+            # (or, this copy having been given up, follows the room to its owner).
+            remove_quietly(member.name_file)
+        else:
+            if room.stepped_down:
+                reason = EndReason.LOST  # let go with a technical-problem notice
+            close_attendance(
+                self.store, kept.attendance_id, kept.call_uuid, reason,
+                member_id=member.member_id,
+            )
+        if (member.held_elsewhere or reason is not EndReason.HUNG_UP) and not line.gone.is_set():
             try:
                 line.api(f"uuid_kill {kept.call_uuid}")
             except EslError:

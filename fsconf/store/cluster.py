@@ -32,6 +32,7 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from fsconf.domain.cluster import NodeLoad
 from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.store.models import (
     Attendance,
     Conference,
@@ -342,6 +343,20 @@ def dead_nodes_open_calls(
     ).all()
     # Never before the call arrived or joined (a heartbeat may be older than both).
     return [(r[0], r[1], max(t for t in (r[2], r[3], r[4]) if t is not None)) for r in rows]
+
+
+def reclaim_call(session: Session, attendance_id: int, node: str) -> bool:
+    """A call of `node` that a survivor closed as lost while the node looked dead (its
+    heartbeat stopped: cut off from the database, not crashed) is still up: its row is
+    open again while its meeting goes on. False: not closed that way, or meeting over."""
+    meeting_open = exists().where(Meeting.id == Attendance.meeting_id, Meeting.ended_at.is_(None))
+    done = session.execute(
+        update(Attendance)
+        .where(Attendance.id == attendance_id, Attendance.node == node,
+               Attendance.end_reason == EndReason.LOST, meeting_open)
+        .values(left_at=None, end_reason=None)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
 # -- names -------------------------------------------------------------------------------
