@@ -32,6 +32,7 @@ from fsconf.config import Settings
 from fsconf.domain.cluster import HEADER_PREFIX
 from fsconf.domain.dialout_policy import policy_from_settings
 from fsconf.domain.keypad_grammar import GrammarSettings
+from fsconf.domain.prompts import prompt
 from fsconf.domain.roles import Role
 from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
@@ -236,6 +237,28 @@ class Controller:
             if room.fenced and not room.stepped_down:
                 # Taken over while this controller was away: the meeting lives elsewhere.
                 self._step_down(room)
+                self._let_go_strangers(inbound, room, rooms, set((legs or {}).values()))
+
+    def _let_go_strangers(
+        self, inbound: InboundClient, room: Room, rooms: list[dict], legs: set[str]
+    ) -> None:
+        """Members of a given-up copy that no row accounts for (a leg whose caller's row
+        is closed, a call closed with its meeting): nobody serves them here either."""
+        known = {m.call_uuid for m in room.members.values()}
+        fs_room = next((r for r in rooms if r.get("conference_name") == room.fs_name), {})
+        api = self._room_api(room)
+        for m in fs_room.get("members", []):
+            uuid, member_id = m.get("uuid"), m.get("id")
+            if m.get("type") != "caller" or uuid in known or not isinstance(member_id, int):
+                continue
+            try:
+                if uuid in legs:
+                    inbound.api(f"uuid_kill {uuid}")
+                elif api is not None:
+                    api.kick(member_id, prompt("technical_problem").file)
+            except EslError as exc:
+                log.warning("conference %s: member %s not let go: %s", room.number,
+                            member_id, exc)
 
     @staticmethod
     def _room_legs(inbound: InboundClient, uuids: list[object]) -> dict[int, str]:

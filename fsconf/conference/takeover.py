@@ -81,8 +81,8 @@ def step_down(room: Room, api: ConferenceApi) -> None:
         room.end_timer.kill(block=False)
         room.end_timer = None
     members = room.present()
-    log.warning("conference %s: lease epoch %d lost to another node; letting %d member(s) go "
-                "to the owner", room.number, room.epoch, len(members))
+    log.warning("conference %s: owned by another node now; letting %d member(s) go to it",
+                room.number, len(members))
     try:
         if room.recording:
             room.recording = False

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from fsconf.store.models import (
@@ -100,8 +100,10 @@ def reconcile(
         select(Meeting).where(Meeting.fs_node == node, Meeting.ended_at.is_(None))
     ).all()
     for meeting in meetings:
-        _reconcile_meeting(session, meeting, present.get(meeting.fs_conference_name, set()),
-                           since, now, report, node, legs)
+        here = present.get(meeting.fs_conference_name, set())
+        if room_legs is not None:
+            _reopen_swept(session, meeting, here, node)
+        _reconcile_meeting(session, meeting, here, since, now, report, node, legs)
     # Cluster: a room this FreeSWITCH still hosts although the meeting went on elsewhere
     # (taken over while this controller was away). Its callers are kept so that the
     # controller can let them go to the owner (conference/takeover.py); nothing in it
@@ -115,8 +117,9 @@ def reconcile(
             )
         ).all()
         for meeting in foreign:
-            _keep_present(session, meeting, present[meeting.fs_conference_name], report,
-                          node, legs)
+            here = present[meeting.fs_conference_name]
+            _reopen_swept(session, meeting, here, node)
+            _keep_present(session, meeting, here, report, node, legs)
     # Calls that were still in the join flow when the controller went away.
     orphans = session.scalars(
         select(Attendance).where(
@@ -202,6 +205,22 @@ def _keep_present(
             report.kept.append(_kept(conference, meeting, row, row.call_uuid, False))
         elif row.node != node and leg is not None and leg in here:
             report.kept.append(_kept(conference, meeting, row, leg, True))
+
+
+def _reopen_swept(session: Session, meeting: Meeting, here: set[str], node: str) -> None:
+    """Cluster: calls of this node that a surviving node closed as lost while this
+    controller was away (its heartbeat stopped) but that FreeSWITCH still has in the
+    room: the survivor guessed wrong, the rows are open again."""
+    if not here:
+        return
+    session.execute(
+        update(Attendance)
+        .where(Attendance.meeting_id == meeting.id, Attendance.node == node,
+               Attendance.end_reason == EndReason.LOST, Attendance.joined_at.is_not(None),
+               Attendance.call_uuid.in_(sorted(here)))
+        .values(left_at=None, end_reason=None)
+    )
+    session.flush()
 
 
 def _close(row: Attendance, since: dt.datetime | None, now: dt.datetime) -> None:

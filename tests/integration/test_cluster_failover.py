@@ -233,6 +233,44 @@ def test_a_stale_owner_lets_every_caller_go_to_the_new_owner(cluster: Cluster) -
           "anna muted on B")
 
 
+def test_an_owner_restarted_after_a_takeover_gives_up_the_copy_it_still_hosts(
+    cluster: Cluster,
+) -> None:
+    p = provision(cluster.db)
+    a = cluster.node("a", "127.0.0.1", process=True)
+    b = cluster.node("b", "127.0.0.2")
+    anna = a.dial_in(p, p.participant_pin, "0627000001")  # first: A owns the room
+    anna.wait_member()
+    bram = b.dial_in(p, p.participant_pin, "0627000002")
+    _leg_on(a, p, "0627000002")
+
+    # A's controller dies and stays away longer than a lease; a newcomer on B starts the
+    # room there (epoch 2) while A's FreeSWITCH still holds anna and bram's leg.
+    a.kill_controller()
+    b.driver.wait_for(lambda: _expired(cluster, p), 10, "A's lease expired")
+    carl = b.dial_in(p, p.participant_pin, "0627000003")
+    _wait(b, lambda: b.member(p, "0627000003") is not None, "carl in a room on B")
+
+    a.restart()  # finds the room's lease on B: its copy goes
+    bram.wait_prompt("one-moment", timeout=15)
+    _wait(b, lambda: len(b.callers(p)) == 2, "bram re-homed next to carl", timeout=20)
+    # anna has no call socket on the restarted controller to be bridged on: told, let go.
+    anna.wait_prompt("technical-problem")
+    anna.wait_hangup()
+    _wait(a, lambda: a.room(p) is None, "no copy left on A")
+    b.driver.wait_for(lambda: cluster.attendance("0627000001", p).left_at is not None, 10,
+                      "anna's row closed")
+    # B closed her row as lost when A's heartbeat stopped; A, finding her still there,
+    # opened it again: it closes when she was really let go, after carl came in.
+    row = cluster.attendance("0627000001", p)
+    assert row.end_reason == "lost"
+    assert row.left_at >= cluster.attendance("0627000003", p).joined_at  # type: ignore[operator]
+    assert cluster.attendance("0627000002", p).left_at is None
+    lease = cluster.lease(p)
+    assert lease is not None and (lease.node, lease.epoch) == (b.name, 2)
+    assert (bram.hangup_cause, carl.hangup_cause) == (None, None)
+
+
 def _expired(cluster: Cluster, p) -> bool:  # type: ignore[no-untyped-def]
     from fsconf.store import cluster as rows
 
