@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -15,39 +14,31 @@ from typing import TypeVar
 import gevent
 
 from fsconf.acl import parse_networks
-from fsconf.callflow import chairs
+from fsconf.callflow.adopted import Adoption
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.events import CALL_SUBSCRIPTION
-from fsconf.callflow.invite import InviteFlow, make_inviter
+from fsconf.callflow.invite import InviteFlow
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
-from fsconf.callflow.member import close_attendance, release_room, remove_quietly
-from fsconf.callflow.roomleg import RoomLegFlow, is_internal_leg, name_here
+from fsconf.callflow.roomleg import RoomLegFlow, is_internal_leg
 from fsconf.conference import takeover
 from fsconf.conference.commands import ConferenceApi, all_rooms
-from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
-from fsconf.conference.keypad import MemberControls
-from fsconf.conference.room import Member, Room
+from fsconf.conference.follower import FOLLOW_EVENTS, Follower
+from fsconf.conference.room import Room
 from fsconf.config import Settings
-from fsconf.domain.cluster import HEADER_PREFIX
 from fsconf.domain.dialout_policy import policy_from_settings
-from fsconf.domain.keypad_grammar import GrammarSettings
-from fsconf.domain.prompts import prompt
-from fsconf.domain.roles import Role
 from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
-from fsconf.esl.server import ControllerStopping, OutboundServer
+from fsconf.esl.server import OutboundServer
 from fsconf.esl.session import CallGone, OutboundSession
 from fsconf.store.callstore import CallStore, StoreUnavailable
 from fsconf.store.clusterstore import ClusterStore
-from fsconf.store.reconcile import KeptMember, ReconcileReport
+from fsconf.store.reconcile import ReconcileReport
 from fsconf.store.session import Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-# A channel uuid as FreeSWITCH lists it, before it goes into a command.
-_CALL_UUID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
 
 
 class Controller:
@@ -81,6 +72,7 @@ class Controller:
             allow_from=parse_networks(c.allow_from),
         )
         self.follower = Follower()
+        self.adoption = Adoption(self.ctx, self.follower, self._room_api)
         self.inbound: InboundClient | None = None
         self._heartbeat: gevent.Greenlet | None = None
         self._cluster_loop: gevent.Greenlet | None = None
@@ -214,7 +206,7 @@ class Controller:
         }
         alive = {row.get("uuid") for row in channels.get("rows", []) or []}
         try:
-            legs = self._room_legs(inbound, list(members)) if self.ctx.cluster else None
+            legs = Adoption.room_legs(inbound, list(members)) if self.ctx.cluster else None
             report = self.store.reconcile(
                 node=self.settings.node, present=present,
                 channel_exists=alive.__contains__, since=getattr(self, "_since", None),
@@ -227,7 +219,9 @@ class Controller:
             log.warning("reconciliation postponed, database unavailable: %s", exc)
             return
         self.last_reconcile = report
-        adopted = sum(self._adopt(kept, members.get(kept.call_uuid, {})) for kept in report.kept)
+        adopted = sum(
+            self.adoption.adopt(kept, members.get(kept.call_uuid, {})) for kept in report.kept
+        )
         log.info(
             "reconciled with FreeSWITCH: %d calls closed as lost, %d meetings closed, "
             "%d members kept (%d keypads taken back)",
@@ -237,142 +231,7 @@ class Controller:
             if room.fenced and not room.stepped_down:
                 # Taken over while this controller was away: the meeting lives elsewhere.
                 self._step_down(room)
-                self._let_go_strangers(inbound, room, rooms, set((legs or {}).values()))
-
-    def _let_go_strangers(
-        self, inbound: InboundClient, room: Room, rooms: list[dict], legs: set[str]
-    ) -> None:
-        """Members of a given-up copy that no row accounts for (a leg whose caller's row
-        is closed, a call closed with its meeting): nobody serves them here either."""
-        known = {m.call_uuid for m in room.members.values()}
-        fs_room = next((r for r in rooms if r.get("conference_name") == room.fs_name), {})
-        api = self._room_api(room)
-        for m in fs_room.get("members", []):
-            uuid, member_id = m.get("uuid"), m.get("id")
-            if m.get("type") != "caller" or uuid in known or not isinstance(member_id, int):
-                continue
-            try:
-                if uuid in legs:
-                    inbound.api(f"uuid_kill {uuid}")
-                elif api is not None:
-                    api.kick(member_id, prompt("technical_problem").file)
-            except EslError as exc:
-                log.warning("conference %s: member %s not let go: %s", room.number,
-                            member_id, exc)
-
-    @staticmethod
-    def _room_legs(inbound: InboundClient, uuids: list[object]) -> dict[int, str]:
-        """Cluster: the members that are legs other nodes bridged here, by the attendance
-        their X-Fsconf-Attendance header names (checked with its signature when the leg
-        was admitted: only admitted legs get into our rooms). Attendance id -> leg."""
-        calls = [u for u in uuids if isinstance(u, str) and _CALL_UUID.fullmatch(u)]
-        if not calls:
-            return {}
-        header = f"sip_h_{HEADER_PREFIX}Attendance"
-        replies = inbound.api_many([f"uuid_getvar {u} {header}" for u in calls])
-        legs: dict[int, str] = {}
-        for uuid, reply in zip(calls, replies, strict=True):
-            value = reply.strip()
-            if value.isdigit() and len(value) <= 18:
-                legs[int(value)] = uuid
-        return legs
-
-    def _adopt(self, kept: KeptMember, info: dict) -> bool:
-        room = self.ctx.rooms.ensure(
-            kept.fs_conference_name, conference_id=kept.conference_id,
-            number=kept.conference_number, language=kept.language, meeting_id=kept.meeting_id,
-        )
-        if any(m.call_uuid == kept.call_uuid for m in room.members.values()):
-            return False  # this controller serves it already
-        if self.ctx.cluster is not None and not room.epoch and not room.fenced:
-            self._keep_lease(room)
-        member = Member(
-            member_id=int(info.get("id") or 0), call_uuid=kept.call_uuid,
-            attendance_id=kept.attendance_id, role=Role(kept.role), name_file=kept.name_file,
-            muted=not info.get("flags", {}).get("can_speak", True),
-            volume_out=int(info.get("volume_out") or 0),
-            held_elsewhere=kept.held_elsewhere,
-        )
-        if member.member_id <= 0:
-            return False
-        # In the room at once (a step-down right after reconciling must see it), with
-        # the hand its row kept, in the order the hands went up.
-        room.members[member.member_id] = member
-        if kept.hand_raised_at is not None and member.role is Role.PARTICIPANT:
-            room.raise_hand(member, kept.hand_raised_at)
-
-        def serve(line: AdoptedLine) -> None:
-            member.send = line.api
-            line.add_listener(lambda ev: room.apply_event(ev)
-                              if ev.subclass == "conference::maintenance" else None)
-            reason = EndReason.HUNG_UP
-            try:
-                conference = self.store.conference_by_id(kept.conference_id)
-                if conference is not None:  # issue 22's settings, as a join would set them
-                    room.recording_allowed = conference.recording_allowed
-                    room.end_with_moderator = conference.end_with_moderator
-                    room.moderator_grace_seconds = conference.moderator_grace_seconds
-                    room.participants_join_muted = conference.participants_join_muted
-                if member.held_elsewhere:
-                    member.name_file = name_here(
-                        self.ctx, kept.attendance_id, kept.conference_number, kept.call_uuid
-                    )
-                controls = MemberControls(
-                    room=room, member=member, session=line,
-                    grammar_settings=GrammarSettings(
-                        inter_digit_timeout=self.settings.ivr.keypad_inter_digit_timeout,
-                        invite_timeout=self.settings.ivr.invite_number_timeout,
-                    ),
-                    store=self.store,
-                    inviter=make_inviter(self.ctx, conference) if conference else None,
-                    stopping=lambda: self.ctx.stopping,
-                    recordings_dir=self.settings.freeswitch.recordings_dir,
-                )
-                reason = controls.run(line)
-            except ControllerStopping:
-                raise  # the call goes on; the next controller adopts it again
-            except (EslError, StoreUnavailable) as exc:
-                log.warning("call %s: lost track of an adopted member: %s", line.uuid, exc)
-                reason = EndReason.LOST
-            finally:
-                self._forget(room, member)
-            self._adopted_member_left(kept, line, reason, member, room)
-
-        if self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout):
-            return True
-        room.lower_hand(member)
-        room.members.pop(member.member_id, None)
-        self.ctx.rooms.discard_if_empty(room)
-        return False
-
-    def _forget(self, room: Room, member: Member) -> None:
-        """An adopted member left the room (or the controller stops)."""
-        room.lower_hand(member)
-        room.members.pop(member.member_id, None)
-        room.departed.add(member.attendance_id)
-        if member.role is Role.MODERATOR and not self.ctx.stopping:
-            chairs.moderator_left(self.store, room)
-        if self.ctx.rooms.discard_if_empty(room):
-            release_room(self.ctx, room)
-
-    def _keep_lease(self, room: Room) -> None:
-        """Cluster: a room this node's FreeSWITCH still hosts after a controller restart
-        keeps (or, expired meanwhile, re-claims) its lease, so no other node takes it. One
-        another node took meanwhile is fenced: its copy here is emptied (_step_down)."""
-        cluster = self.ctx.cluster
-        assert cluster is not None
-        lease = self._safely(lambda: cluster.current(room.conference_id)) or self._safely(
-            lambda: cluster.claim(room.conference_id)
-        )
-        if lease is not None and lease.node == cluster.node:
-            room.epoch = lease.epoch
-        elif lease is not None:
-            room.fenced = True
-            log.warning("conference %s: hosted here but owned by %s (epoch %d)", room.number,
-                        lease.node, lease.epoch)
-        else:
-            log.warning("conference %s: hosted here, lease unknown (database away)",
-                        room.number)
+                self.adoption.let_go_strangers(inbound, room, rooms, set((legs or {}).values()))
 
     def _step_down(self, room: Room) -> None:
         api = self._room_api(room)
@@ -406,28 +265,6 @@ class Controller:
             InviteFlow(self.ctx, line, int(invite_id)).run()
         else:
             JoinFlow(self.ctx, line).run()
-
-    def _adopted_member_left(
-        self, kept: KeptMember, line: AdoptedLine, reason: EndReason, member: Member,
-        room: Room,
-    ) -> None:
-        if member.held_elsewhere:
-            # A leg another node bridged here: that node keeps the row. Ending the leg
-            # ends its bridge there (FINDINGS 15, 33), and its controller records why
-            # (or, this copy having been given up, follows the room to its owner).
-            remove_quietly(member.name_file)
-        else:
-            if room.stepped_down:
-                reason = EndReason.LOST  # let go with a technical-problem notice
-            close_attendance(
-                self.store, kept.attendance_id, kept.call_uuid, reason,
-                member_id=member.member_id,
-            )
-        if (member.held_elsewhere or reason is not EndReason.HUNG_UP) and not line.gone.is_set():
-            try:
-                line.api(f"uuid_kill {kept.call_uuid}")
-            except EslError:
-                pass
 
     def _returning_member(self, session: OutboundSession, attendance_id: str) -> None:
         """A member whose controller went away left the conference and the dialplan sent
