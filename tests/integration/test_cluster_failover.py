@@ -7,7 +7,6 @@ Nodes, controllers and PostgreSQL as in test_cluster.py (the rig: cluster_rig.py
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import gevent
@@ -285,7 +284,6 @@ def test_fifty_first_callers_on_three_nodes_meet_in_one_room(cluster: Cluster) -
     p = provision(cluster.db, max_participants=60, record_names=False)
     nodes = [cluster.node(n, f"127.0.0.{i + 1}") for i, n in enumerate("abc")]
     callers = [(f"06250{i:05d}", nodes[i % 3]) for i in range(50)]
-    started = time.monotonic()
 
     def dial(caller: str, node: Node) -> None:
         node.dial_pin(p, p.participant_pin, caller)
@@ -304,7 +302,6 @@ def test_fifty_first_callers_on_three_nodes_meet_in_one_room(cluster: Cluster) -
     assert all(r.joined_at is not None and r.left_at is None for r in rows)
     assert {r.node for r in rows} == {n.name for n in nodes}
     assert len({r.meeting_id for r in rows}) == 1
-    print(f"\n50 callers over 3 nodes in one room: {time.monotonic() - started:.1f}s")
 
 
 # -- 5. placement over three nodes --------------------------------------------------------
