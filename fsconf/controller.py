@@ -14,29 +14,27 @@ from typing import TypeVar
 import gevent
 
 from fsconf.acl import parse_networks
+from fsconf.callflow.adopted import Adoption
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.events import CALL_SUBSCRIPTION
-from fsconf.callflow.invite import InviteFlow, make_inviter
+from fsconf.callflow.invite import InviteFlow
 from fsconf.callflow.join import JoinFlow
 from fsconf.callflow.line import PhoneLine
-from fsconf.callflow.member import close_attendance
 from fsconf.callflow.roomleg import RoomLegFlow, is_internal_leg
-from fsconf.conference.commands import all_rooms
-from fsconf.conference.follower import FOLLOW_EVENTS, AdoptedLine, Follower
-from fsconf.conference.keypad import MemberControls
-from fsconf.conference.room import Member, Room
+from fsconf.conference import takeover
+from fsconf.conference.commands import ConferenceApi, all_rooms
+from fsconf.conference.follower import FOLLOW_EVENTS, Follower
+from fsconf.conference.room import Room
 from fsconf.config import Settings
 from fsconf.domain.dialout_policy import policy_from_settings
-from fsconf.domain.keypad_grammar import GrammarSettings
-from fsconf.domain.roles import Role
 from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
 from fsconf.esl.inbound import InboundClient
-from fsconf.esl.server import ControllerStopping, OutboundServer
+from fsconf.esl.server import OutboundServer
 from fsconf.esl.session import CallGone, OutboundSession
 from fsconf.store.callstore import CallStore, StoreUnavailable
 from fsconf.store.clusterstore import ClusterStore
-from fsconf.store.reconcile import KeptMember, ReconcileReport
+from fsconf.store.reconcile import ReconcileReport
 from fsconf.store.session import Database
 
 log = logging.getLogger(__name__)
@@ -56,12 +54,16 @@ class Controller:
         )
         self.store = CallStore(self.db, settings.security, node=settings.node)
         cl = settings.cluster
+        # Cluster: the heartbeat and lease renewals get connections of their own (the
+        # same database), so a busy node keeps its rooms (ClusterStore).
+        self.duty_db = Database(self.db.url) if cl.enabled else None
         self.ctx = CallContext(
             settings=settings, store=self.store, policy=policy_from_settings(settings.dialout),
             cluster=ClusterStore(
                 self.store, cl.node, cl.internal_sip, cl.lease_seconds, cl.max_members,
                 cl.esl_address or f"{settings.freeswitch.host}:{settings.freeswitch.port}",
-            ) if cl.enabled else None,
+                duties=CallStore(self.duty_db, settings.security, node=settings.node),
+            ) if self.duty_db is not None else None,
         )
         c = settings.controller
         self.server = OutboundServer(
@@ -70,6 +72,7 @@ class Controller:
             allow_from=parse_networks(c.allow_from),
         )
         self.follower = Follower()
+        self.adoption = Adoption(self.ctx, self.follower, self._room_api)
         self.inbound: InboundClient | None = None
         self._heartbeat: gevent.Greenlet | None = None
         self._cluster_loop: gevent.Greenlet | None = None
@@ -127,6 +130,8 @@ class Controller:
         self._safely(lambda: self.store.mark_stopped(self.settings.node))
         if self.inbound is not None:
             self.inbound.close()
+        if self.duty_db is not None:
+            self.duty_db.dispose()
 
     def _calls_in_join_flow(self) -> int:
         in_conf = self.ctx.in_conference
@@ -159,9 +164,10 @@ class Controller:
                 lambda r=room: cluster.renew(r.conference_id, r.epoch)  # type: ignore[misc]
             )
             if renewed is False:
-                room.fenced = True
                 log.warning("conference %s: lease epoch %d lost to another node; fenced",
                             room.number, room.epoch)
+                room.fenced = True
+                self._step_down(room)
         closed = self._safely(cluster.close_dead_nodes_calls) or []
         if closed:
             log.warning("closed %d calls of dead nodes as lost", len(closed))
@@ -200,88 +206,46 @@ class Controller:
         }
         alive = {row.get("uuid") for row in channels.get("rows", []) or []}
         try:
+            legs = Adoption.room_legs(inbound, list(members)) if self.ctx.cluster else None
             report = self.store.reconcile(
                 node=self.settings.node, present=present,
                 channel_exists=alive.__contains__, since=getattr(self, "_since", None),
+                room_legs=legs,
             )
+        except EslError as exc:
+            log.warning("reconciliation skipped: %s", exc)
+            return
         except StoreUnavailable as exc:
             log.warning("reconciliation postponed, database unavailable: %s", exc)
             return
         self.last_reconcile = report
-        adopted = sum(self._adopt(kept, members.get(kept.call_uuid, {})) for kept in report.kept)
+        adopted = sum(
+            self.adoption.adopt(kept, members.get(kept.call_uuid, {})) for kept in report.kept
+        )
         log.info(
             "reconciled with FreeSWITCH: %d calls closed as lost, %d meetings closed, "
             "%d members kept (%d keypads taken back)",
             len(report.closed_calls), len(report.closed_meetings), len(report.kept), adopted,
         )
+        for room in self.ctx.rooms:
+            if room.fenced and not room.stepped_down:
+                # Taken over while this controller was away: the meeting lives elsewhere.
+                self._step_down(room)
+                self.adoption.let_go_strangers(inbound, room, rooms, set((legs or {}).values()))
 
-    def _adopt(self, kept: KeptMember, info: dict) -> bool:
-        room = self.ctx.rooms.ensure(
-            kept.fs_conference_name, conference_id=kept.conference_id,
-            number=kept.conference_number, language=kept.language, meeting_id=kept.meeting_id,
-        )
-        if any(m.call_uuid == kept.call_uuid for m in room.members.values()):
-            return False  # this controller serves it already
-        if self.ctx.cluster is not None and not room.epoch:
-            self._keep_lease(room)
-        member = Member(
-            member_id=int(info.get("id") or 0), call_uuid=kept.call_uuid,
-            attendance_id=kept.attendance_id, role=Role(kept.role), name_file=kept.name_file,
-            muted=not info.get("flags", {}).get("can_speak", True),
-            volume_out=int(info.get("volume_out") or 0),
-        )
-        if member.member_id <= 0:
-            return False
+    def _step_down(self, room: Room) -> None:
+        api = self._room_api(room)
+        if api is not None:
+            takeover.step_down(room, api)
 
-        def serve(line: AdoptedLine) -> None:
-            room.members[member.member_id] = member
-            line.add_listener(lambda ev: room.apply_event(ev)
-                              if ev.subclass == "conference::maintenance" else None)
-            reason = EndReason.HUNG_UP
-            try:
-                conference = self.store.conference_by_id(kept.conference_id)
-                if conference is not None:  # issue 22's settings, as a join would set them
-                    room.recording_allowed = conference.recording_allowed
-                    room.end_with_moderator = conference.end_with_moderator
-                    room.moderator_grace_seconds = conference.moderator_grace_seconds
-                    room.participants_join_muted = conference.participants_join_muted
-                controls = MemberControls(
-                    room=room, member=member, session=line,
-                    grammar_settings=GrammarSettings(
-                        inter_digit_timeout=self.settings.ivr.keypad_inter_digit_timeout,
-                        invite_timeout=self.settings.ivr.invite_number_timeout,
-                    ),
-                    store=self.store,
-                    inviter=make_inviter(self.ctx, conference) if conference else None,
-                    stopping=lambda: self.ctx.stopping,
-                    recordings_dir=self.settings.freeswitch.recordings_dir,
-                )
-                reason = controls.run(line)
-            except ControllerStopping:
-                raise  # the call goes on; the next controller adopts it again
-            except (EslError, StoreUnavailable) as exc:
-                log.warning("call %s: lost track of an adopted member: %s", line.uuid, exc)
-                reason = EndReason.LOST
-            finally:
-                room.members.pop(member.member_id, None)
-                self.ctx.rooms.discard_if_empty(room)
-            self._adopted_member_left(kept, line, reason, member.member_id)
-
-        return self.follower.follow(kept.call_uuid, serve, self.settings.controller.command_timeout)
-
-    def _keep_lease(self, room: Room) -> None:
-        """Cluster: a room this node's FreeSWITCH still hosts after a controller restart
-        keeps (or, expired meanwhile, re-claims) its lease, so no other node takes it."""
-        cluster = self.ctx.cluster
-        assert cluster is not None
-        lease = self._safely(lambda: cluster.current(room.conference_id)) or self._safely(
-            lambda: cluster.claim(room.conference_id)
-        )
-        if lease is not None and lease.node == cluster.node:
-            room.epoch = lease.epoch
-        else:
-            log.warning("conference %s: hosted here but owned by %s", room.number,
-                        lease.node if lease else "nobody")
+    def _room_api(self, room: Room) -> ConferenceApi | None:
+        """Commands for a room on behalf of the node: over the inbound socket, else over
+        any member's own socket."""
+        inbound = self.inbound
+        if inbound is not None and inbound.connected:
+            return ConferenceApi(inbound.api, room.fs_name, inbound.api_many)
+        send = next((m.send for m in room.present() if m.send is not None), None)
+        return ConferenceApi(send, room.fs_name) if send is not None else None
 
     def handle_call(self, session: OutboundSession) -> None:
         line = PhoneLine(session, self.settings.ivr)
@@ -301,18 +265,6 @@ class Controller:
             InviteFlow(self.ctx, line, int(invite_id)).run()
         else:
             JoinFlow(self.ctx, line).run()
-
-    def _adopted_member_left(
-        self, kept: KeptMember, line: AdoptedLine, reason: EndReason, member_id: int
-    ) -> None:
-        close_attendance(
-            self.store, kept.attendance_id, kept.call_uuid, reason, member_id=member_id
-        )
-        if reason is not EndReason.HUNG_UP and not line.gone.is_set():
-            try:
-                line.api(f"uuid_kill {kept.call_uuid}")
-            except EslError:
-                pass
 
     def _returning_member(self, session: OutboundSession, attendance_id: str) -> None:
         """A member whose controller went away left the conference and the dialplan sent

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from dataclasses import replace
 from enum import Enum
 from typing import TYPE_CHECKING
 
@@ -69,26 +70,45 @@ class BridgedMember:
         self.settings = ctx.settings.cluster
         self.line = membership.line
 
-    def run(self) -> EndReason:
+    def run(self, *, moving: bool = False) -> EndReason:
+        """Bridge to the owner (or host the room here) until the caller is done with the
+        meeting, following the room whenever its owner dies or gives it up. `moving`:
+        the caller was just let out of this node's stale copy (and told "one moment")."""
         lease = self.lease
-        told = False
+        told = moving
         self.line.session.queue("set", "continue_on_fail=true")
         self.m.ctx.in_conference.add(self.line.uuid)
         try:
+            if moving:
+                # Cut off from the database long enough to lose the room, this node may
+                # have looked dead: a survivor then closed the call as lost. It is not.
+                if self.cluster.reclaim_call(self.m.attendance_id):
+                    log.warning("call %s: row closed as lost while this node was cut off; "
+                                "open again", self.line.uuid)
+                lease = self._rehome(lease)
             while True:
                 if lease.node == self.cluster.node:
-                    return self._host_here(lease)
-                outcome = self._bridge(lease)
-                if outcome is Outcome.ENDED:
-                    return self._ended_reason()
-                log.warning(
-                    "call %s: owner %s of conference %s %s (epoch %d)", self.line.uuid,
-                    lease.node, self.m.conference.number, outcome.value, lease.epoch,
-                )
+                    reason = self._host_here(lease)
+                    if reason is not None and not self.m.moved_on():
+                        return reason
+                    if reason is not None:  # this node lost the room again meanwhile
+                        lease = replace(lease, epoch=self.m.forget_room())
+                        told = True  # the stale copy said "one moment"
+                    log.warning("call %s: conference %s no longer here (epoch %d)",
+                                self.line.uuid, self.m.conference.number, lease.epoch)
+                else:
+                    outcome = self._bridge(lease)
+                    if outcome is Outcome.ENDED and not self._owner_moved(lease):
+                        return self._ended_reason()
+                    log.warning(
+                        "call %s: owner %s of conference %s %s (epoch %d)", self.line.uuid,
+                        lease.node, self.m.conference.number,
+                        "let it go" if outcome is Outcome.ENDED else outcome.value, lease.epoch,
+                    )
                 if not told:
                     self.line.play("one_moment", wait=False)
                     told = True
-                lease = self._next_owner(lease)
+                lease = self._rehome(lease)
         except NoOwner:
             log.error("call %s: no node took over conference %s", self.line.uuid,
                       self.m.conference.number)
@@ -97,14 +117,40 @@ class BridgedMember:
         finally:
             self.m.ctx.in_conference.discard(self.line.uuid)
 
-    def _host_here(self, lease: Lease) -> EndReason:
-        locked, muted_all = self.cluster.meeting_flags(self.meeting_id)
-        # A participant re-homed here before any chair came is held again: the new
-        # room starts without wait-mod unless this join's flags set it.
-        chair_arrived = self.cluster.chair_arrived(self.meeting_id)
+    def _host_here(self, lease: Lease) -> EndReason | None:
+        """Host the room on this node (placement chose it, or we took it over): the
+        caller comes over with the meeting's lock and mute-all, their raised hand and the
+        recording; a participant re-homed before any chair came is held again (the new
+        room starts without wait-mod unless this join's flags set it). None: the lease
+        was lost again before the caller got in."""
+        admitted = self.cluster.admission(self.m.attendance_id, self.m.conference.number,
+                                          lease.epoch)
+        if admitted is None:
+            return None
         self.m.seated_earlier = True
-        return self.m.enter(self.meeting_id, locked=locked, muted_all=muted_all,
-                            epoch=lease.epoch, chair_arrived=chair_arrived)
+        return self.m.enter(
+            self.meeting_id, locked=admitted.locked, muted_all=admitted.muted_all,
+            epoch=lease.epoch, chair_arrived=admitted.chair_arrived,
+            recording=admitted.recording, hand_raised_at=admitted.hand_raised_at,
+        )
+
+    def _owner_moved(self, lease: Lease) -> bool:
+        """The owner let the member go without ending the meeting, and another node (or
+        epoch) holds the room now: a stale owner emptying its copy (conference/takeover.py),
+        not a removal. The caller follows the lease."""
+        _, meeting_end = self.m.ctx.store.attendance_state(self.m.attendance_id)
+        if meeting_end is not None:
+            return False
+        now = self.cluster.current(self.m.conference.id)
+        return now is not None and (now.node, now.epoch) != (lease.node, lease.epoch)
+
+    def _rehome(self, failed: Lease) -> Lease:
+        """The room's next owner; a caller joining a recorded meeting there is told so
+        first (the recording carries on there, in a new stretch: conference/takeover.py)."""
+        lease = self._next_owner(failed)
+        if self.m.ctx.store.recording_running(self.meeting_id):
+            self.line.play("meeting_recorded", wait=False)
+        return lease
 
     def dial_string(self, lease: Lease, now: float) -> str:
         address = lease.internal_sip or ""

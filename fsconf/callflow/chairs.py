@@ -23,6 +23,11 @@ from fsconf.esl.connection import EslError
 from fsconf.store.callstore import CallStore, RoomFenced, StoreUnavailable
 
 log = logging.getLogger(__name__)
+# How often, and how long at most, an expired grace period waits for a moderator who
+# holds a seat but is not in the room yet (a re-homed caller's bridge takes a moment; a
+# seat of a node that died is closed as lost within a lease).
+CHAIR_RECHECK_SECONDS = 0.5
+CHAIR_ON_THE_WAY_SECONDS = 60.0
 
 
 def moderator_arrived(store: CallStore, room: Room, api: ConferenceApi) -> None:
@@ -49,8 +54,13 @@ def moderator_arrived(store: CallStore, room: Room, api: ConferenceApi) -> None:
 
 def moderator_left(store: CallStore, room: Room) -> None:
     """The last moderator left a room set to end with them: end it after the grace
-    period unless a moderator is back by then."""
-    if not room.end_with_moderator or room.ending or room.moderators() or not room.members:
+    period unless a moderator is back by then. Also called when a room taken over by
+    this node (cluster) gets a caller while no chair is present (callflow/member.py):
+    the chair may have been lost with the old owner's node."""
+    if (
+        not room.end_with_moderator or room.ending or room.fenced or room.moderators()
+        or not room.members
+    ):
         return
     if room.end_timer is not None:
         return
@@ -63,9 +73,18 @@ def moderator_left(store: CallStore, room: Room) -> None:
     )
 
 
-def _end_without_chair(store: CallStore, room: Room) -> None:
+def _end_without_chair(store: CallStore, room: Room, waited: float = 0.0) -> None:
     room.end_timer = None
-    if room.ending or room.moderators():
+    if room.ending or room.fenced or room.moderators():
+        return
+    if waited < CHAIR_ON_THE_WAY_SECONDS and _chair_on_the_way(store, room):
+        # A moderator still holds a seat in the meeting without being in this room: on
+        # the way here after a takeover (re-homed callers arrive one by one), or calling
+        # back. Look again shortly rather than end the meeting under their feet.
+        room.end_timer = gevent.spawn_later(
+            CHAIR_RECHECK_SECONDS, _end_without_chair, store, room,
+            waited + CHAIR_RECHECK_SECONDS,
+        )
         return
     sender = next((m.send for m in room.present() if m.send is not None), None)
     if sender is None:
@@ -94,3 +113,12 @@ def _end_without_chair(store: CallStore, room: Room) -> None:
         log.warning("conference %s: could not end the meeting: %s", room.number, exc)
         return
     log.info("conference %s: ended with its moderator", room.number)
+
+
+def _chair_on_the_way(store: CallStore, room: Room) -> bool:
+    here = {m.attendance_id for m in room.members.values()}
+    try:
+        seated = store.seated_moderators(room.meeting_id)
+    except StoreUnavailable:
+        return False
+    return bool(seated - here - room.departed)

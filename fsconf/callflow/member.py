@@ -5,10 +5,12 @@ Shared by callers who dialled in and callees a moderator invited.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import gevent
 from gevent.event import AsyncResult
@@ -16,7 +18,9 @@ from gevent.event import AsyncResult
 from fsconf.callflow import chairs
 from fsconf.callflow.context import CallContext
 from fsconf.callflow.line import PhoneLine
+from fsconf.conference import takeover
 from fsconf.conference.commands import ConferenceApi
+from fsconf.conference.features import recording_path
 from fsconf.conference.keypad import Inviter, MemberControls
 from fsconf.conference.room import Member, Room
 from fsconf.domain.keypad_grammar import GrammarSettings
@@ -103,21 +107,48 @@ class Membership:
             from fsconf.callflow.bridged import BridgedMember  # it builds on this module
 
             return BridgedMember(self, lease, seat.meeting_id).run()
-        return self.enter(
+        reason = self.enter(
             seat.meeting_id, locked=seat.locked, muted_all=seat.muted_all,
             epoch=lease.epoch if lease is not None else 0,
             recording=seat.recording, chair_arrived=seat.chair_arrived,
         )
+        if lease is not None and self.moved_on():
+            # This node lost the room while the caller was in it: on to its owner, the
+            # way a caller of another node goes (the row stays open: the call goes on).
+            from fsconf.callflow.bridged import BridgedMember
+
+            stale = replace(lease, epoch=self.forget_room())
+            return BridgedMember(self, stale, seat.meeting_id).run(moving=True)
+        return reason
+
+    def moved_on(self) -> bool:
+        """The stale copy of the room let this caller go to the room's owner."""
+        return (
+            self.member is not None and self.member.moved
+            and not self.line.session.gone.is_set()
+        )
+
+    def forget_room(self) -> int:
+        """Out of this node's (stale) copy of the room, call and row still open: the
+        lease epoch the copy was held under."""
+        epoch = self.room.epoch if self.room is not None else 0
+        self.leave()
+        self.room = self.member = None
+        return epoch
 
     def enter(
         self, meeting_id: int, *, locked: bool, muted_all: bool, epoch: int,
         recording: bool = False, chair_arrived: bool = True,
+        hand_raised_at: dt.datetime | None = None,
     ) -> EndReason:
         """Join this node's mod_conference room (the seat is taken) and serve the keypad.
 
         `epoch` > 0: a clustered room this node holds under that lease epoch. A leg
         bridged in from another node is held for the chair like a local caller; the
-        owner judges `chair_arrived` when it admits the leg (roomleg.py)."""
+        owner judges `chair_arrived` when it admits the leg (roomleg.py). A caller who
+        comes over from the room's previous owner brings their raised hand
+        (`hand_raised_at`, from their row) and, with `recording` (a recording row is
+        open), the recording: conference/takeover.py."""
         # Wait for the chair: mod_conference's own `wait-mod` conference flag (set by the
         # member whose join creates the room; cleared by the first `moderator` member to
         # join, which also stops the music: conference_member_add) plays the profile's
@@ -155,7 +186,8 @@ class Membership:
         room.moderator_grace_seconds = self.conference.moderator_grace_seconds
         room.recording_allowed = self.conference.recording_allowed
         room.participants_join_muted = self.conference.participants_join_muted
-        room.recording = room.recording or recording
+        if not epoch:
+            room.recording = room.recording or recording
         self.room = room
         self.member = Member(
             member_id=member_id,
@@ -167,8 +199,12 @@ class Membership:
             waiting=waiting,
             wait_started=time.monotonic(),
             send=self.line.session.api,
+            held_elsewhere=self.held_elsewhere,
+            movable=not self.held_elsewhere,
         )
         room.members[member_id] = self.member
+        if hand_raised_at is not None and self.role is Role.PARTICIPANT and not waiting:
+            room.raise_hand(self.member, hand_raised_at)  # raised under the previous owner
         self.ctx.in_conference.add(self.line.uuid)
         self.line.session.add_listener(self._follow_member_events)
         if epoch and new_room and locked:
@@ -178,6 +214,15 @@ class Membership:
         self._announce_arrival()
         if self.role is Role.MODERATOR:
             chairs.moderator_arrived(self.ctx.store, room, self._api())
+        elif chair_arrived:
+            # No-op while a chair is here or the countdown runs; in a room taken over
+            # without its chair (lost with the old owner's node) the countdown starts.
+            chairs.moderator_left(self.ctx.store, room)
+        if epoch and recording and not room.recording:
+            takeover.resume_recording(
+                room, self._api(), self.ctx.store,
+                recording_path(self.ctx.settings.freeswitch.recordings_dir, room, member_id),
+            )
         if self.on_joined is not None:
             self.on_joined()
         log.info(
@@ -214,7 +259,9 @@ class Membership:
                 self.ctx.store.set_waited(self.attendance_id, int(waited))
             self.room.lower_hand(self.member)
             self.room.members.pop(self.member.member_id, None)
-            if self.role is Role.MODERATOR:
+            self.room.departed.add(self.attendance_id)
+            if self.role is Role.MODERATOR and not self.ctx.stopping:
+                # (Stopping: the chair is still in the room; the next controller sees it.)
                 chairs.moderator_left(self.ctx.store, self.room)
             if self.ctx.rooms.discard_if_empty(self.room):
                 release_room(self.ctx, self.room)

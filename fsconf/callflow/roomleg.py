@@ -82,13 +82,16 @@ class RoomLegFlow:
             self.line.answer()
             if conference.language != self.line.language:
                 self.line.set_language(conference.language)
-            membership.name_file = self._name_here(ticket.attendance_id, conference.number)
+            membership.name_file = name_here(
+                self.ctx, ticket.attendance_id, conference.number, self.line.uuid
+            )
             # Held for the chair like a local caller, as the owner judges it now (the
             # answering node's seat may predate a moderator's arrival). The recording
             # notice was played on the answering node, before the bridge.
             reason = membership.enter(
                 admitted.meeting_id, locked=admitted.locked, muted_all=admitted.muted_all,
                 epoch=ticket.epoch, chair_arrived=admitted.chair_arrived,
+                recording=admitted.recording, hand_raised_at=admitted.hand_raised_at,
             )
         except CallGone:
             reason = EndReason.HUNG_UP
@@ -113,17 +116,22 @@ class RoomLegFlow:
         except CallGone:
             pass
 
-    def _name_here(self, attendance_id: int, number: str) -> str | None:
-        """The caller's name recording, written from the database to this node's disk."""
-        try:
-            audio = self.cluster.load_name(attendance_id)
-        except StoreUnavailable:
-            return None
-        if not audio:
-            return None
-        folder = os.path.join(self.ctx.settings.freeswitch.recordings_dir, number)
-        os.makedirs(folder, exist_ok=True)
-        path = os.path.join(folder, f"{self.line.uuid}.wav")
-        with open(path, "wb") as f:
-            f.write(audio)
+
+def name_here(ctx: CallContext, attendance_id: int, number: str, leg_uuid: str) -> str | None:
+    """The caller's name recording, written from the database to this node's disk (kept
+    if it is there already: a restarted controller takes the leg back)."""
+    assert ctx.cluster is not None
+    folder = os.path.join(ctx.settings.freeswitch.recordings_dir, number)
+    path = os.path.join(folder, f"{leg_uuid}.wav")
+    if os.path.exists(path):
         return path
+    try:
+        audio = ctx.cluster.load_name(attendance_id)
+    except StoreUnavailable:
+        return None
+    if not audio:
+        return None
+    os.makedirs(folder, exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(audio)
+    return path

@@ -69,11 +69,17 @@ def _list(args: argparse.Namespace) -> int:
     print_table(
         ["id", "conference", "meeting", "started", "seconds", "started by", "expires", "file"],
         [[r["id"], r["conference_number"], r["meeting_id"], r["started_at"],
-          r["duration_seconds"] if r["duration_seconds"] is not None else "running",
+          _seconds(r),
           r["started_by"] or "", r["expires_on"] or "",
           r["file"] if r["file_present"] else f"{r['file']} (missing)"] for r in rows],
     )
     return 0
+
+
+def _seconds(row: dict) -> str:
+    if row["duration_seconds"] is None:
+        return "running"
+    return f"{row['duration_seconds']}" + (" (interrupted)" if row["interrupted"] else "")
 
 
 def _export(args: argparse.Namespace) -> int:

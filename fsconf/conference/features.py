@@ -63,11 +63,12 @@ class FeatureKeys:
             return
         if self.member.hand_raised:
             self.room.lower_hand(self.member)
-            self.store.set_hand(self.member.attendance_id, False)
+            self.store.set_hand(self.member.attendance_id, None)
             self.tell("hand_lowered")
             return
-        self.room.raise_hand(self.member)
-        self.store.set_hand(self.member.attendance_id, True)
+        at = utcnow()
+        self.room.raise_hand(self.member, at)
+        self.store.set_hand(self.member.attendance_id, at)
         self.tell("hand_raised")
         name = self.member.name_file or prompt("someone_raised_hand").file
         plays = []
@@ -81,7 +82,7 @@ class FeatureKeys:
             self.tell("no_raised_hands")
             return
         self.room.lower_hand(target)
-        self.store.set_hand(target.attendance_id, False)
+        self.store.set_hand(target.attendance_id, None)
         # A member unmute holds also while mute-all is on: mute-all is `mute
         # non_moderator` plus the room's flag for newcomers, not a lock on each member.
         if self.api.unmute(target.member_id, quiet=True).startswith("+OK"):
@@ -123,11 +124,7 @@ class FeatureKeys:
             self._tell_everyone("meeting_recorded")
 
     def _recording_path(self) -> str:
-        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-        return os.path.join(
-            self.recordings_dir, self.room.number, "meetings",
-            f"meeting-{int(self.room.meeting_id)}-{stamp}-{self.member.member_id}.wav",
-        )
+        return recording_path(self.recordings_dir, self.room, self.member.member_id)
 
     def _tell_everyone(self, key: str) -> None:
         """One play per member (a room-wide play would also reach a member who is held
@@ -135,3 +132,12 @@ class FeatureKeys:
         file = prompt(key).file
         self.api.play_each([(file, m.member_id) for m in self.room.present()])
 
+
+
+def recording_path(recordings_dir: str, room: Room, member_id: int) -> str:
+    """Where a stretch of the meeting's recording goes: per conference, meeting and start."""
+    stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+    return os.path.join(
+        recordings_dir, room.number, "meetings",
+        f"meeting-{int(room.meeting_id)}-{stamp}-{int(member_id)}.wav",
+    )

@@ -15,6 +15,7 @@ from typing import Protocol
 import gevent
 from gevent.event import Event as Flag
 
+from fsconf.conference import takeover
 from fsconf.conference.commands import ConferenceApi
 from fsconf.conference.features import FeatureKeys
 from fsconf.conference.room import Member, Room
@@ -25,7 +26,7 @@ from fsconf.domain.states import EndReason
 from fsconf.esl.connection import EslError
 from fsconf.esl.protocol import Event
 from fsconf.esl.server import ControllerStopping
-from fsconf.store.callstore import CallStore, StoreUnavailable
+from fsconf.store.callstore import CallStore, RoomFenced, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,10 @@ class MemberControls(FeatureKeys):
                     self.perform(action)
                 except EslError:
                     raise
+                except RoomFenced as exc:
+                    # Cluster: another node holds the room now; this copy must empty.
+                    log.warning("call %s: %s refused: %s", self.member.call_uuid, action, exc)
+                    takeover.step_down(self.room, self.api)
                 except StoreUnavailable as exc:
                     log.warning("call %s: %s not saved: %s", self.member.call_uuid, action, exc)
         if self.member.removed:

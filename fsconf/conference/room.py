@@ -7,6 +7,7 @@ socket shows up here too).
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -37,9 +38,16 @@ class Member:
     # (monotonic seconds); the member's own socket, for work done on the room's behalf
     # (ending it after the chair left) when the member who started it is gone.
     hand_raised: bool = False
+    hand_raised_at: dt.datetime | None = None
     waiting: bool = False
     wait_started: float = 0.0
     send: Callable[[str], str] | None = field(default=None, repr=False, compare=False)
+    # Cluster. A leg another node bridged here (that node keeps the caller and the row);
+    # a member served over its own call socket (it can be bridged on to another node);
+    # set when this node lost the room: the member is on its way to the room's owner.
+    held_elsewhere: bool = False
+    movable: bool = False
+    moved: bool = False
 
 
 @dataclass
@@ -66,17 +74,35 @@ class Room:
     hands: list[int] = field(default_factory=list)
     # The grace period after the last moderator left (a gevent Greenlet), if running.
     end_timer: Any = None
+    # Attendance ids of the calls that have left this room (a chair among them is not
+    # "on the way" when the grace period ends).
+    departed: set[int] = field(default_factory=set)
+    # A takeover's recording restart is under way (one member's greenlet does it).
+    resuming_recording: bool = False
 
     def moderators(self) -> list[Member]:
         return [m for m in self.present() if m.role is Role.MODERATOR]
 
-    def raise_hand(self, member: Member) -> None:
+    def raise_hand(self, member: Member, at: dt.datetime | None = None) -> None:
+        """Queue the hand by the time it went up: a hand raised under the room's previous
+        owner (restored from its row when the caller comes over) goes before later ones."""
         member.hand_raised = True
-        if member.member_id not in self.hands:
-            self.hands.append(member.member_id)
+        member.hand_raised_at = at
+        if member.member_id in self.hands:
+            return
+        position = len(self.hands)
+        if at is not None:
+            for i, other_id in enumerate(self.hands):
+                other = self.members.get(other_id)
+                other_at = other.hand_raised_at if other is not None else None
+                if other_at is not None and other_at > at:
+                    position = i
+                    break
+        self.hands.insert(position, member.member_id)
 
     def lower_hand(self, member: Member) -> None:
         member.hand_raised = False
+        member.hand_raised_at = None
         if member.member_id in self.hands:
             self.hands.remove(member.member_id)
 
@@ -92,6 +118,8 @@ class Room:
     # Writes for the room carry it; a takeover elsewhere makes them fail (fencing).
     epoch: int = 0
     fenced: bool = False
+    # Its copy has been emptied for the room's new owner (conference/takeover.py).
+    stepped_down: bool = False
 
     def others(self, member_id: int) -> Iterator[Member]:
         return (m for m in self.members.values() if m.member_id != member_id and not m.removed)
@@ -136,7 +164,11 @@ class RoomRegistry:
 
     def ensure(self, fs_name: str, **kwargs: object) -> Room:
         room = self._rooms.get(fs_name)
-        if room is None or room.meeting_id != kwargs.get("meeting_id", room.meeting_id):
+        # A copy this node gave up (takeover.step_down) is never joined again.
+        if (
+            room is None or room.stepped_down
+            or room.meeting_id != kwargs.get("meeting_id", room.meeting_id)
+        ):
             room = Room(fs_name=fs_name, **kwargs)  # type: ignore[arg-type]
             self._rooms[fs_name] = room
         return room

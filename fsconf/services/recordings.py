@@ -33,6 +33,9 @@ def _view(rec: Recording, conference: Conference, started_by: str | None) -> dic
         "started_at": rec.started_at,
         "ended_at": ended,
         "duration_seconds": int((ended - rec.started_at).total_seconds()) if ended else None,
+        # Cut short by its node's death or a takeover (cluster); the meeting's next
+        # stretch, recorded by the room's new owner, is the next row.
+        "interrupted": bool(rec.interrupted),
         "started_by": started_by,
         "expires_on": (
             (ended + dt.timedelta(days=conference.recording_retention_days)).date()

@@ -213,12 +213,40 @@ class CallStore:
             lambda s: meeting_features.stop_recordings(s, meeting_id, at),
         )
 
-    def set_hand(self, attendance_id: int, raised: bool) -> None:
-        at = utcnow() if raised else None
+    def set_hand(self, attendance_id: int, raised_at: dt.datetime | None) -> None:
+        """The hand's time, kept on the row: a room's next owner queues hands by it."""
         self._run_durably(
             "raised hand", f"attendance-{attendance_id}",
-            lambda s: meeting_features.set_hand(s, attendance_id, at),
+            lambda s: meeting_features.set_hand(s, attendance_id, raised_at),
         )
+
+    def recording_running(self, meeting_id: int) -> bool:
+        """A recording row of the meeting is open (on whichever node records it)."""
+        return self._run(lambda s: meeting_features.running_recording(s, meeting_id)) is not None
+
+    def resume_recording(
+        self, *, conference_id: int, meeting_id: int, path: str, epoch: int
+    ) -> int:
+        """Cluster: carry a taken-over room's recording on in a new row (fenced: raises
+        RoomFenced when this node no longer holds the lease at `epoch`)."""
+        node = self.node or ""
+        try:
+            return self._run(lambda s: meeting_features.resume_recording(
+                s, conference_id=conference_id, meeting_id=meeting_id, path=path,
+                node=node, epoch=epoch,
+            ))
+        except cluster.Fenced as exc:
+            raise RoomFenced(str(exc)) from exc
+
+    def interrupt_recordings(self, meeting_id: int) -> None:
+        at = utcnow()
+        self._run_durably(
+            "recording interrupted", f"meeting-{meeting_id}",
+            lambda s: meeting_features.interrupt_recordings(s, meeting_id, at),
+        )
+
+    def seated_moderators(self, meeting_id: int) -> set[int]:
+        return self._run(lambda s: meeting_features.seated_moderators(s, meeting_id))
 
     def set_waited(self, attendance_id: int, seconds: int) -> None:
         self._run_durably(

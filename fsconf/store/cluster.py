@@ -32,12 +32,14 @@ from sqlalchemy.sql.expression import FunctionElement
 
 from fsconf.domain.cluster import NodeLoad
 from fsconf.domain.roles import Role
+from fsconf.domain.states import EndReason
 from fsconf.store.models import (
     Attendance,
     Conference,
     ControllerNode,
     Meeting,
     NameRecording,
+    Recording,
     RoomLease,
     utcnow,
 )
@@ -343,6 +345,20 @@ def dead_nodes_open_calls(
     return [(r[0], r[1], max(t for t in (r[2], r[3], r[4]) if t is not None)) for r in rows]
 
 
+def reclaim_call(session: Session, attendance_id: int, node: str) -> bool:
+    """A call of `node` that a survivor closed as lost while the node looked dead (its
+    heartbeat stopped: cut off from the database, not crashed) is still up: its row is
+    open again while its meeting goes on. False: not closed that way, or meeting over."""
+    meeting_open = exists().where(Meeting.id == Attendance.meeting_id, Meeting.ended_at.is_(None))
+    done = session.execute(
+        update(Attendance)
+        .where(Attendance.id == attendance_id, Attendance.node == node,
+               Attendance.end_reason == EndReason.LOST, meeting_open)
+        .values(left_at=None, end_reason=None)
+    )
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
 # -- names -------------------------------------------------------------------------------
 
 
@@ -368,6 +384,10 @@ class Admission:
     # Judged by the owner when the leg arrives, not by the answering node's earlier seat:
     # a moderator may have come in meanwhile (wait for the chair, issue 22).
     chair_arrived: bool = True
+    # What a room taken over restores (a caller re-homed or moved here): the caller's
+    # raised hand, and a recording row still open from the previous owner.
+    hand_raised_at: dt.datetime | None = None
+    recording: bool = False
 
 
 def admission(
@@ -375,9 +395,13 @@ def admission(
 ) -> Admission | None:
     """The seated, still open call `attendance_id` of conference `number`, if `node`
     holds that room's lease at `epoch` (a stale owner admits nobody)."""
+    recording = exists().where(
+        Recording.meeting_id == Attendance.meeting_id, Recording.ended_at.is_(None)
+    )
     row = session.execute(
         select(Attendance.conference_id, Attendance.meeting_id, Meeting.locked,
-               Meeting.muted_all, _chair_arrived(Attendance.meeting_id))
+               Meeting.muted_all, _chair_arrived(Attendance.meeting_id),
+               Attendance.hand_raised_at, recording)
         .join(Meeting, Meeting.id == Attendance.meeting_id)
         .join(Conference, Conference.id == Attendance.conference_id)
         .where(
@@ -390,4 +414,4 @@ def admission(
     if row is None:
         return None
     return Admission(int(row[0] or 0), int(row[1] or 0), bool(row[2]), bool(row[3]),
-                     chair_arrived=bool(row[4]))
+                     chair_arrived=bool(row[4]), hand_raised_at=row[5], recording=bool(row[6]))

@@ -14,8 +14,12 @@ from fsconf.store.cluster import Lease, NodeRow
 class ClusterStore:
     def __init__(self, calls: CallStore, node: str, internal_sip: str | None,
                  lease_seconds: float, max_members: int = 0,
-                 esl_address: str | None = None) -> None:
+                 esl_address: str | None = None, duties: CallStore | None = None) -> None:
         self.calls = calls
+        # Heartbeat, lease renewals and the dead-node sweep: on a pool of their own when
+        # given, so that call traffic queueing for connections (fifty callers waiting on
+        # one conference's row lock) never holds a renewal up past the lease.
+        self.duties = duties or calls
         self.esl_address = esl_address
         self.node = node
         self.internal_sip = internal_sip
@@ -23,7 +27,7 @@ class ClusterStore:
         self.max_members = max_members
 
     def beat(self, *, started: bool = False) -> None:
-        self.calls._run(lambda s: cluster.beat(
+        self.duties._run(lambda s: cluster.beat(
             s, self.node, self.internal_sip, started=started, esl_address=self.esl_address
         ))
 
@@ -58,7 +62,7 @@ class ClusterStore:
         return self.calls._run(lambda s: cluster.current(s, conference_id))
 
     def renew(self, conference_id: int, epoch: int) -> bool:
-        return self.calls._run(
+        return self.duties._run(
             lambda s: cluster.renew(s, conference_id, self.node, epoch, self.lease_seconds)
         )
 
@@ -95,16 +99,21 @@ class ClusterStore:
     def load_name(self, attendance_id: int) -> bytes | None:
         return self.calls._run(lambda s: cluster.load_name(s, attendance_id))
 
+    def reclaim_call(self, attendance_id: int) -> bool:
+        """This node's call, wrongly closed as lost while the node was cut off, is open
+        again (see cluster.reclaim_call)."""
+        return self.calls._run(lambda s: cluster.reclaim_call(s, attendance_id, self.node))
+
     def close_dead_nodes_calls(self) -> list[str]:
         """Close as lost the open calls whose leg a dead node held (its heartbeat expired
         without a graceful stop), at its last heartbeat; the call uuids closed."""
-        rows = self.calls._run(lambda s: cluster.dead_nodes_open_calls(s, self.lease_seconds))
+        rows = self.duties._run(lambda s: cluster.dead_nodes_open_calls(s, self.lease_seconds))
         closed = []
         for attendance_id, call_uuid, at in rows:
 
             def close(s: Any, a: int = attendance_id, t: Any = at) -> None:
                 call_queries.finish_attendance(s, a, EndReason.LOST, t)
 
-            self.calls._run(close)
+            self.duties._run(close)
             closed.append(call_uuid)
         return closed

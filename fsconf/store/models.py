@@ -280,6 +280,9 @@ class Recording(Base):
     started_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
     started_by_attendance_id: Mapped[int | None] = mapped_column(ForeignKey("attendances.id"))
+    # Cluster: the node recording it died or lost the room; this stretch ends at the
+    # takeover and the new owner records the rest of the meeting in a row of its own.
+    interrupted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="order"),

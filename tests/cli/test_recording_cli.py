@@ -51,7 +51,7 @@ def test_settings_out_of_range_are_refused(bad, new_conference, args) -> None:
 
 
 def _recording(db, conference_number: str, folder: Path, *, ended_days_ago: float | None,
-               name: str) -> int:
+               name: str, interrupted: bool = False) -> int:
     path = folder / conference_number / "meetings" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"RIFF....WAVE")
@@ -66,6 +66,7 @@ def _recording(db, conference_number: str, folder: Path, *, ended_days_ago: floa
             conference_id=conf.id, meeting_id=meeting.id, path=str(path), started_at=start,
             ended_at=None if ended_days_ago is None else utcnow() - dt.timedelta(
                 days=ended_days_ago),
+            interrupted=interrupted,
         )
         s.add(rec)
         s.flush()
@@ -95,6 +96,23 @@ def test_list_shows_only_the_customers_own_recordings(ok, db, new_customer, new_
               "--json").json == []
     assert len(ok("recording", "list", "--customer", mine["id"], "--month", month,
                   "--json").json) <= 1
+
+
+def test_a_stretch_cut_short_by_a_node_failure_is_listed_as_interrupted(
+    ok, db, new_customer, new_conference, folder
+) -> None:
+    customer = new_customer()
+    conf = new_conference(customer_id=customer["id"])
+    cut = _recording(db, conf["number"], folder, ended_days_ago=1, name="cut.wav",
+                     interrupted=True)
+    whole = _recording(db, conf["number"], folder, ended_days_ago=1, name="whole.wav")
+    rows = {r["id"]: r for r in ok("recording", "list", "--customer", customer["id"],
+                                   "--json").json}
+    assert (rows[cut]["interrupted"], rows[whole]["interrupted"]) == (True, False)
+    table = ok("recording", "list", "--customer", customer["id"]).out
+    [cut_line] = [line for line in table.splitlines() if "cut.wav" in line]
+    [whole_line] = [line for line in table.splitlines() if "whole.wav" in line]
+    assert "(interrupted)" in cut_line and "(interrupted)" not in whole_line
 
 
 def test_export_writes_a_private_copy_and_delete_removes_it_audited(

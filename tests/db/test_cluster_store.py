@@ -17,9 +17,9 @@ from sqlalchemy import update
 from fsconf.config import SecuritySettings
 from fsconf.domain.roles import Role
 from fsconf.store import cluster
-from fsconf.store.callstore import CallStore
+from fsconf.store.callstore import CallStore, RoomFenced
 from fsconf.store.clusterstore import ClusterStore
-from fsconf.store.models import Attendance, ControllerNode, Meeting, utcnow
+from fsconf.store.models import Attendance, ControllerNode, Meeting, Recording, utcnow
 from fsconf.store.session import Database
 from tests.integration.conftest import provision
 
@@ -237,3 +237,58 @@ def test_admission_tells_the_owner_whether_a_chair_has_been_seated(
                   .values(left_at=utcnow()))
         s.execute(update(Meeting).where(Meeting.id == meeting_id).values(ended_at=utcnow()))
     owner.release(p.conference_id, lease.epoch)
+
+
+def test_a_room_taken_over_brings_the_callers_hand_and_carries_the_recording_on(
+    calls: CallStore, tag: str
+) -> None:
+    """What the new owner learns when a caller comes over, and the recording's rows:
+    the old stretch ends interrupted, a new one goes on, started by the same person;
+    a stale owner can do neither."""
+    p = provision(calls.db)
+    old, new = f"{tag}-old", f"{tag}-new"
+    assert _store(calls, old, lease=0).claim(p.conference_id) is not None
+    taken = _store(calls, new).claim(p.conference_id)
+    assert taken is not None and taken.epoch == 2
+    raised = utcnow() - dt.timedelta(seconds=30)
+    with calls.db.unit_of_work() as s:
+        meeting = Meeting(conference_id=p.conference_id, fs_conference_name="x", fs_node=new)
+        s.add(meeting)
+        s.flush()
+        meeting_id = meeting.id
+        chair = Attendance(call_uuid=f"{tag}-chair", node=old, conference_id=p.conference_id,
+                           meeting_id=meeting_id, role=Role.MODERATOR, joined_at=raised)
+        guest = Attendance(call_uuid=f"{tag}-guest", node=old, conference_id=p.conference_id,
+                           meeting_id=meeting_id, role=Role.PARTICIPANT, joined_at=raised,
+                           hand_raised_at=raised)
+        s.add_all([chair, guest])
+        s.flush()
+        chair_id, guest_id = chair.id, guest.id
+        s.add(Recording(conference_id=p.conference_id, meeting_id=meeting_id,
+                        path="/old/node/meeting.wav", started_at=raised,
+                        started_by_attendance_id=chair_id))
+    admitted = _store(calls, new).admission(guest_id, p.conference_number, 2)
+    assert admitted is not None
+    assert (admitted.hand_raised_at, admitted.recording) == (raised, True)
+    assert CallStore(calls.db, SecuritySettings(), node=new).seated_moderators(meeting_id) == {
+        chair_id
+    }
+
+    with pytest.raises(RoomFenced):
+        CallStore(calls.db, SecuritySettings(), node=old).resume_recording(
+            conference_id=p.conference_id, meeting_id=meeting_id, path="/stale.wav", epoch=1)
+    CallStore(calls.db, SecuritySettings(), node=new).resume_recording(
+        conference_id=p.conference_id, meeting_id=meeting_id, path="/new/node/meeting.wav",
+        epoch=2)
+    with calls.db.unit_of_work() as s:
+        rows = s.query(Recording).filter(Recording.meeting_id == meeting_id).order_by(
+            Recording.id).all()
+        assert [(r.path, r.interrupted, r.ended_at is None) for r in rows] == [
+            ("/old/node/meeting.wav", True, False), ("/new/node/meeting.wav", False, True),
+        ]
+        assert rows[1].started_by_attendance_id == chair_id
+        assert rows[0].ended_at == rows[1].started_at  # the takeover's moment
+        rows[1].ended_at = utcnow()  # leave nothing open for other tests
+        s.execute(update(Attendance).where(Attendance.meeting_id == meeting_id)
+                  .values(left_at=utcnow()))
+        s.execute(update(Meeting).where(Meeting.id == meeting_id).values(ended_at=utcnow()))

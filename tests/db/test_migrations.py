@@ -52,7 +52,7 @@ def test_upgrade_downgrade_upgrade_round_trip(empty_url: str) -> None:
     assert _tables(empty_url) & model_tables == set()
     migrate.upgrade(empty_url)
     assert model_tables <= _tables(empty_url)
-    assert migrate.current(empty_url).startswith("0006")
+    assert migrate.current(empty_url).startswith("0007")
 
 
 def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -> None:
@@ -63,7 +63,7 @@ def test_pin_lockouts_come_with_0003_and_go_with_its_downgrade(empty_url: str) -
     assert migrate.current(empty_url).startswith("0002")
     migrate.upgrade(empty_url)
     assert "pin_lockouts" in _tables(empty_url)
-    assert migrate.current(empty_url).startswith("0006")
+    assert migrate.current(empty_url).startswith("0007")
 
 
 def test_0004_keeps_existing_invoices_and_gives_them_a_billed_party_and_due_date(
@@ -134,6 +134,20 @@ def test_cluster_tables_come_with_0005_and_go_with_its_downgrade(empty_url: str)
     try:
         columns = {c["name"] for c in inspect(engine).get_columns("controller_nodes")}
         assert not {"internal_sip", "drained", "beat_at"} & columns
+    finally:
+        engine.dispose()
+    migrate.upgrade(empty_url)
+    assert _differences(empty_url) == []
+
+
+def test_interrupted_recordings_come_with_0007_and_go_with_its_downgrade(empty_url: str) -> None:
+    migrate.upgrade(empty_url)
+    engine = make_engine(empty_url)
+    try:
+        assert "interrupted" in {c["name"] for c in inspect(engine).get_columns("recordings")}
+        migrate.downgrade(empty_url, "0006")
+        inspect_again = inspect(engine)
+        assert "interrupted" not in {c["name"] for c in inspect_again.get_columns("recordings")}
     finally:
         engine.dispose()
     migrate.upgrade(empty_url)

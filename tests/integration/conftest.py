@@ -167,3 +167,21 @@ def make_rig(settings: Settings, db: Database, **sim_kw: object) -> Iterator[Rig
 @pytest.fixture
 def rig(settings: Settings, db: Database) -> Iterator[Rig]:
     yield from make_rig(settings, db)
+
+
+# -- scale-out: several nodes on one PostgreSQL (cluster_rig.py) ------------------------------
+
+
+@pytest.fixture
+def pg_url(database_url: str) -> str:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("clustering needs PostgreSQL (refused on SQLite by design)")
+    return database_url
+
+
+@pytest.fixture
+def cluster(pg_url: str, settings: Settings, db: Database, tmp_path: Path,
+            sounds_dir: Path) -> Iterator[object]:
+    from .cluster_rig import run_cluster  # it builds on this module
+
+    yield from run_cluster(pg_url, settings, db, tmp_path, sounds_dir)

@@ -1,258 +1,26 @@
 """Scale-out (issue 21): several simulated FreeSWITCH nodes, one controller each, one
-PostgreSQL. A room lives on one owner node; callers who ring another node are bridged
-there over the internal SIP profile with signed X-Fsconf headers.
-
-Each node loads the project's freeswitch/conf plus an internal profile (port 5090,
-context fsconf_internal, whose only route hands fsconf-room-<digits> legs to the node's
-controller) on its own address, as a real deployment would. Clustering on SQLite is
-refused by design, so these tests skip there.
+PostgreSQL (the rig: cluster_rig.py). A room lives on one owner node; callers who ring
+another node are bridged there over the internal SIP profile with signed X-Fsconf
+headers. Clustering on SQLite is refused by design, so these tests skip there.
 """
 
 from __future__ import annotations
 
-import secrets
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import gevent
 import pytest
-from sqlalchemy import select, update
-from sqlalchemy.engine import make_url
+from sqlalchemy import select
 
-from fsconf.config import ClusterSettings, Settings
-from fsconf.controller import Controller
-from fsconf.sim import SimSettings, Simulator
-from fsconf.sim.core import free_port
-from fsconf.sim.settings import REPO_CONF_DIR
-from fsconf.sim.sip import SipFabric
 from fsconf.store.callstore import RoomFenced
-from fsconf.store.models import Attendance, Conference, Meeting, Recording, RoomLease
-from fsconf.store.session import Database
-from fsconf.testing.driver import CallDriver, DriverCall
-from tests.faults import FaultProxy
+from fsconf.store.models import Recording
+from fsconf.testing.driver import CallDriver
 
-from .conftest import SPEED, Provisioned, provision
-
-SECRET = "test-cluster-secret-0123456789"
-LEASE = 1.0  # seconds on the database clock: short, so take-overs are quick
-
-# The internal profile and context as deploy ships them (profile `internal`, port 5090,
-# context fsconf_internal): only room legs reach the controller from there.
-INTERNAL_PROFILE = """<profile name="internal">
-  <gateways/><domains/>
-  <settings>
-    <param name="context" value="fsconf_internal"/>
-    <param name="dialplan" value="XML"/>
-    <param name="sip-ip" value="$${local_ip_v4}"/>
-    <param name="rtp-ip" value="$${local_ip_v4}"/>
-    <param name="sip-port" value="5090"/>
-    <param name="auth-calls" value="false"/>
-    <param name="inbound-late-negotiation" value="true"/>
-  </settings>
-</profile>
-"""
-INTERNAL_DIALPLAN = """<include>
-  <context name="fsconf_internal">
-    <extension name="fsconf_room">
-      <condition field="destination_number" expression="^fsconf-room-(\\d+)$">
-        <action application="socket" data="$${fsconf_controller} async full"/>
-        <action application="socket" data="$${fsconf_controller_backup} async full"/>
-      </condition>
-    </extension>
-  </context>
-</include>
-"""
-
-
-@pytest.fixture
-def pg_url(database_url: str) -> str:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("clustering needs PostgreSQL (refused on SQLite by design)")
-    return database_url
-
-
-@dataclass
-class Node:
-    name: str
-    ip: str
-    sim: Simulator
-    controller: Controller
-    driver: CallDriver
-    db: Database
-    proxy: FaultProxy | None = None
-    backup: Controller | None = None
-
-    def call(self, p: Provisioned, caller: str, name: str = "Tester") -> DriverCall:
-        return self.driver.place_call(p.access_number, caller_id_number=caller,
-                                      caller_id_name=name)
-
-    def dial_pin(self, p: Provisioned, pin: str, caller: str) -> DriverCall:
-        """Number and PIN on this node."""
-        call = self.call(p, caller)
-        call.wait_prompt("enter-conference-number")
-        call.send_dtmf(p.conference_number + "#")
-        call.wait_prompt("enter-pin")
-        call.send_dtmf(pin + "#")
-        return call
-
-    def dial_in(self, p: Provisioned, pin: str, caller: str) -> DriverCall:
-        """Number, PIN, name: the join flow on this node up to the seat."""
-        call = self.dial_pin(p, pin, caller)
-        call.wait_prompt("tone")
-        call.send_dtmf("#")
-        return call
-
-    def members(self, p: Provisioned) -> list[dict]:
-        rooms = self.driver.conference_json(f"fsconf-{p.conference_number}")
-        return list(rooms[0]["members"]) if rooms else []  # type: ignore[arg-type]
-
-    def member(self, p: Provisioned, caller: str) -> dict | None:
-        # .get: a recording node (*4) is listed among the members without a caller id
-        return next((m for m in self.members(p) if m.get("caller_id_number") == caller), None)
-
-    def room(self, p: Provisioned) -> dict | None:
-        rooms = self.driver.conference_json(f"fsconf-{p.conference_number}")
-        return rooms[0] if rooms else None
-
-
-@dataclass
-class Cluster:
-    settings: Settings
-    db: Database
-    url: str
-    tmp: Path
-    sounds: str
-    fabric: SipFabric = field(default_factory=SipFabric)
-    # Node names unique to the test: the node table outlives it (one database per run).
-    tag: str = field(default_factory=lambda: secrets.token_hex(3))
-    nodes: list[Node] = field(default_factory=list)
-
-    def conf(self, name: str) -> Path:
-        root = self.tmp / f"conf-{name}"
-        shutil.copytree(REPO_CONF_DIR, root)
-        (root / "sip_profiles" / "internal.xml").write_text(INTERNAL_PROFILE)
-        (root / "dialplan" / "fsconf_internal.xml").write_text(INTERNAL_DIALPLAN)
-        return root
-
-    def sim(self, name: str, ip: str, controller_port: int, conf: Path | None = None,
-            backup_port: int = 9) -> Simulator:
-        sim = Simulator(
-            SimSettings(
-                port=0, speed=SPEED, sounds_dir=Path(self.sounds), conf_dir=conf or self.conf(name),
-                global_vars={
-                    "fsconf_controller": f"127.0.0.1:{controller_port}",
-                    "fsconf_controller_backup": f"127.0.0.1:{backup_port}",
-                    "local_ip_v4": ip,
-                    # Loopback callers in PCMU like real SIP callers (G README 2; finding 1).
-                    "loopback_initial_codec": "PCMU@8000h@20i",
-                },
-            ),
-            fabric=self.fabric,
-        )
-        sim.start()
-        return sim
-
-    def node(self, name: str, ip: str, *, own_db_link: bool = False,
-             max_members: int = 0, backup: bool = False) -> Node:
-        port = free_port()
-        backup_port = free_port() if backup else 9
-        sim = self.sim(name, ip, port, backup_port=backup_port)
-        name = f"{name}-{self.tag}"
-        db, proxy = self.db, None
-        if own_db_link:
-            # This node reaches PostgreSQL through a proxy the test can cut, as when the
-            # whole machine dies (its controller can then write nothing more).
-            u = make_url(self.url)
-            proxy = FaultProxy((u.host or "127.0.0.1", u.port or 5432))
-            db = Database(u.set(host="127.0.0.1", port=proxy.port).render_as_string(False))
-        s = self.settings
-        settings = replace(
-            s,
-            controller=replace(s.controller, port=port, node=name),
-            freeswitch=replace(s.freeswitch, port=sim.port,
-                               recordings_dir=str(self.tmp / f"recordings-{name}")),
-            cluster=ClusterSettings(
-                node=name, internal_sip=f"{ip}:5090", secret=SECRET, lease_seconds=LEASE,
-                max_members=max_members,
-            ),
-        )
-        controller = Controller(settings, db=db)
-        if own_db_link:
-            controller.store.retry_for = 1.0  # a dead node's writes are not retried long
-        controller.start()
-        node = Node(name, ip, sim, controller, CallDriver("127.0.0.1", sim.port, timeout=10.0),
-                    db, proxy)
-        if backup:
-            # The node's second controller (dialplan: the backup socket), same node name.
-            node.backup = Controller(replace(settings, controller=replace(
-                settings.controller, port=backup_port)), db=db)
-            node.backup.start()
-        self.nodes.append(node)
-        return node
-
-    def lease(self, p: Provisioned) -> RoomLease | None:
-        with self.db.unit_of_work() as s:
-            row = s.get(RoomLease, p.conference_id)
-            if row is not None:
-                s.expunge(row)
-            return row
-
-    def attendance(self, caller: str, p: Provisioned) -> Attendance:
-        with self.db.unit_of_work() as s:
-            row = s.scalars(
-                select(Attendance).where(Attendance.caller_id_number == caller,
-                                         Attendance.conference_id == p.conference_id)
-                .order_by(Attendance.id.desc())
-            ).first()
-            assert row is not None
-            s.expunge(row)
-            return row
-
-    def meeting(self, p: Provisioned) -> Meeting:
-        with self.db.unit_of_work() as s:
-            row = s.scalars(select(Meeting).where(Meeting.conference_id == p.conference_id)
-                            .order_by(Meeting.id.desc())).first()
-            assert row is not None
-            s.expunge(row)
-            return row
-
-
-@pytest.fixture
-def cluster(pg_url: str, settings: Settings, db: Database, tmp_path: Path,
-            sounds_dir: Path) -> Iterator[Cluster]:
-    c = Cluster(settings, db, pg_url, tmp_path, str(sounds_dir))
-    yield c
-    for n in c.nodes:
-        n.driver.close()
-    for n in c.nodes:
-        n.sim.stop()
-    for n in c.nodes:
-        if n.proxy is not None:
-            n.proxy.close()
-        n.controller.stop(timeout=1.0)
-        if n.backup is not None:
-            n.backup.stop(timeout=1.0)
-        if n.db is not db:
-            n.db.dispose()
-
-
-def _wait(node: Node, predicate, what: str, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    node.driver.wait_for(predicate, timeout, what)
-
-
-def _configure(cluster: Cluster, p: Provisioned, **values: object) -> None:
-    with cluster.db.unit_of_work() as s:
-        s.execute(update(Conference).where(Conference.id == p.conference_id).values(**values))
-
-
-def _leg_on(owner: Node, p: Provisioned, caller: str) -> DriverCall:
-    """The leg another node bridged to the owner for `caller`: what it hears on the owner
-    is what the caller hears through the bridge (their own node plays none of it)."""
-    _wait(owner, lambda: owner.member(p, caller) is not None, f"{caller}'s leg on the owner")
-    return owner.driver.follow(owner.member(p, caller)["uuid"])  # type: ignore[index]
-
+from .cluster_rig import LEASE, Cluster, Node, only_nodes_alive, voice
+from .cluster_rig import configure as _configure
+from .cluster_rig import leg_on as _leg_on
+from .cluster_rig import wait as _wait
+from .conftest import provision
 
 # -- (a) callers arriving on A and B meet in one mod_conference on the owner ------------
 
@@ -291,24 +59,6 @@ def test_callers_on_two_nodes_meet_in_one_room_on_the_owner(cluster: Cluster) ->
     assert cluster.attendance("0611000002", p).end_reason == "hung_up"
 
 
-def _voice(cluster: Cluster) -> str:
-    """A second and a half of "voice": a tone loud enough for `record`'s silence detector."""
-    import math
-    import struct
-    import wave
-
-    path = cluster.tmp / "voice.wav"
-    if not path.exists():
-        with wave.open(str(path), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(8000)
-            w.writeframes(b"".join(
-                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / 8000)))
-                for i in range(12000)))
-    return str(path)
-
-
 def test_a_name_recorded_on_b_is_announced_and_in_the_roll_call_on_the_owner(
     cluster: Cluster,
 ) -> None:
@@ -321,7 +71,7 @@ def test_a_name_recorded_on_b_is_announced_and_in_the_roll_call_on_the_owner(
     # The caller on B says their name at the tone; `record` on B ends by silence.
     guest = b.dial_pin(p, p.participant_pin, "0618000002")
     guest.wait_prompt("tone")
-    guest.speak(_voice(cluster))
+    guest.speak(voice(cluster))
     _wait(a, lambda: a.member(p, "0618000002") is not None, "B's caller in A's room")
     on_b = cluster.attendance("0618000002", p)
     assert on_b.node == b.name and on_b.name_recording_path is not None
@@ -749,23 +499,13 @@ def test_callers_racing_for_the_last_seats_on_two_nodes_get_exactly_the_limit(
 # -- (f) placement over running nodes: load, then drain -------------------------------
 
 
-def _only_nodes_alive(cluster: Cluster, names: set[str]) -> bool:
-    """Nodes of earlier tests (one database per run) have stopped or their heartbeat
-    aged out, so placement here chooses among this test's nodes only."""
-    from fsconf.store import cluster as cluster_rows
-
-    with cluster.db.unit_of_work() as s:
-        alive = {n.name for n in cluster_rows.node_loads(s, LEASE) if n.alive}
-    return alive == names
-
-
 def test_new_rooms_spread_by_load_and_skip_a_drained_node(cluster: Cluster) -> None:
     from fsconf.services.nodes import set_drained
 
     first, second, third = (provision(cluster.db) for _ in range(3))
     a = cluster.node("a", "127.0.0.1", max_members=1)
     b = cluster.node("b", "127.0.0.2", max_members=1)
-    a.driver.wait_for(lambda: _only_nodes_alive(cluster, {a.name, b.name}), 10,
+    a.driver.wait_for(lambda: only_nodes_alive(cluster, {a.name, b.name}), 10,
                       "only this test's nodes alive")
 
     # The first room stays where its first caller landed: A, now at its load limit.
