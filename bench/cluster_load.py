@@ -177,6 +177,8 @@ class ClusterRunner(Runner):
             call.wait("pin", deadline)
             sw.api(f"uuid_send_dtmf {call.a_uuid} {call.pin}#")
             call.wait("record", deadline)
+            # A name of a couple of (simulated) seconds: it travels to the owner's node.
+            gevent.sleep(self.cplan["name_s"] / self.cplan["speed"])
             sw.api(f"uuid_send_dtmf {call.a_uuid} #")
             call.wait("member", deadline)
         except EslError as exc:
@@ -273,6 +275,11 @@ def sweep(r: ClusterRunner, probe: Probe) -> dict[str, Any]:
     r.arrivals(m["warmup_rate"], m["warmup_calls"], [rng.choice(rooms) for _ in
                range(m["warmup_calls"])], hold=False, timeout=timeout)
     r.settle_members(len(anchors))
+    # What the processes spend with only the anchors up (heartbeats, lease renewals every
+    # lease / 3 per room): part of every step's CPU, whatever its rate.
+    c0, t0 = probe.cpu(), time.monotonic()
+    gevent.sleep(float(m["idle_s"]))
+    idle = cpu_delta(c0, probe.cpu(), time.monotonic() - t0)
     steps, best = [], 0.0
     for rate in m["sweep_rates"]:
         count = max(1, int(rate * m["sweep_step_s"]))
@@ -303,8 +310,8 @@ def sweep(r: ClusterRunner, probe: Probe) -> dict[str, Any]:
     for call in anchors:
         r.hangup(call)
     left = r.settle(timeout=120)
-    return {"nodes": len(r.nodes), "rooms": len(rooms), "room_owners": owners, "steps": steps,
-            "max_passing_rate_per_s": best, "sessions_left": left}
+    return {"nodes": len(r.nodes), "rooms": len(rooms), "room_owners": owners, "idle": idle,
+            "steps": steps, "max_passing_rate_per_s": best, "sessions_left": left}
 
 
 def per_node(nodes: list[Node], calls: list[ClusterCall], cpu: dict[str, Any],

@@ -31,7 +31,14 @@ def setup_figures(raw: dict[str, Any]) -> dict[str, Any]:
         row: dict[str, Any] = {"setups_per_s": sweep["max_passing_rate_per_s"]}
         if best is not None:
             controllers = [k for k in best["cpu"] if k.startswith("controller_")]
+            idle = sweep.get("idle") or {}
+            idle_util = sum((idle.get(k) or {}).get("utilisation") or 0 for k in controllers)
+            spent = sum(best["cpu"][k]["cpu_s"] for k in controllers)
+            net = spent - idle_util * best.get("elapsed_s", 0)
             row.update({
+                "controllers_idle_utilisation": round(idle_util, 3),
+                "controller_cpu_ms_per_call_net_of_idle": round(
+                    net * 1000 / max(1, best["joined"]), 3),
                 "at_rate": best["offered_rate"],
                 "remote_share": best["remote_share"],
                 "setup_p99_ms": best["setup"]["p99_ms"],
@@ -125,19 +132,31 @@ def limits(raw: dict[str, Any]) -> list[str]:
             continue
         s = failed[0]
         cpu = s["cpu"]
-        ctl = sum(v["utilisation"] or 0 for k, v in cpu.items() if k.startswith("controller_"))
+        ctl_keys = [k for k in cpu if k.startswith("controller_")]
+        ctl = sum(cpu[k]["utilisation"] or 0 for k in ctl_keys)
         sim = (cpu["simulator"]["utilisation"] or 0) + (cpu["loadgen"]["utilisation"] or 0)
         pg = cpu["postgres"]["utilisation"] or 0
-        busy = {"the controllers' core": ctl, "the simulator's core": sim}
-        worst = max(busy, key=lambda k: busy[k])
-        verdict = (f"{worst} ran out first" if busy[worst] >= SATURATED
-                   else "no core was saturated over the step (its tail included)")
+        # Utilisation over the step includes its tail (calls finishing after the last
+        # arrival); CPU per call x the offered rate is what the arrivals asked for.
+        asked = {"the controllers' core": _demand(s, ctl_keys),
+                 "the simulator's core": _demand(s, ["simulator", "loadgen"])}
+        worst = max(asked, key=lambda k: asked[k])
+        verdict = (f"{worst} ran out first" if asked[worst] >= SATURATED
+                   else "no core was full even by that measure")
         notes.append(
             f"{n} node(s): at {s['offered_rate']}/s {s['failed']} of {s['calls']} failed, "
-            f"set-up p99 {s['setup']['p99_ms']} ms; controllers {ctl:.0%} of their core, "
-            f"simulator + load generator {sim:.0%} of theirs, PostgreSQL {pg:.0%}: {verdict}; "
-            f"{share}")
+            f"set-up p99 {s['setup']['p99_ms']} ms; measured over the step: controllers "
+            f"{ctl:.0%} of their core, simulator + load generator {sim:.0%} of theirs, "
+            f"PostgreSQL {pg:.0%}; CPU per call x rate asks for "
+            + ", ".join(f"{k} {v:.0%}" for k, v in asked.items())
+            + f": {verdict}; {share}")
     return notes
+
+
+def _demand(step: dict[str, Any], keys: list[str]) -> float:
+    """Cores the step's arrivals asked of these processes: CPU per call x offered rate."""
+    per_call = sum(step["cpu"][k]["cpu_s"] for k in keys) / max(1, step["joined"])
+    return float(per_call * step["offered_rate"])
 
 
 def _fmt(v: Any) -> str:

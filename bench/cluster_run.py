@@ -48,11 +48,13 @@ from bench.run import (
 LEASE_SECONDS = 3.0  # short, so the re-home is quick to measure; the target scales with it
 MEDIA_TIMEOUT_MS = 3000  # the default [cluster] media_timeout_ms
 NODE_NAMES = "abcdefgh"
+NAME_SECONDS = 2.0  # simulated seconds a caller speaks their name before pressing '#'
+NAME_CAP_SECONDS = 5  # [ivr] name_record_seconds, the product's default
 
 MODES: dict[str, dict[str, Any]] = {
     # A few calls through every phase: for the smoke test, not for numbers.
     "tiny": {
-        "node_counts": [1, 2, 3], "rooms": 6, "anchor_rate": 20,
+        "node_counts": [1, 2, 3], "rooms": 6, "anchor_rate": 20, "idle_s": 0.5,
         "warmup_calls": 3, "warmup_rate": 10,
         "sweep_rates": [10], "sweep_step_s": 0.6, "call_timeout_s": 10.0,
         "latency_rooms": 3, "latency_callers": 6, "latency_rate": 3,
@@ -61,7 +63,7 @@ MODES: dict[str, dict[str, Any]] = {
         "claim_workers": 3, "claim_rounds": 2, "claim_rooms_per_round": 10,
     },
     "quick": {
-        "node_counts": [1, 2, 3], "rooms": 24, "anchor_rate": 20,
+        "node_counts": [1, 2, 3], "rooms": 24, "anchor_rate": 20, "idle_s": 2.0,
         "warmup_calls": 20, "warmup_rate": 20,
         "sweep_rates": [10, 20, 30, 45, 60, 80, 100, 125, 150], "sweep_step_s": 2.0,
         "call_timeout_s": 10.0,
@@ -71,7 +73,7 @@ MODES: dict[str, dict[str, Any]] = {
         "claim_workers": 3, "claim_rounds": 3, "claim_rooms_per_round": 50,
     },
     "full": {
-        "node_counts": [1, 2, 3], "rooms": 24, "anchor_rate": 20,
+        "node_counts": [1, 2, 3], "rooms": 24, "anchor_rate": 20, "idle_s": 5.0,
         "warmup_calls": 100, "warmup_rate": 25,
         "sweep_rates": [10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 175, 200, 225, 250, 300],
         "sweep_step_s": 5.0, "call_timeout_s": 10.0,
@@ -102,6 +104,14 @@ HOW = {
         "as by SIGKILL: no BYE, sockets just close); each bridged caller timed from the "
         "kill to their add-member on the new owner; the bridge ends only by the RTP media "
         "timeout, then the caller's controller waits for the lease to expire"),
+    "names": (
+        f"every caller speaks a name of {NAME_SECONDS:g} simulated seconds before '#', capped at "
+        "the product's default name_record_seconds (5 s of simulated time: at 1000x the "
+        "load generator's '#' comes late); names travel to the owner through PostgreSQL"),
+    "timers": (
+        "the simulator keeps FreeSWITCH's fixed waits at their wall time at any speed "
+        "(--connect-timeout, --originate-timeout); at 1000x the SIP hops (20 ms captured) "
+        "take 20 us, which is why the join latency is measured in real time"),
     "lease_claims": (
         "the store's claim / renew / release statements, each in its own unit of work "
         "(timed begin to commit), from one process per node racing over the same rooms: "
@@ -158,7 +168,10 @@ def run_phase(phase: str, count: int, speed: float, url: str, rooms: list[str], 
     ips = {n: f"127.0.0.{i + 1}" for i, n in enumerate(names)}
     sim_cmd = [
         sys.executable, "-m", "fsconf.sim", "--host", "127.0.0.1", "--speed", str(speed),
-        "--sounds", str(sounds), "--bench-trace", "--connect-timeout", str(25 * speed),
+        "--sounds", str(sounds), "--bench-trace",
+        # FreeSWITCH's fixed waits stay at their wall time (25 s for the controller's
+        # 'connect', 60 s for a bridge's answer), not 25 s / speed.
+        "--connect-timeout", str(25 * speed), "--originate-timeout", str(60 * speed),
         "--set", "fsconf_controller_backup=127.0.0.1:9",
         # Callers arrive in PCMU, as SIP callers from a trunk (the internal profile's codecs).
         "--set", "loopback_initial_codec=PCMU@8000h@20i",
@@ -168,7 +181,10 @@ def run_phase(phase: str, count: int, speed: float, url: str, rooms: list[str], 
                               f"fsconf_controller=127.0.0.1:{ctl[n]}"]
     sim = spawn(sim_cmd, pins["simulator"], work / f"{tag}-sim.log", env)
     controllers: list[subprocess.Popen[bytes]] = []
-    config = controller_config(work, sounds, speed)
+    # Names as long as a caller's (NAME_SECONDS) and never longer than the product's
+    # default cap: at 1000x the load generator's '#' lands seconds of simulated time late,
+    # and every name travels through PostgreSQL to the owner.
+    config = controller_config(work, sounds, speed, name_seconds=NAME_CAP_SECONDS)
     fsconf = str(Path(sys.executable).parent / "fsconf")
     secret = secrets.token_hex(16)  # this run only; never printed
     try:
@@ -193,6 +209,7 @@ def run_phase(phase: str, count: int, speed: float, url: str, rooms: list[str], 
         plan = {
             "phase": phase, "sim_pid": sim.pid, "access_number": ACCESS_NUMBER,
             "participant_pin": PARTICIPANT_PIN, "lease_seconds": LEASE_SECONDS,
+            "speed": speed, "name_s": NAME_SECONDS,
             "nodes": [{"name": n, "host": "127.0.0.1", "esl_port": esl[n],
                        "controller_pid": p.pid} for n, p in zip(names, controllers, strict=True)],
             "mode": {**m, "call_timeout_s": timeout},
@@ -253,7 +270,7 @@ def run(size: str, pg_url: str, work: Path, sounds: Path, env: dict[str, str]) -
                                                       sounds, env, m)
     with schema(pg_url, env, rooms, out["schemas"]) as (url, confs):
         out["realtime"] = run_phase("realtime", 3, 1.0, url, confs, work, sounds, env, m)
-    claim_rooms = m["claim_rounds"] * m["claim_rooms_per_round"]
+    claim_rooms = m["claim_rounds"] * m["claim_rooms_per_round"] + m["claim_workers"]
     with schema(pg_url, env, claim_rooms, out["schemas"]) as (url, _):
         print("== cluster: lease claims", file=sys.stderr, flush=True)
         out["lease_claims"] = cluster_claims.measure(

@@ -249,13 +249,17 @@ def drop_schema(base_url: str, schema: str) -> None:
     admin.dispose()
 
 
-def controller_config(work: Path, sounds: Path, speed: float = SPEED) -> Path:
+def controller_config(
+    work: Path, sounds: Path, speed: float = SPEED, name_seconds: int | None = None
+) -> Path:
     """Controller settings for a simulator running `speed` times faster than real time.
 
     Digit and recording timeouts are simulated milliseconds/seconds, so they are made
     long enough that a loaded machine never times a caller out mid-entry (10 s wall).
+    `name_seconds` caps a recorded name (default: as long as the other timeouts).
     """
-    path = work / ("controller.toml" if speed == SPEED else f"controller-x{speed:g}.toml")
+    name = f"controller-x{speed:g}-{name_seconds}.toml" if name_seconds else "controller.toml"
+    path = work / name
     path.write_text(
         f"""
 [controller]
@@ -268,7 +272,7 @@ graceful_stop_timeout = 5.0
 sounds_dir = "{sounds}"
 first_digit_timeout_ms = {int(10 * speed * 1000)}
 inter_digit_timeout_ms = {int(10 * speed * 1000)}
-name_record_seconds = {int(100 * speed)}
+name_record_seconds = {name_seconds or int(100 * speed)}
 name_silence_seconds = {int(100 * speed)}
 
 [freeswitch]

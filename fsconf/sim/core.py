@@ -113,6 +113,7 @@ class Simulator:
             self.config.sip_profiles,
             fabric,
             self.config.acl_lists,
+            settings.originate_timeout_s,
         )
         self.apps["bridge"] = self.sip.app_bridge
         self.originator.sofia = self.sip.originate

@@ -25,7 +25,8 @@ def step(rate: float, passed: bool, remote: float = 0.5, **util: float) -> dict[
     per_node["all"] = {"controller_cpu_ms_per_call": round(
         sum(c[f"controller_{n}"]["cpu_s"] for n in nodes) * 1000 / joined, 3)}
     return {
-        "offered_rate": rate, "calls": joined, "joined": joined if passed else joined - 5,
+        "offered_rate": rate, "calls": joined, "elapsed_s": 10.0,
+        "joined": joined if passed else joined - 5,
         "failed": 0 if passed else 5, "passed": passed, "remote_share": remote,
         "setup": {"p99_ms": 80.0 if passed else 1500.0},
         "setup_local": {"p99_ms": 60.0}, "setup_remote": {"p99_ms": 90.0},
@@ -39,7 +40,9 @@ def raw(rehome: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {
         "size": "quick", "lease_seconds": 3.0, "media_timeout_ms": 3000, "cores": 2,
         "setup_rate": {
-            "2": {"max_passing_rate_per_s": 100, "steps": [
+            "2": {"max_passing_rate_per_s": 100,
+                  "idle": cpu(controller_a=0.05, controller_b=0.05, simulator=0.0),
+                  "steps": [
                 step(100, True, **two),
                 step(125, False, controller_a=0.35, controller_b=0.35, simulator=0.8,
                      loadgen=0.15, postgres=0.1),
@@ -74,6 +77,9 @@ def test_setup_figures_come_from_the_highest_passing_step_per_node_count() -> No
     assert row["setups_per_s"] == 100 and row["at_rate"] == 100
     # 3 s of controller CPU each over 1,000 calls, 500 answered by each node
     assert row["controller_cpu_ms_per_call"] == 6.0
+    # ... of which heartbeats and lease renewals, 5 % of a core each, are 1 ms
+    assert row["controllers_idle_utilisation"] == 0.1
+    assert row["controller_cpu_ms_per_call_net_of_idle"] == 5.0
     assert row["controller_cpu_ms_per_answered_call_by_node"] == {"a": 6.0, "b": 6.0}
     assert row["simulator_cpu_ms_per_call"] == 5.0
     assert row["controllers_core_utilisation"] == 0.6
@@ -98,7 +104,8 @@ def test_a_caller_who_never_comes_back_misses_the_rehome_target() -> None:
 def test_limits_name_the_core_that_ran_out_and_how_the_cores_were_shared() -> None:
     (note,) = cluster_report.finish(raw())["limits"]
     assert note.startswith("2 node(s): at 125/s 5 of 1250 failed")
-    assert "the simulator's core ran out first" in note
+    # 9.5 s of simulator + load generator CPU for 1,245 calls, at 125/s: 95 % of a core
+    assert "the simulator's core 95%" in note and "the simulator's core ran out first" in note
     assert "2 controller(s) on one core" in note
 
 
