@@ -77,9 +77,9 @@ MODES: dict[str, dict[str, Any]] = {
         "warmup_calls": 100, "warmup_rate": 25,
         "sweep_rates": [10, 20, 30, 40, 50, 60, 80, 100, 125, 150, 175, 200, 225, 250, 300],
         "sweep_step_s": 5.0, "call_timeout_s": 10.0,
-        "latency_rooms": 9, "latency_callers": 150, "latency_rate": 3,
+        "latency_rooms": 9, "latency_callers": 300, "latency_rate": 4,
         "realtime_call_timeout_s": 40.0,
-        "rehome_rooms": 4, "rehome_callers_per_room": 4, "rehome_wait_s": 20.0,
+        "rehome_rooms": 6, "rehome_callers_per_room": 4, "rehome_wait_s": 20.0,
         "claim_workers": 3, "claim_rounds": 10, "claim_rooms_per_round": 100,
     },
 }
