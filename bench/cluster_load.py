@@ -145,14 +145,15 @@ class ClusterRunner(Runner):
         self.cplan = plan
         self.turn = itertools.count()
         self.numbers = itertools.count(1)
-        self.pin_for = plan["participant_pin"]
+        self.pin = plan["participant_pin"]
         self.only_node: str | None = None  # pin every new call to one node (anchors)
+        # Only Runner's arrivals are used, and they read nothing of the single-node plan.
         super().__init__(plan=None, switch=self.switches[nodes[0].name])  # type: ignore[arg-type]
 
     def new_call(self, conference: str, scheduled: float) -> Call:
         node = self.only_node or self.nodes[next(self.turn) % len(self.nodes)].name
         n = next(self.numbers)
-        call = ClusterCall(f"c{next(self.ids)}", conference, self.pin_for, scheduled, node,
+        call = ClusterCall(f"c{next(self.ids)}", conference, self.pin, scheduled, node,
                            f"07{n:08d}")
         self.book.add(call)
         return call
