@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 PG_DEMO_URL ?= $(PG_TEST_URL)
 
-.PHONY: install test test-sqlite test-postgres lint demo demo-cluster bench bench-quick sounds clean
+.PHONY: install test test-sqlite test-postgres lint demo demo-cluster bench bench-quick bench-cluster sounds clean
 
 install: $(STAMP)
 
@@ -56,13 +56,22 @@ sounds: $(STAMP)
 	$(PY) -m fsconf.sounds.generate --out build/sounds
 
 # Capacity and latency, controller and simulator as separate processes; JSON in bench/results/.
+# Then the cluster section on PostgreSQL (PG_TEST_URL; skipped, saying why, when unreachable).
 bench: $(STAMP)
-	$(PY) -m bench.run --mode full
+	$(PY) -m bench.run --mode full --cluster-database "$(PG_TEST_URL)"
 
-# The harness's own smoke test (tiny mode, ~30 s) first, then the quick measurement.
+# The harness's own smoke tests (tiny mode) first, the cluster one where PostgreSQL is
+# reachable, then the quick measurement.
 bench-quick: $(STAMP)
 	$(PYTEST) tests/bench
-	$(PY) -m bench.run --mode quick
+	@if $(PY) tests/require_postgres.py "$(PG_TEST_URL)" 2>/dev/null; then \
+		FSCONF_TEST_DATABASE_URL="$(PG_TEST_URL)" $(PYTEST) -m db tests/bench; \
+	else echo "bench-quick: PostgreSQL not reachable at PG_TEST_URL: cluster smoke test not run"; fi
+	$(PY) -m bench.run --mode quick --cluster-database "$(PG_TEST_URL)"
+
+# The cluster section alone (several simulated nodes, a controller each, PostgreSQL).
+bench-cluster: $(STAMP)
+	$(PY) -m bench.run --mode cluster --cluster-database "$(PG_TEST_URL)"
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .import_linter_cache

@@ -46,6 +46,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime
 
 
+def postgres_cpu() -> dict[int, float]:
+    """CPU so far of each PostgreSQL process on this machine (server and backends), by
+    pid: the cluster benchmark's database shares the cores with everything else."""
+    out: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="ascii", errors="replace") as fh:
+                data = fh.read()
+        except OSError:
+            continue  # gone meanwhile
+        if data[data.index("(") + 1 : data.rindex(")")] == "postgres":
+            fields = data[data.rindex(")") + 2 :].split()
+            out[int(entry)] = (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return out
+
+
 def rss_bytes(pid: int) -> int:
     with open(f"/proc/{pid}/status", encoding="ascii") as fh:
         for line in fh:

@@ -91,6 +91,8 @@ class Call:
 class Switch:
     """The inbound Event Socket connection: commands are pipelined, events dispatched."""
 
+    subscriptions: tuple[str, ...] = (EVENTS, *FILTERS)
+
     def __init__(self, host: str, port: int, password: str = "ClueCon") -> None:
         sock = socket.create_connection((host, port), timeout=10)
         sock.settimeout(None)
@@ -100,7 +102,7 @@ class Switch:
         self.conn.greeting.get(timeout=10)
         if not self.conn.command(f"auth {password}").ok:
             raise PermissionError("inbound Event Socket refused the password")
-        for line in (EVENTS, *FILTERS):
+        for line in self.subscriptions:
             if not self.conn.command(line).ok:
                 raise RuntimeError(f"{line!r} refused")
         self.by_cid: dict[str, Call] = {}

@@ -8,6 +8,7 @@ import statistics
 from pathlib import Path
 from typing import Any
 
+from bench.cluster_report import summary as cluster_summary
 from bench.common import percentile
 
 # RSS moves in 4 KiB pages, and the allocator takes or returns one now and then whatever
@@ -361,7 +362,8 @@ def limits(name: str, result: dict[str, Any]) -> list[str]:
 
 
 def build(*, mode: str, params: dict[str, Any], results: dict[str, Any],
-          floor: dict[str, Any], machine: dict[str, Any], wall_s: float) -> dict[str, Any]:
+          floor: dict[str, Any], machine: dict[str, Any], wall_s: float,
+          cluster: dict[str, Any] | None = None) -> dict[str, Any]:
     heads = {name: headline(r) for name, r in results.items()}
     doc: dict[str, Any] = {
         "schema": 1,
@@ -375,6 +377,8 @@ def build(*, mode: str, params: dict[str, Any], results: dict[str, Any],
         "limits": [n for name, r in results.items() for n in limits(name, r)],
         "raw": results,
     }
+    if cluster is not None:
+        doc["cluster"] = cluster  # bench/cluster_report.py
     if "fsconf" in heads:
         peers = {p: heads[p] for p in PEERS if p in heads}
         doc["ratios"] = ratios(heads["fsconf"], peers, floor)
@@ -404,6 +408,19 @@ def rooms_summary(doc: dict[str, Any]) -> str:
                           f"(join p99 {_fmt(r['join_p99_ms'])} ms)" for r in fig["large_rooms"])
         lines.append(f"  {name}: {sizes}; growth {_fmt(fig['large_room_cpu_growth'])}x")
     return "\n".join(lines)
+
+
+def build_cluster_only(mode: str, machine: dict[str, Any], cluster: dict[str, Any],
+                       wall_s: float) -> dict[str, Any]:
+    """`--mode cluster`: the cluster section (bench/cluster_report.py) and the machine."""
+    return {
+        "schema": 1,
+        "date": dt.datetime.now().isoformat(timespec="seconds"),
+        "mode": mode,
+        "machine": {**machine, "database": "postgresql"},
+        "wall_s": round(wall_s, 1),
+        "cluster": cluster,
+    }
 
 
 def write(doc: dict[str, Any], out_dir: Path) -> Path:
@@ -499,4 +516,7 @@ def summary(doc: dict[str, Any]) -> str:
         lines.append("")
         lines.append("what limited the figures:")
         lines += [f"  - {n}" for n in doc["limits"]]
+    if "cluster" in doc:
+        lines.append("")
+        lines.append(cluster_summary(doc["cluster"]))
     return "\n".join(lines)

@@ -4,10 +4,14 @@ The simulator, the controller under test and the load generator run as separate
 processes, pinned to different cores where the machine has them. The same schedule is
 then run against two plain peers, the same flow on greenswitch
 (bench/baseline_greenswitch.py) and on genesis (bench/baseline_genesis.py), and a
-loopback TCP probe (bench/echo.py) gives the floor. Results: bench/results/<date>.json
-and a short summary on stdout. bench/results/README.md explains every field.
+loopback TCP probe (bench/echo.py) gives the floor. Then, where PostgreSQL is reachable,
+the cluster section (bench/cluster_run.py: several simulated nodes). Results:
+bench/results/<date>.json and a short summary on stdout. bench/results/README.md explains
+every field.
 
-    python -m bench.run --mode quick|full|rooms [--targets fsconf,greenswitch,genesis] [--out DIR]
+    python -m bench.run --mode tiny|quick|full|rooms [--targets fsconf,greenswitch,genesis]
+                        [--cluster auto|skip|only] [--cluster-database URL] [--out DIR]
+    python -m bench.run --mode cluster --cluster-database URL   (the cluster section alone)
 """
 
 from __future__ import annotations
@@ -254,13 +258,17 @@ def drop_schema(base_url: str, schema: str) -> None:
     admin.dispose()
 
 
-def controller_config(work: Path, sounds: Path) -> Path:
-    """Controller settings for a simulator running SPEED times faster than real time.
+def controller_config(
+    work: Path, sounds: Path, speed: float = SPEED, name_seconds: int | None = None
+) -> Path:
+    """Controller settings for a simulator running `speed` times faster than real time.
 
     Digit and recording timeouts are simulated milliseconds/seconds, so they are made
     long enough that a loaded machine never times a caller out mid-entry (10 s wall).
+    `name_seconds` caps a recorded name (default: as long as the other timeouts).
     """
-    path = work / "controller.toml"
+    name = f"controller-x{speed:g}-{name_seconds}.toml" if name_seconds else "controller.toml"
+    path = work / name
     path.write_text(
         f"""
 [controller]
@@ -271,10 +279,10 @@ graceful_stop_timeout = 5.0
 
 [ivr]
 sounds_dir = "{sounds}"
-first_digit_timeout_ms = {int(10 * SPEED * 1000)}
-inter_digit_timeout_ms = {int(10 * SPEED * 1000)}
-name_record_seconds = {int(100 * SPEED)}
-name_silence_seconds = {int(100 * SPEED)}
+first_digit_timeout_ms = {int(10 * speed * 1000)}
+inter_digit_timeout_ms = {int(10 * speed * 1000)}
+name_record_seconds = {name_seconds or int(100 * speed)}
+name_silence_seconds = {int(100 * speed)}
 
 [freeswitch]
 recordings_dir = "{work / 'recordings'}"
@@ -424,7 +432,8 @@ def _follow(log: Path, proc: subprocess.Popen[bytes]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    parser.add_argument("--mode", choices=sorted(MODES), default="quick")
+    parser.add_argument("--mode", choices=[*sorted(MODES), "cluster"], default="quick",
+                        help="cluster: the full-size cluster section alone")
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory for the JSON")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
@@ -438,13 +447,28 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", action="store_true",
         help="run the fsconf controller and the simulators under cProfile (slower; implies --keep)",
     )
+    parser.add_argument(
+        "--cluster", choices=("auto", "skip", "only"), default="auto",
+        help="the multi-node section: after the single-node run when PostgreSQL is reachable "
+        "(auto; the JSON says why when it is not), never, or alone",
+    )
+    parser.add_argument(
+        "--cluster-database", default="",
+        help="PostgreSQL for the cluster section (postgresql+psycopg://...; a throwaway "
+        "schema per phase is made and dropped)",
+    )
     args = parser.parse_args(argv)
+    if args.mode == "cluster":
+        args.mode, args.cluster = "full", "only"
+        mode_name = "cluster"
+    else:
+        mode_name = args.mode
     targets = [t for t in args.targets.split(",") if t]
     for t in targets:
         if t not in TARGETS:
             parser.error(f"unknown target {t!r}")
 
-    from bench import echo, report
+    from bench import cluster_report, cluster_run, echo, report
 
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix="fsconf-bench-"))
@@ -456,6 +480,19 @@ def main(argv: list[str] | None = None) -> int:
         env = dict(os.environ, FSCONF_DATABASE_URL=sqlite_url, PYTHONUNBUFFERED="1")
         env.pop("FSCONF_CONFIG", None)
         m = MODES[args.mode]
+        machine = machine_facts(args)
+        if args.cluster == "only":
+            section = cluster_report.finish(
+                cluster_run.run(args.mode, args.cluster_database, work, sounds, env))
+            if section.get("skipped"):
+                print(f"bench: cluster section skipped: {section['skipped']}", file=sys.stderr)
+                return 2
+            doc = report.build_cluster_only(mode_name, machine, section,
+                                            time.monotonic() - started)
+            path = report.write(doc, args.out)
+            print(cluster_report.summary(section))
+            print(f"results: {path}")
+            return 0
         held_rooms = -(-max(m["held_levels"]) // ROOM_SIZE)
         counts = {"churn": max(50, held_rooms // 2), "held": held_rooms,
                   "large": max(m.get("large_room_sizes") or [0])}
@@ -475,7 +512,7 @@ def main(argv: list[str] | None = None) -> int:
                 sounds, confs, profile=args.profile,
             )
         if m.get("rooms_only"):
-            doc = report.build_rooms(results=results, params=m, machine=machine_facts(args),
+            doc = report.build_rooms(results=results, params=m, machine=machine,
                                      wall_s=time.monotonic() - started)
             path = report.write(doc, args.out)
             print(report.rooms_summary(doc))
@@ -485,10 +522,14 @@ def main(argv: list[str] | None = None) -> int:
         print("== loopback TCP floor", file=sys.stderr, flush=True)
         floor = echo.measure(cores(), m["echo_round_trips"], m["echo_bulk_mb"])
 
+        if args.cluster == "auto":
+            section = cluster_report.finish(
+                cluster_run.run(args.mode, args.cluster_database, work, sounds, env))
+        else:
+            section = {"skipped": "not asked for (--cluster skip)"}
         doc = report.build(
-            mode=args.mode, params=m, results=results, floor=floor,
-            machine=machine_facts(args),
-            wall_s=time.monotonic() - started,
+            mode=args.mode, params=m, results=results, floor=floor, machine=machine,
+            wall_s=time.monotonic() - started, cluster=section,
         )
         path = report.write(doc, args.out)
         print(report.summary(doc))

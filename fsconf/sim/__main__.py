@@ -78,6 +78,13 @@ def main(argv: list[str] | None = None) -> int:
         help="simulated seconds an outbound socket waits for 'connect' (default 25)",
     )
     parser.add_argument(
+        "--originate-timeout",
+        type=float,
+        default=None,
+        help="simulated seconds a bridge to another node without originate_timeout waits "
+        "for an answer (default 60, as FreeSWITCH)",
+    )
+    parser.add_argument(
         "--node",
         action="append",
         default=[],
@@ -131,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
                 **(
                     {"connect_timeout_s": args.connect_timeout}
                     if args.connect_timeout is not None
+                    else {}
+                ),
+                **(
+                    {"originate_timeout_s": args.originate_timeout}
+                    if args.originate_timeout is not None
                     else {}
                 ),
             )

@@ -11,6 +11,9 @@ API commands expose it over the inbound Event Socket:
   ``start-talking`` event for that channel to its outbound socket at once (what a busy
   switch can queue up for a slow reader); the keypad trace then shows how long a key
   press queued behind them takes to get an answer.
+- ``bgapi sim_kill`` (registered in core.py) makes this node die as a SIGKILLed
+  FreeSWITCH would (Simulator.kill): the cluster benchmark's owner death, for a node
+  that shares its process with the nodes it bridges to.
 """
 
 from __future__ import annotations

@@ -99,6 +99,9 @@ class Simulator:
             self.trace = BenchTrace(self.channels, self.bus)
             self.commands.register("sim_trace", self.trace.api_trace)
             self.commands.register("sim_flood", self.trace.api_flood)
+            # The cluster benchmark's `kill -9` for one node of a multi-node process
+            # (nodes reach each other over SIP only within one process).
+            self.commands.register("sim_kill", self._api_kill)
         self.apps: dict[str, App] = base_apps()
         self.apps["socket"] = make_app_socket(self, settings)
         self.apps["conference"] = self.conferences.app
@@ -110,6 +113,7 @@ class Simulator:
             self.config.sip_profiles,
             fabric,
             self.config.acl_lists,
+            settings.originate_timeout_s,
         )
         self.apps["bridge"] = self.sip.app_bridge
         self.originator.sofia = self.sip.originate
@@ -157,6 +161,12 @@ class Simulator:
                 ch.session.abort()
         gevent.killall([ch.runner for ch in channels if ch.runner is not None], block=False)
         self.channels.clear()
+
+    def _api_kill(self, args: str) -> str:
+        """`bgapi sim_kill` (bench knob): this node dies as kill() describes. Sent as
+        bgapi, the reply is out before the sockets close; a plain api gets no reply."""
+        self.kill()
+        return "+OK killed\n"
 
     # --- registry ---------------------------------------------------------------------
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 SIP_HOP_S = 0.02
 # Port closed: the ICMP port-unreachable makes sofia answer itself 503 (captured 41 ms).
 PORT_CLOSED_S = 0.041
+# switch_ivr_originate's wait for an answer when no originate_timeout is set.
+ORIGINATE_TIMEOUT_S = 60
 # Timer B: an INVITE without any response fails after 64*T1 (captured 32.0 s, 408).
 TIMER_B_S = 32.0
 # RFC 2833 DTMF as FreeSWITCH sends it: the first digit arrives ~0.29 s after the
@@ -110,10 +112,12 @@ def continues_on_fail(value: str | None, cause: str) -> bool:
     return cause in {c.strip() for c in value.split(",")}
 
 
-def originate_wait_s(value: str | None, start_epoch: float) -> float:
+def originate_wait_s(
+    value: str | None, start_epoch: float, default_s: float = ORIGINATE_TIMEOUT_S
+) -> float:
     """originate_timeout (default 60 s) from start_epoch: switch_ivr_originate compares
     whole seconds of time(NULL), so it fires between N-1 and N s (captured 4.35 s for 5)."""
-    seconds = int(value) if value and value.isdigit() else 60
+    seconds = int(value) if value and value.isdigit() else default_s
     return math.floor(start_epoch) + seconds - start_epoch
 
 

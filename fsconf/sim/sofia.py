@@ -45,8 +45,10 @@ class SipNode:
         profiles: dict[str, dict[str, str]],
         fabric: SipFabric | None = None,
         acl_lists: dict[str, AclList] | None = None,
+        originate_timeout_s: float = 60.0,
     ) -> None:
         self.host = host
+        self.originate_timeout_s = originate_timeout_s
         self.acl_lists = {**BUILTIN_ACLS, **(acl_lists or {})}
         self.dialplan = dialplan
         self.register = register
@@ -280,7 +282,9 @@ class SipNode:
         if not self._send_invite(dialog, address, variables):
             leg.hangup("NORMAL_TEMPORARY_FAILURE")
             return "NORMAL_TEMPORARY_FAILURE"
-        wait_s = originate_wait_s(variables.get("originate_timeout"), clock.time())
+        wait_s = originate_wait_s(
+            variables.get("originate_timeout"), clock.time(), self.originate_timeout_s
+        )
         deadline = clock.monotonic() + wait_s
         while not (dialog.answered or dialog.failure is not None or not leg.up):
             remaining = deadline - clock.monotonic()
@@ -325,7 +329,7 @@ class SipNode:
         if not self._send_invite(dialog, address, variables):
             return self._failed(ch, leg, "NORMAL_TEMPORARY_FAILURE", 503)
         timeout = variables.get("originate_timeout") or ch.get_var("originate_timeout")
-        wait_s = originate_wait_s(timeout, clock.time())
+        wait_s = originate_wait_s(timeout, clock.time(), self.originate_timeout_s)
         outcome = ch.media_wait(
             wait_s, until=lambda: dialog.answered or dialog.failure is not None or not leg.up
         )

@@ -29,7 +29,8 @@ def document(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = tmp_path_factory.mktemp("bench-results")
     extra = ["--database", PG_URL] if PG_URL else []
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.run", "--mode", "tiny", "--out", str(out), *extra],
+        [sys.executable, "-m", "bench.run", "--mode", "tiny", "--cluster", "skip",
+         "--out", str(out), *extra],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -50,6 +51,9 @@ def test_tiny_run_writes_every_section(document: dict) -> None:
     assert set(document["headline"]) == {"fsconf", "greenswitch", "genesis"}
     assert "fsconf / greenswitch" in document["_stdout"]
     assert "fsconf / genesis" in document["_stdout"]
+    # The cluster section has its own smoke test (test_cluster_smoke.py); here it says why not.
+    assert document["cluster"] == {"skipped": "not asked for (--cluster skip)"}
+    assert "cluster: skipped: not asked for" in document["_stdout"]
 
 
 @pytest.mark.parametrize("target", ["fsconf", "greenswitch", "genesis"])

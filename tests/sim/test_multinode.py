@@ -1132,3 +1132,21 @@ def test_fsconf_sim_help_says_how_to_run_two_nodes() -> None:
     assert any(line.strip().startswith("fsconf sim --node 8021,local_ip_v4=") for line in lines)
     assert any(line.strip().startswith("--node 8022,local_ip_v4=127.0.0.2") for line in lines)
     assert "sofia/internal/fsconf-room-<n>@127.0.0.1:5090" in done.stdout
+
+
+def test_the_default_originate_timeout_is_a_setting(make_node, driver_for) -> None:
+    """Without originate_timeout a bridge waits FreeSWITCH's 60 s; the benchmark stretches
+    that default with its clock (SimSettings.originate_timeout_s, --originate-timeout)."""
+    assert originate_wait_s(None, 1000.0, default_s=60000.0) == 60000.0
+    times: list[float] = []
+    nodes: list[Simulator] = []
+    arg = "{" + HEADERS + "}" + ROOM_URL
+    b_ctl = Controller(_b_failing_bridge_script(arg, times, lambda: nodes[0]))
+    nodes.append(make_node(B_IP, b_ctl, originate_timeout_s=5.0))
+    nodes[0].sip.fabric.black_hole("127.0.0.1:5080")
+    driver_for(nodes[0]).place_call("0201234567", "0612345001", "Anna", context="default")
+    conn = b_ctl.wait_conn()
+    conn.wait(lambda: conn.closed, 30, "B controller done")
+    assert 4.0 <= times[1] - times[0] < 32.0  # the 5 s default, not Timer B
+    done = _event(_from_bridge(_frames(conn)), "CHANNEL_EXECUTE_COMPLETE:bridge")
+    assert done.get("variable_originate_disposition") == "NO_ANSWER"
