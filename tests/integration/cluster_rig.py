@@ -8,18 +8,13 @@ controller) on its own address, as a real deployment would.
 
 from __future__ import annotations
 
-import os
 import secrets
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import gevent
 from sqlalchemy import select, update
 from sqlalchemy.engine import make_url
 
@@ -34,7 +29,7 @@ from fsconf.store.session import Database
 from fsconf.testing.driver import CallDriver, DriverCall
 from tests.faults import FaultProxy
 
-from .conftest import SPEED, Provisioned
+from .conftest import SPEED, Provisioned, serve_process
 
 SECRET = "test-cluster-secret-0123456789"
 LEASE = 1.0  # seconds on the database clock: short, so take-overs are quick
@@ -240,38 +235,17 @@ class Cluster:
 
 
 def controller_process(settings: Settings) -> subprocess.Popen:
-    """`fsconf serve` for a node in its own process, configured through the environment
-    (the cluster secret only there, as in a deployment)."""
+    """`fsconf serve` for a node in its own process (the cluster secret only in its
+    environment, as in a deployment)."""
     c = settings.cluster
-    env = dict(os.environ)
-    env.update({
-        "FSCONF_DATABASE_URL": settings.database_url,
-        "FSCONF_CONTROLLER_PORT": str(settings.controller.port),
-        "FSCONF_CONTROLLER_NODE": settings.controller.node,
-        "FSCONF_CONTROLLER_COMMAND_TIMEOUT": "5",
-        "FSCONF_FREESWITCH_PORT": str(settings.freeswitch.port),
-        "FSCONF_FREESWITCH_RECORDINGS_DIR": settings.freeswitch.recordings_dir,
-        "FSCONF_IVR_SOUNDS_DIR": settings.ivr.sounds_dir,
-        "FSCONF_IVR_FIRST_DIGIT_TIMEOUT_MS": "30000",
-        "FSCONF_IVR_INTER_DIGIT_TIMEOUT_MS": "30000",
-        "FSCONF_IVR_KEYPAD_INTER_DIGIT_TIMEOUT": str(settings.ivr.keypad_inter_digit_timeout),
-        "FSCONF_CLUSTER_NODE": c.node,
-        "FSCONF_CLUSTER_INTERNAL_SIP": c.internal_sip,
-        "FSCONF_CLUSTER_SECRET": c.secret,
-        "FSCONF_CLUSTER_LEASE_SECONDS": str(c.lease_seconds),
-    })
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fsconf.cli.entry", "serve", "--log-level", "WARNING"], env=env,
+    return serve_process(
+        settings,
+        FSCONF_IVR_KEYPAD_INTER_DIGIT_TIMEOUT=str(settings.ivr.keypad_inter_digit_timeout),
+        FSCONF_CLUSTER_NODE=c.node,
+        FSCONF_CLUSTER_INTERNAL_SIP=c.internal_sip,
+        FSCONF_CLUSTER_SECRET=c.secret,
+        FSCONF_CLUSTER_LEASE_SECONDS=str(c.lease_seconds),
     )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", settings.controller.port), timeout=0.2).close()
-            return proc
-        except OSError:
-            gevent.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("controller process did not start listening")
 
 
 def run_cluster(pg_url: str, settings: Settings, db: Database, tmp_path: Path,

@@ -10,11 +10,17 @@ state (`json_list`) and rows in the database.
 from __future__ import annotations
 
 import itertools
+import os
 import secrets
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import gevent
 import pytest
 
 from fsconf.config import Settings, load_settings
@@ -185,3 +191,33 @@ def cluster(pg_url: str, settings: Settings, db: Database, tmp_path: Path,
     from .cluster_rig import run_cluster  # it builds on this module
 
     yield from run_cluster(pg_url, settings, db, tmp_path, sounds_dir)
+
+
+def serve_process(settings: Settings, **extra_env: str) -> subprocess.Popen:
+    """`fsconf serve` in its own process, configured through the environment (so a test can
+    SIGKILL it), started once it listens. `extra_env`: further FSCONF_* variables."""
+    env = dict(os.environ)
+    env.update({
+        "FSCONF_DATABASE_URL": settings.database_url,
+        "FSCONF_CONTROLLER_PORT": str(settings.controller.port),
+        "FSCONF_CONTROLLER_NODE": settings.controller.node,
+        "FSCONF_CONTROLLER_COMMAND_TIMEOUT": "5",
+        "FSCONF_FREESWITCH_PORT": str(settings.freeswitch.port),
+        "FSCONF_FREESWITCH_RECORDINGS_DIR": settings.freeswitch.recordings_dir,
+        "FSCONF_IVR_SOUNDS_DIR": settings.ivr.sounds_dir,
+        "FSCONF_IVR_FIRST_DIGIT_TIMEOUT_MS": "30000",
+        "FSCONF_IVR_INTER_DIGIT_TIMEOUT_MS": "30000",
+        **extra_env,
+    })
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fsconf.cli.entry", "serve", "--log-level", "WARNING"], env=env,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", settings.controller.port), timeout=0.2).close()
+            return proc
+        except OSError:
+            gevent.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("controller process did not start listening")

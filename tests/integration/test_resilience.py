@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import socket
 import subprocess
-import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
-import gevent
 import pytest
 from sqlalchemy import select
 
@@ -24,7 +20,7 @@ from fsconf.store.models import Attendance, Meeting
 from fsconf.store.session import Database
 from fsconf.testing.driver import CallDriver, DriverCall
 from tests.faults import FaultProxy
-from tests.integration.conftest import Rig, provision, start_sim, with_switch
+from tests.integration.conftest import Rig, provision, serve_process, start_sim, with_switch
 
 
 def join(driver: CallDriver, p, pin: str, caller: str) -> DriverCall:
@@ -63,33 +59,9 @@ def members(driver: CallDriver, p) -> dict[str, dict]:
 
 
 def controller_process(settings: Settings) -> subprocess.Popen:
-    """`fsconf serve` in its own process, configured through the environment."""
-    env = dict(os.environ)
-    env.update({
-        "FSCONF_DATABASE_URL": settings.database_url,
-        "FSCONF_CONTROLLER_PORT": str(settings.controller.port),
-        "FSCONF_CONTROLLER_NODE": settings.controller.node,
-        "FSCONF_CONTROLLER_HEARTBEAT_SECONDS": "0.2",
-        "FSCONF_CONTROLLER_COMMAND_TIMEOUT": "5",
-        "FSCONF_FREESWITCH_PORT": str(settings.freeswitch.port),
-        "FSCONF_FREESWITCH_RECORDINGS_DIR": settings.freeswitch.recordings_dir,
-        "FSCONF_IVR_SOUNDS_DIR": settings.ivr.sounds_dir,
-        "FSCONF_IVR_FIRST_DIGIT_TIMEOUT_MS": "30000",
-        "FSCONF_IVR_INTER_DIGIT_TIMEOUT_MS": "30000",
-        "FSCONF_IVR_KEYPAD_INTER_DIGIT_TIMEOUT": "0.3",
-    })
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "fsconf.cli.entry", "serve", "--log-level", "WARNING"], env=env,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", settings.controller.port), timeout=0.2).close()
-            return proc
-        except OSError:
-            gevent.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("controller process did not start listening")
+    """`fsconf serve` in its own process, beating often and reading keys quickly."""
+    return serve_process(settings, FSCONF_CONTROLLER_HEARTBEAT_SECONDS="0.2",
+                         FSCONF_IVR_KEYPAD_INTER_DIGIT_TIMEOUT="0.3")
 
 
 def test_restart_reconciles_rows_and_gives_keypads_back(settings: Settings, db: Database) -> None:
