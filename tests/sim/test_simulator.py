@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import gevent
+import gevent.event
 import pytest
 
 from fsconf.esl.protocol import GOODBYE_BODY, FrameParser
@@ -292,3 +293,27 @@ def test_three_callers_in_a_conference(make_sim, driver_for, n_calls: int) -> No
         call.wait_hangup(5)
     d.wait_for(lambda: d.api("conference list") == "+OK No active conferences.\n", 5)
     assert "conference-destroy" in [e.get("Action") for e in d.events]
+
+
+def test_a_port_from_free_port_is_kept_from_port_zero_binds_yet_listens_for_us() -> None:
+    from gevent.server import StreamServer
+
+    from fsconf.sim.core import free_port
+
+    port = free_port()
+    # Still bound here, so a simulator started meanwhile (port 0) cannot be handed it:
+    # the kernel's port-0 search skips ports anyone holds; a plain bind shows the hold.
+    with socket.socket() as s, pytest.raises(OSError, match="in use"):
+        s.bind(("127.0.0.1", port))
+    for _ in range(200):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            assert s.getsockname()[1] != port
+    accepted = gevent.event.Event()
+    server = StreamServer(("127.0.0.1", port), lambda sock, addr: accepted.set())
+    server.start()
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        assert accepted.wait(2)
+    finally:
+        server.stop()
